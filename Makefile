@@ -1,0 +1,49 @@
+# automl: machine learning inside PostgreSQL (PGXS build).
+EXTENSION  = automl
+EXTVERSION = $(shell grep default_version $(EXTENSION).control | sed -e "s/default_version[[:space:]]*=[[:space:]]*'\([^']*\)'/\1/")
+
+MODULE_big = automl
+OBJS = \
+	src/automl.o \
+	src/common/bytes.o \
+	src/data/scan.o \
+	src/prep/prep.o \
+	src/learn/learner.o \
+	src/learn/ridge.o \
+	src/learn/logistic.o \
+	src/search/train.o \
+	src/search/metrics.o \
+	src/search/split.o \
+	src/registry/catalog.o \
+	src/registry/model_format.o \
+	src/registry/model_cache.o \
+	src/serve/predict.o
+
+DATA_built = sql/install/$(EXTENSION)--$(EXTVERSION).sql
+
+# pg_regress scripts are sql/*.sql; their output is in expected/.
+REGRESS = $(sort $(notdir $(basename $(wildcard sql/*.sql))))
+REGRESS_OPTS = --inputdir=. --load-extension=$(EXTENSION)
+
+# The serial OpenBLAS build (libopenblas-serial-dev): no BLAS thread may live in a backend.
+MULTIARCH    ?= $(shell $(CC) -print-multiarch 2>/dev/null)
+OPENBLAS_DIR ?= /usr/lib/$(MULTIARCH)/openblas-serial
+OPENBLAS_INC ?= /usr/include/$(MULTIARCH)/openblas-serial
+
+PG_CPPFLAGS = -I$(srcdir)/src -I$(OPENBLAS_INC)
+PG_CFLAGS   = -Wall -Wextra -Werror -Wno-unused-parameter -Wno-missing-field-initializers -Wno-sign-compare
+SHLIB_LINK  = -L$(OPENBLAS_DIR) -Wl,-rpath,$(OPENBLAS_DIR) -lopenblas -lm
+
+EXTRA_CLEAN = test/fuzz/fuzz_model_format test/fuzz/*.o
+
+PG_CONFIG ?= pg_config
+PGXS := $(shell $(PG_CONFIG) --pgxs)
+include $(PGXS)
+
+sql/install/$(EXTENSION)--$(EXTVERSION).sql: sql/install/$(EXTENSION).sql
+	cp $< $@
+
+# The model-format fuzzer runs outside the server (see test/fuzz/README.md).
+.PHONY: fuzz
+fuzz:
+	$(MAKE) -C test/fuzz PG_CONFIG=$(PG_CONFIG)

@@ -1,0 +1,49 @@
+/*
+ * learner.c: the table of learners.
+ */
+#include "postgres.h"
+
+#include "learn/learner.h"
+
+static const Learner *const all_learners[] = {
+	&ridge_learner,
+	&logistic_learner,
+};
+
+const Learner *
+learner_find(const char *name)
+{
+	for (size_t i = 0; i < lengthof(all_learners); i++)
+	{
+		if (strcmp(all_learners[i]->name, name) == 0)
+			return all_learners[i];
+	}
+	return NULL;
+}
+
+const char *
+learner_names(void)
+{
+	return "ridge, logistic (or linear for either)";
+}
+
+const Learner *
+learner_default_for(Task task)
+{
+	return task == TASK_REGRESSION ? &ridge_learner : &logistic_learner;
+}
+
+const char *
+task_name(Task task)
+{
+	return task == TASK_REGRESSION ? "regression" : "classification";
+}
+
+void
+learner_json_array(StringInfo json, const double *v, int n)
+{
+	appendStringInfoChar(json, '[');
+	for (int j = 0; j < n; j++)
+		appendStringInfo(json, "%s%.17g", j > 0 ? ", " : "", v[j]);
+	appendStringInfoChar(json, ']');
+}

@@ -1,0 +1,85 @@
+/*
+ * learner.h: the one interface every learner implements.
+ *
+ * A learner fits a Dataset (prepared, dense, row-major doubles) and predicts
+ * one prepared row at a time. Its fitted state is opaque to the rest of the
+ * extension and reaches the catalog only through save and load.
+ */
+#ifndef AUTOML_LEARNER_H
+#define AUTOML_LEARNER_H
+
+#include "postgres.h"
+#include "common/bytes.h"
+#include "lib/stringinfo.h"
+
+typedef enum Task
+{
+	TASK_REGRESSION = 0,
+	TASK_CLASSIFICATION = 1
+} Task;
+
+#define TASK_BIT(task) (1u << (task))
+
+typedef struct Dataset
+{
+	Task		task;
+	int64		n_rows;
+	int			n_features;
+	const double *X;			/* n_rows x n_features, row-major */
+	const double *y;			/* regression target, or NULL */
+	const int  *label;			/* class index 0..n_classes-1, or NULL */
+	int			n_classes;		/* 0 for regression */
+} Dataset;
+
+typedef struct HyperparamDef
+{
+	const char *name;			/* scikit-learn's name where it has one */
+	double		default_value;
+	double		min_value;
+	double		max_value;
+	bool		is_integer;
+} HyperparamDef;
+
+typedef struct Learner
+{
+	const char *name;
+	uint32		tasks;			/* TASK_BIT()s the learner supports */
+	int			n_hyperparams;
+	const HyperparamDef *hyperparams;
+
+	/* Fits the data with hyperparameter values in the order of hyperparams. */
+	void	   *(*fit) (const Dataset *data, const double *hyperparams);
+
+	/*
+	 * Predicts one prepared row: regression writes the value to out[0];
+	 * classification writes n_classes probabilities.
+	 */
+	void		(*predict) (const void *state, const double *x, double *out);
+
+	/* Appends the fitted parameters as JSON object members (no braces). */
+	void		(*summarize) (const void *state, StringInfo json);
+
+	void		(*save) (const void *state, ByteWriter *w);
+
+	/* Reads what save wrote; ereports on anything inconsistent. */
+	void	   *(*load) (ByteReader *r, Task task, int n_features, int n_classes);
+} Learner;
+
+extern const Learner ridge_learner;
+extern const Learner logistic_learner;
+
+/* The learner named name, or NULL. */
+extern const Learner *learner_find(const char *name);
+
+/* The names of all learners, comma-separated, for error hints. */
+extern const char *learner_names(void);
+
+/* The default learner for a task in this release (no search yet). */
+extern const Learner *learner_default_for(Task task);
+
+extern const char *task_name(Task task);
+
+/* Appends a JSON array of n numbers, printed so that they read back exactly. */
+extern void learner_json_array(StringInfo json, const double *v, int n);
+
+#endif							/* AUTOML_LEARNER_H */

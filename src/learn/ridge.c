@@ -1,0 +1,146 @@
+/*
+ * ridge.c: ridge regression by the normal equations, solved with Cholesky.
+ *
+ * Minimises ||y - Xw - b||^2 + alpha ||w||^2 (scikit-learn's Ridge), with the
+ * intercept unpenalised. X'X is accumulated block by block with dsyrk so that
+ * cancel works on large tables.
+ */
+#include "postgres.h"
+
+#include <math.h>
+
+#include "learn/blas.h"
+#include "learn/learner.h"
+#include "miscadmin.h"
+
+typedef struct RidgeState
+{
+	int			n_features;
+	double		intercept;
+	double	   *coef;
+} RidgeState;
+
+static const HyperparamDef ridge_hyperparams[] = {
+	{"alpha", 1.0, 0.0, 1e12, false},
+};
+
+static void *
+ridge_fit(const Dataset *data, const double *hp)
+{
+	int			d = data->n_features;
+	int64		n = data->n_rows;
+	double		alpha = hp[0];
+	double	   *gram = palloc0(sizeof(double) * d * d);
+	double	   *xty = palloc0(sizeof(double) * d);
+	double	   *xbar = palloc0(sizeof(double) * d);
+	double		ybar = 0.0;
+	RidgeState *state = palloc0(sizeof(RidgeState));
+	int			info = 0;
+	int			one = 1;
+
+	for (int64 i = 0; i < n; i++)
+	{
+		for (int j = 0; j < d; j++)
+			xbar[j] += data->X[i * d + j];
+		ybar += data->y[i];
+	}
+	for (int j = 0; j < d; j++)
+		xbar[j] /= n;
+	ybar /= n;
+
+	for (int64 start = 0; start < n; start += LEARN_BLOCK_ROWS)
+	{
+		int			rows = (int) Min(LEARN_BLOCK_ROWS, n - start);
+		const double *Xb = data->X + start * d;
+
+		CHECK_FOR_INTERRUPTS();
+		cblas_dsyrk(CblasRowMajor, CblasUpper, CblasTrans, d, rows,
+					1.0, Xb, d, 1.0, gram, d);
+		cblas_dgemv(CblasRowMajor, CblasTrans, rows, d,
+					1.0, Xb, d, data->y + start, 1, 1.0, xty, 1);
+	}
+
+	/* Centre: X'X - n xbar xbar' and X'y - n xbar ybar, then add the penalty. */
+	for (int j = 0; j < d; j++)
+	{
+		for (int k = j; k < d; k++)
+			gram[j * d + k] -= n * xbar[j] * xbar[k];
+		gram[j * d + j] += alpha;
+		xty[j] -= n * xbar[j] * ybar;
+	}
+
+	/* Row-major upper is column-major lower. */
+	dposv_("L", &d, &one, gram, &d, xty, &d, &info, 1);
+	if (info != 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("ridge regression failed: the features are linearly dependent"),
+				 errhint("Use a positive alpha in hyperparams, or exclude duplicated columns.")));
+
+	state->n_features = d;
+	state->coef = xty;
+	state->intercept = ybar;
+	for (int j = 0; j < d; j++)
+		state->intercept -= xbar[j] * xty[j];
+	pfree(gram);
+	pfree(xbar);
+	return state;
+}
+
+static void
+ridge_predict(const void *opaque, const double *x, double *out)
+{
+	const RidgeState *state = opaque;
+	double		sum = state->intercept;
+
+	for (int j = 0; j < state->n_features; j++)
+		sum += state->coef[j] * x[j];
+	out[0] = sum;
+}
+
+static void
+ridge_summarize(const void *opaque, StringInfo json)
+{
+	const RidgeState *state = opaque;
+
+	appendStringInfo(json, "\"intercept\": [%.17g], \"coef\": [", state->intercept);
+	learner_json_array(json, state->coef, state->n_features);
+	appendStringInfoChar(json, ']');
+}
+
+static void
+ridge_save(const void *opaque, ByteWriter *w)
+{
+	const RidgeState *state = opaque;
+
+	bytes_put_u32(w, (uint32) state->n_features);
+	bytes_put_f64(w, state->intercept);
+	bytes_put_f64_array(w, state->coef, state->n_features);
+}
+
+static void *
+ridge_load(ByteReader *r, Task task, int n_features, int n_classes)
+{
+	RidgeState *state = palloc0(sizeof(RidgeState));
+
+	if (task != TASK_REGRESSION)
+		bytes_corrupted(r, "a ridge model must be a regression");
+	state->n_features = (int) bytes_get_u32(r);
+	if (state->n_features != n_features)
+		bytes_corrupted(r, "the ridge coefficients do not match the features");
+	state->intercept = bytes_get_finite_f64(r);
+	state->coef = bytes_get_f64_array(r, state->n_features);
+	return state;
+}
+
+const Learner ridge_learner = {
+	.name = "ridge",
+	.tasks = TASK_BIT(TASK_REGRESSION),
+	.n_hyperparams = lengthof(ridge_hyperparams),
+	.hyperparams = ridge_hyperparams,
+	.fit = ridge_fit,
+	.predict = ridge_predict,
+	.summarize = ridge_summarize,
+	.save = ridge_save,
+	.load = ridge_load,
+};

@@ -1,0 +1,204 @@
+/*
+ * model_cache.c: models loaded once per backend.
+ *
+ * Each statement resolves its model reference with one small catalog query
+ * (the deployed version, or the pinned one) and gets back the row's xmin.
+ * A cached model is reused only for the same name, version and xmin, so a
+ * deployment made in another session is seen by the next statement, and a
+ * rewritten row is never served from a stale copy. Model bytes are read and
+ * deserialised only on a miss.
+ */
+#include "postgres.h"
+
+#include <ctype.h>
+
+#include "access/transam.h"
+#include "catalog/pg_type.h"
+#include "executor/spi.h"
+#include "registry/registry.h"
+#include "utils/builtins.h"
+#include "utils/memutils.h"
+
+#define MODEL_CACHE_SLOTS 32
+
+typedef struct CachedModel
+{
+	char	   *name;			/* NULL when the slot is free */
+	int			version;
+	TransactionId xmin;
+	uint64		last_used;
+	MemoryContext cxt;			/* holds name and model */
+	Model	   *model;
+} CachedModel;
+
+static CachedModel cache[MODEL_CACHE_SLOTS];
+static uint64 use_clock = 0;
+static MemoryContext cache_cxt = NULL;
+
+/*
+ * A slot's memory may still be in use by a statement of this transaction, so
+ * a replaced model's context is handed to the transaction and freed at its end.
+ */
+static void
+release_slot(CachedModel *slot)
+{
+	if (slot->cxt != NULL)
+		MemoryContextSetParent(slot->cxt, TopTransactionContext);
+	memset(slot, 0, sizeof(CachedModel));
+}
+
+static void
+parse_ref(const char *ref, char **name, int *version)
+{
+	const char *at = strrchr(ref, '@');
+
+	*version = 0;
+	if (at == NULL)
+	{
+		*name = pstrdup(ref);
+		return;
+	}
+	*name = pnstrdup(ref, at - ref);
+	if (at[1] == '\0' || strspn(at + 1, "0123456789") != strlen(at + 1) || strlen(at + 1) > 9)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("invalid model reference \"%s\"", ref),
+				 errhint("Name a model as \"name\" for its deployed version or \"name@N\" for version N.")));
+	*version = atoi(at + 1);
+}
+
+static bool
+model_name_exists(const char *name)
+{
+	Oid			types[1] = {TEXTOID};
+	Datum		values[1] = {CStringGetTextDatum(name)};
+
+	SPI_execute_with_args("SELECT 1 FROM automl.models WHERE name OPERATOR(pg_catalog.=) $1 LIMIT 1",
+						  1, types, values, NULL, true, 1);
+	return SPI_processed > 0;
+}
+
+Model *
+model_cache_lookup(const char *ref, char **name_out, int *version_out)
+{
+	char	   *name;
+	int			version;
+	TransactionId xmin;
+	Oid			types[2] = {TEXTOID, INT4OID};
+	Datum		values[2];
+	bool		isnull;
+	CachedModel *slot = NULL;
+	MemoryContext caller_cxt = CurrentMemoryContext;
+	int			rc;
+
+	parse_ref(ref, &name, &version);
+	values[0] = CStringGetTextDatum(name);
+	values[1] = Int32GetDatum(version);
+
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	if (version == 0)
+		rc = SPI_execute_with_args("SELECT d.version, m.xmin FROM automl.deployments d"
+								   " JOIN automl.models m ON m.name OPERATOR(pg_catalog.=) d.name"
+								   " AND m.version OPERATOR(pg_catalog.=) d.version"
+								   " WHERE d.name OPERATOR(pg_catalog.=) $1"
+								   " ORDER BY d.id DESC LIMIT 1",
+								   1, types, values, NULL, true, 1);
+	else
+		rc = SPI_execute_with_args("SELECT version, xmin FROM automl.models"
+								   " WHERE name OPERATOR(pg_catalog.=) $1"
+								   " AND version OPERATOR(pg_catalog.=) $2",
+								   2, types, values, NULL, true, 1);
+	if (rc != SPI_OK_SELECT)
+		elog(ERROR, "automl model lookup failed: %s", SPI_result_code_string(rc));
+	if (SPI_processed == 0)
+	{
+		if (!model_name_exists(name))
+			ereport(ERROR,
+					(errcode(ERRCODE_UNDEFINED_OBJECT),
+					 errmsg("model \"%s\" does not exist", name),
+					 errhint("automl.models lists the trained models.")));
+		if (version > 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_UNDEFINED_OBJECT),
+					 errmsg("model \"%s\" has no version %d", name, version)));
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_OBJECT),
+				 errmsg("model \"%s\" has no deployed version", name)));
+	}
+	version = DatumGetInt32(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+	xmin = DatumGetTransactionId(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull));
+
+	for (int i = 0; i < MODEL_CACHE_SLOTS; i++)
+	{
+		if (cache[i].name != NULL && cache[i].version == version &&
+			strcmp(cache[i].name, name) == 0)
+		{
+			slot = &cache[i];
+			break;
+		}
+	}
+	if (slot != NULL && slot->xmin != xmin)
+	{
+		release_slot(slot);		/* the row was rewritten: load it again */
+		slot = NULL;
+	}
+
+	if (slot == NULL)
+	{
+		MemoryContext model_cxt;
+		bytea	   *bytes;
+
+		rc = SPI_execute_with_args("SELECT model_bytes FROM automl.models"
+								   " WHERE name OPERATOR(pg_catalog.=) $1"
+								   " AND version OPERATOR(pg_catalog.=) $2",
+								   2, types, (Datum[]) {values[0], Int32GetDatum(version)},
+								   NULL, true, 1);
+		if (rc != SPI_OK_SELECT || SPI_processed != 1)
+			elog(ERROR, "automl could not read the bytes of model \"%s\" version %d", name, version);
+		bytes = DatumGetByteaPP(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+
+		/*
+		 * Load under the caller's context: if the bytes are corrupted the
+		 * error frees it with the statement, and only a model that loaded
+		 * completely moves into the cache.
+		 */
+		model_cxt = AllocSetContextCreate(caller_cxt, "automl model", ALLOCSET_SMALL_SIZES);
+		{
+			MemoryContext old = MemoryContextSwitchTo(model_cxt);
+			Model	   *model = model_deserialize(VARDATA_ANY(bytes), VARSIZE_ANY_EXHDR(bytes));
+			char	   *cached_name = pstrdup(name);
+
+			MemoryContextSwitchTo(old);
+
+			if (cache_cxt == NULL)
+				cache_cxt = AllocSetContextCreate(CacheMemoryContext, "automl model cache",
+												  ALLOCSET_SMALL_SIZES);
+			slot = &cache[0];
+			for (int i = 0; i < MODEL_CACHE_SLOTS; i++)
+			{
+				if (cache[i].name == NULL)
+				{
+					slot = &cache[i];
+					break;
+				}
+				if (cache[i].last_used < slot->last_used)
+					slot = &cache[i];
+			}
+			if (slot->name != NULL)
+				release_slot(slot);
+			MemoryContextSetParent(model_cxt, cache_cxt);
+			slot->name = cached_name;
+			slot->version = version;
+			slot->xmin = xmin;
+			slot->cxt = model_cxt;
+			slot->model = model;
+		}
+	}
+	slot->last_used = ++use_clock;
+	SPI_finish();
+
+	*name_out = name;
+	*version_out = version;
+	return slot->model;
+}

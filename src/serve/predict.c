@@ -1,0 +1,241 @@
+/*
+ * predict.c: the scalar scoring functions automl_predict, automl_predict_label
+ * and automl_predict_proba.
+ *
+ * The features argument is any row value. Its columns are matched to the
+ * model's features by name once per statement (and again only if the row
+ * type changes); after that a row costs one deform, a conversion per feature
+ * and the learner's predict.
+ */
+#include "postgres.h"
+
+#include <math.h>
+
+#include "access/htup_details.h"
+#include "catalog/pg_type.h"
+#include "data/frame.h"
+#include "fmgr.h"
+#include "funcapi.h"
+#include "registry/registry.h"
+#include "utils/array.h"
+#include "utils/builtins.h"
+#include "utils/lsyscache.h"
+#include "utils/typcache.h"
+
+PG_FUNCTION_INFO_V1(automl_predict);
+PG_FUNCTION_INFO_V1(automl_predict_label);
+PG_FUNCTION_INFO_V1(automl_predict_proba);
+
+/* Per-expression state in fn_extra, for the statement's lifetime. */
+typedef struct PredictState
+{
+	text	   *model_ref;		/* the reference this state was built for */
+	char	   *model_name;
+	int			model_version;
+	Model	   *model;
+
+	Oid			row_type;		/* the row type the mapping was built for */
+	int32		row_typmod;
+	TupleDesc	row_desc;		/* a copy, so rows deform without a type-cache lookup */
+	int		   *feature_att;	/* per model feature: its attribute index in the row */
+	Oid		   *feature_type;	/* per model feature: the column's base type */
+
+	Datum	   *values;			/* deformed row */
+	bool	   *isnull;
+	double	   *raw;			/* per feature, NaN = missing */
+	double	   *x;				/* prepared features */
+	double	   *out;			/* learner output */
+} PredictState;
+
+static void
+build_row_mapping(PredictState *state, HeapTupleHeader row, MemoryContext cxt)
+{
+	Oid			row_type = HeapTupleHeaderGetTypeId(row);
+	int32		row_typmod = HeapTupleHeaderGetTypMod(row);
+	TupleDesc	desc = lookup_rowtype_tupdesc(row_type, row_typmod);
+	const PrepSpec *prep = state->model->prep;
+
+	state->row_type = row_type;
+	state->row_typmod = row_typmod;
+	state->row_desc = NULL;
+	state->feature_att = MemoryContextAlloc(cxt, sizeof(int) * prep->n_features);
+	state->feature_type = MemoryContextAlloc(cxt, sizeof(Oid) * prep->n_features);
+	state->values = MemoryContextAlloc(cxt, sizeof(Datum) * Max(desc->natts, 1));
+	state->isnull = MemoryContextAlloc(cxt, sizeof(bool) * Max(desc->natts, 1));
+
+	for (int j = 0; j < prep->n_features; j++)
+	{
+		const char *feature = prep->features[j].name;
+		int			found = -1;
+
+		for (int a = 0; a < desc->natts && found < 0; a++)
+		{
+			Form_pg_attribute att = TupleDescAttr(desc, a);
+
+			if (!att->attisdropped && strcmp(NameStr(att->attname), feature) == 0)
+				found = a;
+		}
+		if (found < 0)
+		{
+			ReleaseTupleDesc(desc);
+			ereport(ERROR,
+					(errcode(ERRCODE_UNDEFINED_COLUMN),
+					 errmsg("the row has no column \"%s\", which model \"%s\" needs",
+							feature, state->model_name),
+					 errhint("Pass a row with every feature column; automl.models lists them.")));
+		}
+		state->feature_att[j] = found;
+		state->feature_type[j] = getBaseType(TupleDescAttr(desc, found)->atttypid);
+		if (!frame_type_is_numeric(state->feature_type[j]))
+		{
+			Oid			type = TupleDescAttr(desc, found)->atttypid;
+
+			ReleaseTupleDesc(desc);
+			ereport(ERROR,
+					(errcode(ERRCODE_DATATYPE_MISMATCH),
+					 errmsg("column \"%s\" has type %s, but model \"%s\" needs a number",
+							feature, format_type_be(type), state->model_name)));
+		}
+	}
+	{
+		MemoryContext old = MemoryContextSwitchTo(cxt);
+
+		state->row_desc = CreateTupleDescCopyConstr(desc);	/* keeps missing-value defaults */
+		MemoryContextSwitchTo(old);
+	}
+	ReleaseTupleDesc(desc);
+}
+
+/* Scores the row in argument 1 with the model named in argument 0. */
+static PredictState *
+predict_row(FunctionCallInfo fcinfo)
+{
+	PredictState *state = fcinfo->flinfo->fn_extra;
+	MemoryContext cxt = fcinfo->flinfo->fn_mcxt;
+	text	   *ref = PG_GETARG_TEXT_PP(0);
+	HeapTupleHeader row;
+	HeapTupleData tuple;
+	const Model *model;
+	int			n_features;
+
+	if (!type_is_rowtype(get_fn_expr_argtype(fcinfo->flinfo, 1)))
+		ereport(ERROR,
+				(errcode(ERRCODE_DATATYPE_MISMATCH),
+				 errmsg("features must be a row value"),
+				 errhint("Pass a table's row, as in automl_predict('model', t) ... FROM t t.")));
+	row = PG_GETARG_HEAPTUPLEHEADER(1);
+
+	/* Resolve the model once per statement, or when the reference changes. */
+	if (state == NULL || VARSIZE_ANY_EXHDR(ref) != VARSIZE_ANY_EXHDR(state->model_ref) ||
+		memcmp(VARDATA_ANY(ref), VARDATA_ANY(state->model_ref), VARSIZE_ANY_EXHDR(ref)) != 0)
+	{
+		MemoryContext old;
+		char	   *name;
+		int			version;
+		Model	   *found = model_cache_lookup(text_to_cstring(ref), &name, &version);
+
+		old = MemoryContextSwitchTo(cxt);
+		state = palloc0(sizeof(PredictState));
+		state->model_ref = (text *) PG_DETOAST_DATUM_COPY(PointerGetDatum(ref));
+		state->model_name = pstrdup(name);
+		state->model_version = version;
+		state->model = found;
+		n_features = found->prep->n_features;
+		state->raw = palloc(sizeof(double) * n_features);
+		state->x = palloc(sizeof(double) * n_features);
+		state->out = palloc(sizeof(double) * Max(found->n_classes, 1));
+		MemoryContextSwitchTo(old);
+		fcinfo->flinfo->fn_extra = state;
+	}
+	model = state->model;
+	n_features = model->prep->n_features;
+
+	if (state->row_desc == NULL ||
+		HeapTupleHeaderGetTypeId(row) != state->row_type ||
+		HeapTupleHeaderGetTypMod(row) != state->row_typmod)
+		build_row_mapping(state, row, cxt);
+
+	tuple.t_len = HeapTupleHeaderGetDatumLength(row);
+	ItemPointerSetInvalid(&tuple.t_self);
+	tuple.t_tableOid = InvalidOid;
+	tuple.t_data = row;
+	heap_deform_tuple(&tuple, state->row_desc, state->values, state->isnull);
+
+	for (int j = 0; j < n_features; j++)
+	{
+		int			a = state->feature_att[j];
+
+		state->raw[j] = state->isnull[a] ? NAN :
+			frame_datum_to_double(state->values[a], state->feature_type[j]);
+		if (isinf(state->raw[j]))
+			state->raw[j] = NAN;	/* as in training, where infinity is refused */
+	}
+	prep_apply_values(model->prep, state->raw, state->x);
+	model->learner->predict(model->learner_state, state->x, state->out);
+	return state;
+}
+
+static void
+require_classifier(const PredictState *state, const char *function)
+{
+	if (state->model->task != TASK_CLASSIFICATION)
+		ereport(ERROR,
+				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
+				 errmsg("model \"%s\" is a regression model", state->model_name),
+				 errdetail("%s returns class labels or probabilities.", function),
+				 errhint("Use automl_predict for the predicted value.")));
+}
+
+static int
+best_class(const PredictState *state)
+{
+	int			best = 0;
+
+	for (int k = 1; k < state->model->n_classes; k++)
+	{
+		if (state->out[k] > state->out[best])
+			best = k;
+	}
+	return best;
+}
+
+Datum
+automl_predict(PG_FUNCTION_ARGS)
+{
+	PredictState *state = predict_row(fcinfo);
+
+	if (state->model->task == TASK_REGRESSION)
+		PG_RETURN_FLOAT8(state->out[0]);
+	if (state->model->n_classes == 2)
+		PG_RETURN_FLOAT8(state->out[1]);
+	ereport(ERROR,
+			(errcode(ERRCODE_WRONG_OBJECT_TYPE),
+			 errmsg("model \"%s\" is a multiclass classifier", state->model_name),
+			 errdetail("automl_predict returns one number: a regression value or the probability of the positive class."),
+			 errhint("Use automl_predict_label for the class, or automl_predict_proba for the class probabilities.")));
+	PG_RETURN_NULL();
+}
+
+Datum
+automl_predict_label(PG_FUNCTION_ARGS)
+{
+	PredictState *state = predict_row(fcinfo);
+
+	require_classifier(state, "automl_predict_label");
+	PG_RETURN_TEXT_P(cstring_to_text(state->model->classes[best_class(state)]));
+}
+
+Datum
+automl_predict_proba(PG_FUNCTION_ARGS)
+{
+	PredictState *state = predict_row(fcinfo);
+	int			k = state->model->n_classes;
+	Datum	   *elems;
+
+	require_classifier(state, "automl_predict_proba");
+	elems = palloc(sizeof(Datum) * k);
+	for (int c = 0; c < k; c++)
+		elems[c] = Float8GetDatum(state->out[c]);
+	PG_RETURN_ARRAYTYPE_P(construct_array(elems, k, FLOAT8OID, sizeof(float8),
+										  FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
+}
