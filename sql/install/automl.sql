@@ -99,13 +99,13 @@ COMMENT ON FUNCTION automl_train IS 'train a model on a relation and store it as
 -- Scoring ------------------------------------------------------------------
 
 CREATE FUNCTION automl_predict(model text, features anyelement) RETURNS float8
-AS 'MODULE_PATHNAME', 'automl_predict' LANGUAGE C STABLE PARALLEL SAFE;
+AS 'MODULE_PATHNAME', 'automl_predict' LANGUAGE C STABLE STRICT PARALLEL SAFE;
 COMMENT ON FUNCTION automl_predict IS 'regression value, or probability of the positive class of a binary classifier';
 
 CREATE FUNCTION automl_predict_label(model text, features anyelement) RETURNS text
-AS 'MODULE_PATHNAME', 'automl_predict_label' LANGUAGE C STABLE PARALLEL SAFE;
+AS 'MODULE_PATHNAME', 'automl_predict_label' LANGUAGE C STABLE STRICT PARALLEL SAFE;
 COMMENT ON FUNCTION automl_predict_label IS 'predicted class label, spelled as in the training data';
 
 CREATE FUNCTION automl_predict_proba(model text, features anyelement) RETURNS float8[]
-AS 'MODULE_PATHNAME', 'automl_predict_proba' LANGUAGE C STABLE PARALLEL SAFE;
+AS 'MODULE_PATHNAME', 'automl_predict_proba' LANGUAGE C STABLE STRICT PARALLEL SAFE;
 COMMENT ON FUNCTION automl_predict_proba IS 'class probabilities, in the order of the model''s classes';

@@ -86,7 +86,7 @@ bytes_corrupted(ByteReader *r, const char *detail)
 			(errcode(ERRCODE_DATA_CORRUPTED),
 			 errmsg("stored model is corrupted"),
 			 errdetail("%s: %s.", r->what, detail),
-			 errhint("Retrain the model, or deploy another version with automl_deploy.")));
+			 errhint("Train the model again with automl_train, or pin another version as \"name@N\".")));
 }
 
 static const uint8 *

@@ -377,14 +377,18 @@ frame_scan(Oid relid, const char *target, List *exclude)
 			ereport(ERROR,
 					(errcode(ERRCODE_DATA_EXCEPTION),
 					 errmsg("column \"%s\" contains infinite values", frame->columns[c].name),
-					 errdetail("%lld rows hold Infinity or -Infinity.", (long long) n_infinite[c]),
+					 errdetail_plural("%lld row holds Infinity or -Infinity.",
+									 "%lld rows hold Infinity or -Infinity.",
+									 n_infinite[c], (long long) n_infinite[c]),
 					 errhint("Replace them with NULL or finite values, or exclude the column.")));
 	}
 	if (n_infinite_target > 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_DATA_EXCEPTION),
 				 errmsg("target column \"%s\" contains infinite values", tc->name),
-				 errdetail("%lld rows hold Infinity or -Infinity.", (long long) n_infinite_target),
+				 errdetail_plural("%lld row holds Infinity or -Infinity.",
+								 "%lld rows hold Infinity or -Infinity.",
+								 n_infinite_target, (long long) n_infinite_target),
 				 errhint("Filter those rows out with a view.")));
 	if (tc->too_many_labels)
 		tc->codes = NULL;

@@ -57,7 +57,7 @@ catalog_store_model(const ModelRecord *rec, bool *deployed)
 	run("SELECT pg_catalog.pg_advisory_xact_lock($2, pg_catalog.hashtext($1))",
 		2, types, values, NULL, SPI_OK_SELECT);
 
-	run("SELECT pg_catalog.coalesce(pg_catalog.max(version), 0) OPERATOR(pg_catalog.+) 1"
+	run("SELECT COALESCE(pg_catalog.max(version), 0) OPERATOR(pg_catalog.+) 1"
 		" FROM automl.models WHERE name OPERATOR(pg_catalog.=) $1",
 		1, types, values, NULL, SPI_OK_SELECT);
 	version = DatumGetInt32(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));

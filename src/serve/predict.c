@@ -199,10 +199,17 @@ best_class(const PredictState *state)
 	return best;
 }
 
+/* The SQL functions are STRICT; this guards a definition that is not. */
+#define RETURN_NULL_ON_NULL_ARGS() \
+	do { if (PG_ARGISNULL(0) || PG_ARGISNULL(1)) PG_RETURN_NULL(); } while (0)
+
 Datum
 automl_predict(PG_FUNCTION_ARGS)
 {
-	PredictState *state = predict_row(fcinfo);
+	PredictState *state;
+
+	RETURN_NULL_ON_NULL_ARGS();
+	state = predict_row(fcinfo);
 
 	if (state->model->task == TASK_REGRESSION)
 		PG_RETURN_FLOAT8(state->out[0]);
@@ -219,7 +226,10 @@ automl_predict(PG_FUNCTION_ARGS)
 Datum
 automl_predict_label(PG_FUNCTION_ARGS)
 {
-	PredictState *state = predict_row(fcinfo);
+	PredictState *state;
+
+	RETURN_NULL_ON_NULL_ARGS();
+	state = predict_row(fcinfo);
 
 	require_classifier(state, "automl_predict_label");
 	PG_RETURN_TEXT_P(cstring_to_text(state->model->classes[best_class(state)]));
@@ -228,9 +238,13 @@ automl_predict_label(PG_FUNCTION_ARGS)
 Datum
 automl_predict_proba(PG_FUNCTION_ARGS)
 {
-	PredictState *state = predict_row(fcinfo);
-	int			k = state->model->n_classes;
+	PredictState *state;
 	Datum	   *elems;
+	int			k;
+
+	RETURN_NULL_ON_NULL_ARGS();
+	state = predict_row(fcinfo);
+	k = state->model->n_classes;
 
 	require_classifier(state, "automl_predict_proba");
 	elems = palloc(sizeof(Datum) * k);

@@ -1,0 +1,96 @@
+-- Every bad input to automl_train gets a clear error and leaves no catalog row.
+SET extra_float_digits = 0;
+CREATE TABLE clean AS
+SELECT i AS id, sin(i) AS a, cos(i) AS b, (sin(i) + cos(i) > 0) AS label, sin(i) * 2 + 1 AS value
+FROM generate_series(1, 50) i;
+
+-- NULL arguments
+SELECT * FROM automl_train(NULL, 'clean', 'label');
+SELECT * FROM automl_train('m', NULL, 'label');
+SELECT * FROM automl_train('m', 'clean', NULL);
+SELECT * FROM automl_train('m', 'clean', 'label', exclude => ARRAY[NULL]);
+
+-- names
+SELECT * FROM automl_train('', 'clean', 'label');
+SELECT * FROM automl_train('a@b', 'clean', 'label');
+
+-- unknown relation, target, excluded columns
+SELECT * FROM automl_train('m', 'no_such_table', 'label');
+SELECT * FROM automl_train('m', 'clean', 'no_such_column');
+SELECT * FROM automl_train('m', 'clean', 'label', exclude => ARRAY['label']);
+SELECT * FROM automl_train('m', 'clean', 'label', exclude => ARRAY['no_such_column']);
+SELECT * FROM automl_train('m', 'clean', 'label', exclude => ARRAY['a', 'b', 'value', 'id']);
+CREATE SEQUENCE not_a_table;
+SELECT * FROM automl_train('m', 'not_a_table', 'label');
+
+-- options that do not exist or do nothing yet
+SELECT * FROM automl_train('m', 'clean', 'label', task => 'clustering');
+SELECT * FROM automl_train('m', 'clean', 'label', task => 'forecast');
+SELECT * FROM automl_train('m', 'clean', 'label', time_budget => 60);
+SELECT * FROM automl_train('m', 'clean', 'label', max_trials => 10);
+SELECT * FROM automl_train('m', 'clean', 'label', metric => 'accuracy_score');
+SELECT * FROM automl_train('m', 'clean', 'label', metric => 'rmse');
+SELECT * FROM automl_train('m', 'clean', 'value', metric => 'roc_auc');
+SELECT * FROM automl_train('m', 'clean', 'label', algorithms => ARRAY['gbdt']);
+SELECT * FROM automl_train('m', 'clean', 'label', algorithms => ARRAY['deep_learning']);
+SELECT * FROM automl_train('m', 'clean', 'label', algorithms => ARRAY[]::text[]);
+SELECT * FROM automl_train('m', 'clean', 'label', algorithms => ARRAY['ridge']);
+SELECT * FROM automl_train('m', 'clean', 'label', hyperparams => '{"alpha": 1}');
+SELECT * FROM automl_train('m', 'clean', 'label', hyperparams => '{"C": -1}');
+SELECT * FROM automl_train('m', 'clean', 'label', hyperparams => '{"max_iter": 2.5}');
+SELECT * FROM automl_train('m', 'clean', 'label', hyperparams => '{"C": "big"}');
+SELECT * FROM automl_train('m', 'clean', 'label', hyperparams => '[1, 2]');
+
+-- the target: empty table, only NULLs, one class, too few rows, wrong type for the task
+CREATE TABLE empty (a float8, label boolean);
+SELECT * FROM automl_train('m', 'empty', 'label');
+CREATE TABLE null_target AS SELECT a, NULL::boolean AS label FROM clean;
+SELECT * FROM automl_train('m', 'null_target', 'label');
+CREATE TABLE one_class AS SELECT a, 'yes'::text AS label FROM clean;
+SELECT * FROM automl_train('m', 'one_class', 'label');
+CREATE TABLE few AS SELECT a, label FROM clean LIMIT 9;
+SELECT * FROM automl_train('m', 'few', 'label');
+SELECT * FROM automl_train('m', 'one_class', 'label', task => 'regression');
+CREATE TABLE many_labels AS SELECT sin(i) AS a, 'label ' || i AS label FROM generate_series(1, 1100) i;
+SELECT * FROM automl_train('m', 'many_labels', 'label');
+
+-- features: none usable, all NULL, constant, unsupported types, infinity
+CREATE TABLE only_text AS SELECT a::text AS t, label FROM clean;
+SELECT * FROM automl_train('m', 'only_text', 'label');
+CREATE TABLE all_null AS SELECT NULL::float8 AS a, 1.0::float8 AS b, label FROM clean;
+SELECT * FROM automl_train('m', 'all_null', 'label');
+CREATE TABLE infinite AS SELECT CASE WHEN id % 10 = 0 THEN 'Infinity'::float8 ELSE a END AS a, label FROM clean;
+SELECT * FROM automl_train('m', 'infinite', 'label');
+CREATE TABLE infinite_target AS SELECT a, CASE WHEN id = 5 THEN '-Infinity'::float8 ELSE value END AS value FROM clean;
+SELECT * FROM automl_train('m', 'infinite_target', 'value');
+
+-- nothing was stored by any of the failures
+SELECT count(*) AS stored FROM automl.models WHERE name = 'm';
+
+-- what is not an error: NaN and NULL features are missing values, NULL targets
+-- are left out, unsupported columns are skipped, each with a NOTICE
+CREATE TABLE messy AS
+SELECT id,
+       CASE WHEN id % 7 = 0 THEN NULL WHEN id % 11 = 0 THEN 'NaN'::float8 ELSE a END AS a,
+       b,
+       NULL::int AS nothing,
+       42 AS constant,
+       ARRAY[a] AS arr,
+       jsonb_build_object('a', a) AS doc,
+       CASE WHEN id % 13 = 0 THEN NULL ELSE label END AS label
+FROM clean;
+SELECT name, version, task, algorithm, metric, deployed
+FROM automl_train('messy', 'messy', 'label', exclude => ARRAY['id']);
+SELECT features, n_rows, options->'rows_with_null_target' AS null_targets FROM automl.models WHERE name = 'messy';
+SELECT count(automl_predict('messy', m)) AS scored FROM messy m;
+
+-- cancel: statement_timeout stops a long training and stores nothing
+CREATE TABLE big AS
+SELECT sin(i) AS x1, cos(i) AS x2, sin(i * 0.3) AS x3, cos(i * 0.7) AS x4, sin(i * 1.1) AS x5,
+       sin(i) + cos(i * 0.7) > 0 AS label
+FROM generate_series(1, 1000000) i;
+SET statement_timeout = '300ms';
+SELECT * FROM automl_train('big', 'big', 'label');
+RESET statement_timeout;
+SELECT count(*) AS stored FROM automl.models WHERE name = 'big';
+DROP TABLE big;
