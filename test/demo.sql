@@ -1,0 +1,149 @@
+-- test/demo.sql: a tour of automl on real data shipped in test/data (see SOURCES.md).
+-- Run by test/demo.sh from the top of the checkout:
+--   psql -X -v ON_ERROR_STOP=1 -f test/demo.sql
+-- (\copy reads test/data/*.csv relative to the current directory.)
+
+-- It expects a fresh database (test/demo.sh starts a throwaway cluster for it).
+
+\echo
+\echo '== 1. the extension'
+CREATE EXTENSION automl;
+
+-- -----------------------------------------------------------------------------------
+\echo
+\echo '== 2. load the Wisconsin breast cancer data (569 tumours, 30 measurements each)'
+CREATE TABLE breast_cancer (
+    id                      serial PRIMARY KEY,
+    mean_radius             float8,
+    mean_texture            float8,
+    mean_perimeter          float8,
+    mean_area               float8,
+    mean_smoothness         float8,
+    mean_compactness        float8,
+    mean_concavity          float8,
+    mean_concave_points     float8,
+    mean_symmetry           float8,
+    mean_fractal_dimension  float8,
+    radius_error            float8,
+    texture_error           float8,
+    perimeter_error         float8,
+    area_error              float8,
+    smoothness_error        float8,
+    compactness_error       float8,
+    concavity_error         float8,
+    concave_points_error    float8,
+    symmetry_error          float8,
+    fractal_dimension_error float8,
+    worst_radius            float8,
+    worst_texture           float8,
+    worst_perimeter         float8,
+    worst_area              float8,
+    worst_smoothness        float8,
+    worst_compactness       float8,
+    worst_concavity         float8,
+    worst_concave_points    float8,
+    worst_symmetry          float8,
+    worst_fractal_dimension float8,
+    diagnosis               text NOT NULL
+);
+\copy breast_cancer (mean_radius, mean_texture, mean_perimeter, mean_area, mean_smoothness, mean_compactness, mean_concavity, mean_concave_points, mean_symmetry, mean_fractal_dimension, radius_error, texture_error, perimeter_error, area_error, smoothness_error, compactness_error, concavity_error, concave_points_error, symmetry_error, fractal_dimension_error, worst_radius, worst_texture, worst_perimeter, worst_area, worst_smoothness, worst_compactness, worst_concavity, worst_concave_points, worst_symmetry, worst_fractal_dimension, diagnosis) FROM 'test/data/breast_cancer.csv' WITH (FORMAT csv, HEADER true)
+SELECT diagnosis, count(*) FROM breast_cancer GROUP BY diagnosis ORDER BY diagnosis;
+
+-- -----------------------------------------------------------------------------------
+\echo
+\echo '== 3. train: one call fits and validates a model, stores it as version 1 and deploys it'
+SELECT * FROM automl_train('cancer', 'breast_cancer', target => 'diagnosis',
+                           exclude => ARRAY['id'], seed => 42);
+
+\echo
+\echo '== 4. predict inside a query (the model scores each row; columns are matched by name)'
+\echo '   automl_predict is the probability of the positive class (here the second class,'
+\echo '   malignant); automl_predict_label is the predicted class. The model lists its classes:'
+SELECT name, version, classes FROM automl.models WHERE name = 'cancer';
+SELECT id, diagnosis,
+       round(automl_predict('cancer', b)::numeric, 4) AS p_malignant,
+       automl_predict_label('cancer', b) AS label
+FROM breast_cancer b
+ORDER BY id
+LIMIT 10;
+
+\echo '   class probabilities, in the order of the classes above:'
+SELECT id, diagnosis, automl_predict_proba('cancer', b) AS proba
+FROM breast_cancer b
+ORDER BY id
+LIMIT 3;
+
+\echo '   confusion matrix on all rows (in-sample, so optimistic; the honest score, measured'
+\echo '   on rows held out from training, is in automl.models.score and metrics):'
+SELECT diagnosis AS actual,
+       count(*) FILTER (WHERE automl_predict_label('cancer', b) = 'benign')    AS predicted_benign,
+       count(*) FILTER (WHERE automl_predict_label('cancer', b) = 'malignant') AS predicted_malignant
+FROM breast_cancer b
+GROUP BY diagnosis
+ORDER BY diagnosis;
+
+\echo '   every call adds a version: version 2 sees only the ten mean_* measurements (a view);'
+\echo '   it is deployed only if it validates better than the deployed one'
+CREATE VIEW breast_cancer_means AS
+SELECT id, mean_radius, mean_texture, mean_perimeter, mean_area, mean_smoothness,
+       mean_compactness, mean_concavity, mean_concave_points, mean_symmetry,
+       mean_fractal_dimension, diagnosis
+FROM breast_cancer;
+SELECT * FROM automl_train('cancer', 'breast_cancer_means', target => 'diagnosis',
+                           exclude => ARRAY['id'], seed => 42);
+SELECT * FROM automl.deployed WHERE name = 'cancer';
+
+\echo '   pinned versions: cancer@1 and cancer@2 score the same rows (extra columns are ignored)'
+SELECT id, diagnosis,
+       round(automl_predict('cancer@1', b)::numeric, 4) AS p_v1,
+       round(automl_predict('cancer@2', b)::numeric, 4) AS p_v2,
+       round(automl_predict('cancer', b)::numeric, 4)   AS p_deployed
+FROM breast_cancer b
+ORDER BY id
+LIMIT 5;
+
+-- -----------------------------------------------------------------------------------
+\echo
+\echo '== 5. regression: the diabetes data (442 patients, disease progression after one year)'
+CREATE TABLE diabetes (
+    id          serial PRIMARY KEY,
+    age         integer,
+    sex         integer,
+    bmi         float8,
+    bp          float8,
+    s1          float8,
+    s2          float8,
+    s3          float8,
+    s4          float8,
+    s5          float8,
+    s6          float8,
+    progression float8 NOT NULL
+);
+\copy diabetes (age, sex, bmi, bp, s1, s2, s3, s4, s5, s6, progression) FROM 'test/data/diabetes.csv' WITH (FORMAT csv, HEADER true)
+SELECT count(*) AS patients, round(avg(progression)::numeric, 1) AS mean_progression FROM diabetes;
+
+SELECT * FROM automl_train('diabetes', 'diabetes', target => 'progression',
+                           exclude => ARRAY['id'], seed => 42);
+
+\echo '   predictions next to the actual values:'
+SELECT id, progression AS actual,
+       round(automl_predict('diabetes', d)::numeric, 1) AS predicted,
+       round((automl_predict('diabetes', d) - progression)::numeric, 1) AS error
+FROM diabetes d
+ORDER BY id
+LIMIT 10;
+
+\echo '   in-sample RMSE and MAE (compare with the held-out score in the catalog):'
+SELECT round(sqrt(avg((automl_predict('diabetes', d) - progression) ^ 2))::numeric, 2) AS rmse,
+       round(avg(abs(automl_predict('diabetes', d) - progression))::numeric, 2)      AS mae
+FROM diabetes d;
+
+-- -----------------------------------------------------------------------------------
+\echo
+\echo '== 6. the catalog: every version, with its validation metrics, and what is deployed'
+\x on
+SELECT name, version, task, algorithm, metric, round(score::numeric, 4) AS score, n_rows, metrics
+FROM automl.models
+ORDER BY name, version;
+\x off
+SELECT * FROM automl.deployed;

@@ -1,0 +1,315 @@
+/*
+ * fuzz_model_format.c: feeds mutated model bytes to model_deserialize.
+ *
+ * Built two ways (see Makefile): with libFuzzer (clang, -DUSE_LIBFUZZER), or
+ * as a standalone program with its own seeded mutation loop, under
+ * AddressSanitizer and UBSan either way. Every input must either load or
+ * raise an error; a crash, an out-of-bounds read or undefined behaviour
+ * fails. A model that loads must also predict and serialise back to exactly
+ * the bytes it came from.
+ *
+ * Seeds are real models: ridge, binary and multiclass logistic, fitted here
+ * on small made-up data and serialised by the extension's own code.
+ */
+#include "postgres.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <time.h>
+
+#include "common/bytes.h"
+#include "pg_shim.h"
+#include "registry/registry.h"
+
+#define HEADER_SIZE 32
+
+static int
+try_load(const uint8 *data, size_t size)
+{
+	jmp_buf		jump;
+	volatile int loaded = 0;
+
+	shim_set_error_jump(&jump);
+	if (setjmp(jump) == 0)
+	{
+		Model	   *model = model_deserialize((const char *) data, size);
+		int			d = model->prep->n_features;
+		double	   *raw = palloc0(sizeof(double) * d);
+		double	   *x = palloc(sizeof(double) * d);
+		double	   *out = palloc(sizeof(double) * (model->n_classes > 0 ? model->n_classes : 1));
+		bytea	   *again;
+
+		raw[0] = NAN;			/* a missing value */
+		prep_apply_values(model->prep, raw, x);
+		model->learner->predict(model->learner_state, x, out);
+
+		again = model_serialize(model);
+		if ((size_t) (VARSIZE(again) - VARHDRSZ) != size ||
+			memcmp(VARDATA(again), data, size) != 0)
+		{
+			size_t		at = 0;
+
+			while (at < size && at < (size_t) (VARSIZE(again) - VARHDRSZ) &&
+				   ((const uint8 *) VARDATA(again))[at] == data[at])
+				at++;
+			fprintf(stderr, "a loaded model does not serialise back to its bytes (length %zu, differs at %zu)\n",
+					size, at);
+			abort();
+		}
+		loaded = 1;
+	}
+	shim_set_error_jump(NULL);
+	shim_free_all();
+	return loaded;
+}
+
+int			LLVMFuzzerTestOneInput(const uint8 *data, size_t size);
+
+int
+LLVMFuzzerTestOneInput(const uint8 *data, size_t size)
+{
+	try_load(data, size);
+	return 0;
+}
+
+/* ---- seeds ---- */
+
+typedef struct Seed
+{
+	uint8	   *bytes;
+	size_t		len;
+} Seed;
+
+static Seed
+make_seed(Task task, int n_classes, int n_features)
+{
+	jmp_buf		jump;
+	Seed		seed = {NULL, 0};
+	int			n = 60;
+	double	   *X = malloc(sizeof(double) * n * n_features);
+	double	   *y = malloc(sizeof(double) * n);
+	int		   *label = malloc(sizeof(int) * n);
+	double		hp[4];
+	Dataset		data;
+	Model		model;
+	PrepSpec	prep;
+	PrepFeature *features = malloc(sizeof(PrepFeature) * n_features);
+	char	   *classes[3] = {"no", "yes", "maybe"};
+	char		names[8][16];
+
+	for (int i = 0; i < n; i++)
+	{
+		for (int j = 0; j < n_features; j++)
+			X[i * n_features + j] = sin(i * (j + 1) * 0.37);
+		y[i] = X[i * n_features] * 2 - X[i * n_features + 1];
+		label[i] = task == TASK_CLASSIFICATION ? (int) (i % n_classes) : 0;
+	}
+	for (int j = 0; j < n_features; j++)
+	{
+		snprintf(names[j], sizeof(names[j]), "x%d", j + 1);
+		features[j].name = names[j];
+		features[j].kind = FEATURE_NUMERIC;
+		features[j].frame_column = j;
+		features[j].mean = 0.1 * j;
+		features[j].scale = 1.0 + j;
+	}
+	prep.n_features = n_features;
+	prep.features = features;
+
+	data.task = task;
+	data.n_rows = n;
+	data.n_features = n_features;
+	data.X = X;
+	data.y = y;
+	data.label = label;
+	data.n_classes = task == TASK_CLASSIFICATION ? n_classes : 0;
+
+	model.task = task;
+	model.learner = task == TASK_REGRESSION ? &ridge_learner : &logistic_learner;
+	for (int i = 0; i < model.learner->n_hyperparams; i++)
+		hp[i] = model.learner->hyperparams[i].default_value;
+	model.prep = &prep;
+	model.n_classes = data.n_classes;
+	model.classes = classes;
+
+	shim_set_error_jump(&jump);
+	if (setjmp(jump) != 0)
+	{
+		fprintf(stderr, "fitting a seed model failed\n");
+		abort();
+	}
+	model.learner_state = model.learner->fit(&data, hp);
+	{
+		bytea	   *b = model_serialize(&model);
+
+		seed.len = VARSIZE(b) - VARHDRSZ;
+		seed.bytes = malloc(seed.len);
+		memcpy(seed.bytes, VARDATA(b), seed.len);
+	}
+	shim_set_error_jump(NULL);
+	shim_free_all();
+	free(X);
+	free(y);
+	free(label);
+	free(features);
+	return seed;
+}
+
+#ifndef USE_LIBFUZZER
+
+/* xorshift64*: a small seeded generator, so every run can be replayed. */
+static uint64 rng_state;
+
+static uint64
+next_random(void)
+{
+	rng_state ^= rng_state >> 12;
+	rng_state ^= rng_state << 25;
+	rng_state ^= rng_state >> 27;
+	return rng_state * 2685821657736338717ULL;
+}
+
+static size_t
+random_below(size_t n)
+{
+	return n == 0 ? 0 : (size_t) (next_random() % n);
+}
+
+static void
+put_u32(uint8 *p, uint32 v)
+{
+	for (int i = 0; i < 4; i++)
+		p[i] = (uint8) (v >> (8 * i));
+}
+
+static void
+put_u64(uint8 *p, uint64 v)
+{
+	for (int i = 0; i < 8; i++)
+		p[i] = (uint8) (v >> (8 * i));
+}
+
+/* One random change; buf has room for len + 64 bytes. */
+static size_t
+mutate(uint8 *buf, size_t len)
+{
+	static const uint32 interesting[] = {0, 1, 2, 3, 0x7F, 0x80, 0xFF, 0x100, 0xFFFF,
+	0x7FFFFFFF, 0x80000000, 0xFFFFFFFF};
+
+	switch (random_below(7))
+	{
+		case 0:					/* flip a bit */
+			if (len > 0)
+				buf[random_below(len)] ^= (uint8) (1u << random_below(8));
+			break;
+		case 1:					/* a random byte */
+			if (len > 0)
+				buf[random_below(len)] = (uint8) next_random();
+			break;
+		case 2:					/* truncate */
+			len = random_below(len + 1);
+			break;
+		case 3:					/* an interesting 32-bit value: counts and lengths */
+			if (len >= 4)
+				put_u32(buf + random_below(len - 3), interesting[random_below(lengthof(interesting))]);
+			break;
+		case 4:					/* insert bytes */
+			{
+				size_t		at = random_below(len + 1);
+				size_t		n = 1 + random_below(16);
+
+				memmove(buf + at + n, buf + at, len - at);
+				for (size_t i = 0; i < n; i++)
+					buf[at + i] = (uint8) next_random();
+				len += n;
+			}
+			break;
+		case 5:					/* delete bytes */
+			if (len > 0)
+			{
+				size_t		at = random_below(len);
+				size_t		n = 1 + random_below(Min(16, len - at));
+
+				memmove(buf + at, buf + at + n, len - at - n);
+				len -= n;
+			}
+			break;
+		case 6:					/* a special double: NaN, infinity, zero */
+			if (len >= 8)
+			{
+				static const double specials[] = {NAN, INFINITY, -INFINITY, 0.0, -0.0, 1e308};
+				double		v = specials[random_below(lengthof(specials))];
+				uint64		bits;
+
+				memcpy(&bits, &v, 8);
+				put_u64(buf + random_below(len - 7), bits);
+			}
+			break;
+	}
+	return len;
+}
+
+/* Makes the header agree with a mutated payload, so the parser goes deep. */
+static void
+fix_header(uint8 *buf, size_t len)
+{
+	if (len < HEADER_SIZE)
+		return;
+	put_u64(buf + 16, len - HEADER_SIZE);
+	put_u32(buf + 24, bytes_crc32(buf + HEADER_SIZE, len - HEADER_SIZE));
+}
+
+int
+main(int argc, char **argv)
+{
+	double		seconds = argc > 1 ? atof(argv[1]) : 10.0;
+	uint64		start_seed = argc > 2 ? strtoull(argv[2], NULL, 10) : 1;
+	Seed		seeds[3];
+	uint8	   *buf;
+	size_t		max_len = 0;
+	long		runs = 0,
+				loaded = 0;
+	time_t		deadline = time(NULL) + (time_t) ceil(seconds);
+
+	seeds[0] = make_seed(TASK_REGRESSION, 0, 3);
+	seeds[1] = make_seed(TASK_CLASSIFICATION, 2, 4);
+	seeds[2] = make_seed(TASK_CLASSIFICATION, 3, 2);
+	for (int s = 0; s < 3; s++)
+	{
+		if (!try_load(seeds[s].bytes, seeds[s].len))
+		{
+			fprintf(stderr, "seed model %d does not load\n", s);
+			return 1;
+		}
+		max_len = Max(max_len, seeds[s].len);
+	}
+	buf = malloc(max_len + 64 * 8);
+
+	rng_state = start_seed * 0x9E3779B97F4A7C15ULL + 1;
+	while (time(NULL) < deadline)
+	{
+		for (int batch = 0; batch < 1000; batch++)
+		{
+			const Seed *seed = &seeds[random_below(3)];
+			size_t		len = seed->len;
+			int			n_mutations = 1 + (int) random_below(4);
+
+			memcpy(buf, seed->bytes, len);
+			for (int m = 0; m < n_mutations && len + 16 <= max_len + 64 * 8; m++)
+				len = mutate(buf, len);
+			if (random_below(4) != 0)
+				fix_header(buf, len);
+			loaded += try_load(buf, len);
+			runs++;
+		}
+	}
+	printf("fuzz_model_format: %ld inputs, %ld loaded, %ld rejected with an error, no crash\n",
+		   runs, loaded, runs - loaded);
+	for (int s = 0; s < 3; s++)
+		free(seeds[s].bytes);
+	free(buf);
+	return 0;
+}
+
+#endif							/* USE_LIBFUZZER */
