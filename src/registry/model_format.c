@@ -87,7 +87,8 @@ model_deserialize(const char *data, size_t len)
 		bytes_corrupted(&r, "the format version or flags are invalid");
 	payload_len = bytes_get_u64(&r);
 	crc = bytes_get_u32(&r);
-	(void) bytes_get_u32(&r);
+	if (bytes_get_u32(&r) != 0)
+		bytes_corrupted(&r, "a reserved header field is not zero");
 	if (payload_len != len - MODEL_HEADER_SIZE)
 		bytes_corrupted(&r, "the length does not match the stored bytes");
 	if (bytes_crc32(r.pos, r.left) != crc)
