@@ -30,6 +30,7 @@ PG_FUNCTION_INFO_V1(automl_predict_proba);
 typedef struct PredictState
 {
 	text	   *model_ref;		/* the reference this state was built for */
+	bool		ref_is_stable;	/* a constant or parameter: no need to compare per row */
 	char	   *model_name;
 	int			model_version;
 	Model	   *model;
@@ -118,25 +119,30 @@ predict_row(FunctionCallInfo fcinfo)
 	const Model *model;
 	int			n_features;
 
-	if (!type_is_rowtype(get_fn_expr_argtype(fcinfo->flinfo, 1)))
-		ereport(ERROR,
-				(errcode(ERRCODE_DATATYPE_MISMATCH),
-				 errmsg("features must be a row value"),
-				 errhint("Pass a table's row, as in automl_predict('model', t) ... FROM t t.")));
 	row = PG_GETARG_HEAPTUPLEHEADER(1);
 
 	/* Resolve the model once per statement, or when the reference changes. */
-	if (state == NULL || VARSIZE_ANY_EXHDR(ref) != VARSIZE_ANY_EXHDR(state->model_ref) ||
-		memcmp(VARDATA_ANY(ref), VARDATA_ANY(state->model_ref), VARSIZE_ANY_EXHDR(ref)) != 0)
+	if (state == NULL ||
+		(!state->ref_is_stable &&
+		 (VARSIZE_ANY_EXHDR(ref) != VARSIZE_ANY_EXHDR(state->model_ref) ||
+		  memcmp(VARDATA_ANY(ref), VARDATA_ANY(state->model_ref), VARSIZE_ANY_EXHDR(ref)) != 0)))
 	{
 		MemoryContext old;
 		char	   *name;
 		int			version;
-		Model	   *found = model_cache_lookup(text_to_cstring(ref), &name, &version);
+		Model	   *found;
+
+		if (!type_is_rowtype(get_fn_expr_argtype(fcinfo->flinfo, 1)))
+			ereport(ERROR,
+					(errcode(ERRCODE_DATATYPE_MISMATCH),
+					 errmsg("features must be a row value"),
+					 errhint("Pass a table's row, as in automl_predict('model', t) ... FROM t t.")));
+		found = model_cache_lookup(text_to_cstring(ref), &name, &version);
 
 		old = MemoryContextSwitchTo(cxt);
 		state = palloc0(sizeof(PredictState));
 		state->model_ref = (text *) PG_DETOAST_DATUM_COPY(PointerGetDatum(ref));
+		state->ref_is_stable = get_fn_expr_arg_stable(fcinfo->flinfo, 0);
 		state->model_name = pstrdup(name);
 		state->model_version = version;
 		state->model = found;
