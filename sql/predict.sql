@@ -92,3 +92,9 @@ FROM (SELECT sin(i * 1.7) + 0.2 * cos(i) AS x FROM generate_series(1, 100) i) s;
 SELECT task FROM automl_train('spelled', 'spelled', 'label');
 SELECT classes FROM automl.models WHERE name = 'spelled';
 SELECT DISTINCT automl_predict_label('spelled', s) AS label FROM spelled s ORDER BY 1;
+
+-- the model may change from row to row
+SELECT sum(automl_predict(CASE WHEN id % 2 = 0 THEN 'points_y' ELSE 'points_y@1' END, p))
+       = sum(automl_predict('points_y', p)) AS same_model_by_two_names,
+       count(DISTINCT automl_predict(CASE WHEN id % 2 = 0 THEN 'points_y@1' ELSE 'points_y@4' END, p)) > 300 AS scored
+FROM points p;

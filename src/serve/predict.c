@@ -107,6 +107,26 @@ build_row_mapping(PredictState *state, HeapTupleHeader row, MemoryContext cxt)
 	ReleaseTupleDesc(desc);
 }
 
+/* Frees a state whose model reference no longer applies (it may change per row). */
+static void
+free_state(PredictState *state)
+{
+	if (state->row_desc != NULL)
+	{
+		pfree(state->feature_att);
+		pfree(state->feature_type);
+		pfree(state->values);
+		pfree(state->isnull);
+		FreeTupleDesc(state->row_desc);
+	}
+	pfree(state->model_ref);
+	pfree(state->model_name);
+	pfree(state->raw);
+	pfree(state->x);
+	pfree(state->out);
+	pfree(state);
+}
+
 /* Scores the row in argument 1 with the model named in argument 0. */
 static PredictState *
 predict_row(FunctionCallInfo fcinfo)
@@ -118,8 +138,6 @@ predict_row(FunctionCallInfo fcinfo)
 	HeapTupleData tuple;
 	const Model *model;
 	int			n_features;
-
-	row = PG_GETARG_HEAPTUPLEHEADER(1);
 
 	/* Resolve the model once per statement, or when the reference changes. */
 	if (state == NULL ||
@@ -138,6 +156,9 @@ predict_row(FunctionCallInfo fcinfo)
 					 errmsg("features must be a row value"),
 					 errhint("Pass a table's row, as in automl_predict('model', t) ... FROM t t.")));
 		found = model_cache_lookup(text_to_cstring(ref), &name, &version);
+		if (state != NULL)
+			free_state(state);
+		fcinfo->flinfo->fn_extra = NULL;
 
 		old = MemoryContextSwitchTo(cxt);
 		state = palloc0(sizeof(PredictState));
@@ -155,6 +176,9 @@ predict_row(FunctionCallInfo fcinfo)
 	}
 	model = state->model;
 	n_features = model->prep->n_features;
+
+	/* Only now is argument 1 known to be a row. */
+	row = PG_GETARG_HEAPTUPLEHEADER(1);
 
 	if (state->row_desc == NULL ||
 		HeapTupleHeaderGetTypeId(row) != state->row_type ||
