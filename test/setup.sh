@@ -88,6 +88,7 @@ AUTOML_APT_PACKAGES=(
 	libopenblas-serial-dev
 	build-essential
 	libipc-run-perl
+	valgrind
 )
 
 _pkg_installed() {
