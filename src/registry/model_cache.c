@@ -2,11 +2,14 @@
  * model_cache.c: models loaded once per backend.
  *
  * Each statement resolves its model reference with one small catalog query
- * (the deployed version, or the pinned one) and gets back the row's xmin.
- * A cached model is reused only for the same name, version and xmin, so a
- * deployment made in another session is seen by the next statement, and a
- * rewritten row is never served from a stale copy. Model bytes are read and
- * deserialised only on a miss.
+ * (the deployed version, or the pinned one) and gets back the row's xmin,
+ * cmin and ctid, which together identify one row version: a row rewritten by
+ * another transaction, by a later command of this one, or removed and
+ * inserted again, differs in at least one of them. A cached model is reused
+ * only for the same name, version and row version, so a deployment made in
+ * another session is seen by the next statement and a rewritten row is never
+ * served from a stale copy. Model bytes are read and deserialised only on a
+ * miss.
  */
 #include "postgres.h"
 
@@ -15,6 +18,7 @@
 #include "access/transam.h"
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
+#include "storage/itemptr.h"
 #include "registry/registry.h"
 #include "utils/builtins.h"
 #include "utils/memutils.h"
@@ -25,7 +29,9 @@ typedef struct CachedModel
 {
 	char	   *name;			/* NULL when the slot is free */
 	int			version;
-	TransactionId xmin;
+	TransactionId xmin;			/* the catalog row version the model came from */
+	CommandId	cmin;
+	ItemPointerData ctid;
 	uint64		last_used;
 	MemoryContext cxt;			/* holds name and model */
 	Model	   *model;
@@ -84,6 +90,8 @@ model_cache_lookup(const char *ref, char **name_out, int *version_out)
 	char	   *name;
 	int			version;
 	TransactionId xmin;
+	CommandId	cmin;
+	ItemPointerData ctid;
 	Oid			types[2] = {TEXTOID, INT4OID};
 	Datum		values[2];
 	bool		isnull;
@@ -98,14 +106,14 @@ model_cache_lookup(const char *ref, char **name_out, int *version_out)
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
 	if (version == 0)
-		rc = SPI_execute_with_args("SELECT d.version, m.xmin FROM automl.deployments d"
+		rc = SPI_execute_with_args("SELECT d.version, m.xmin, m.cmin, m.ctid FROM automl.deployments d"
 								   " JOIN automl.models m ON m.name OPERATOR(pg_catalog.=) d.name"
 								   " AND m.version OPERATOR(pg_catalog.=) d.version"
 								   " WHERE d.name OPERATOR(pg_catalog.=) $1"
 								   " ORDER BY d.id DESC LIMIT 1",
 								   1, types, values, NULL, true, 1);
 	else
-		rc = SPI_execute_with_args("SELECT version, xmin FROM automl.models"
+		rc = SPI_execute_with_args("SELECT version, xmin, cmin, ctid FROM automl.models"
 								   " WHERE name OPERATOR(pg_catalog.=) $1"
 								   " AND version OPERATOR(pg_catalog.=) $2",
 								   2, types, values, NULL, true, 1);
@@ -128,6 +136,8 @@ model_cache_lookup(const char *ref, char **name_out, int *version_out)
 	}
 	version = DatumGetInt32(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
 	xmin = DatumGetTransactionId(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull));
+	cmin = DatumGetCommandId(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 3, &isnull));
+	ctid = *(ItemPointer) DatumGetPointer(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 4, &isnull));
 
 	for (int i = 0; i < MODEL_CACHE_SLOTS; i++)
 	{
@@ -138,7 +148,8 @@ model_cache_lookup(const char *ref, char **name_out, int *version_out)
 			break;
 		}
 	}
-	if (slot != NULL && slot->xmin != xmin)
+	if (slot != NULL &&
+		(slot->xmin != xmin || slot->cmin != cmin || !ItemPointerEquals(&slot->ctid, &ctid)))
 	{
 		release_slot(slot);		/* the row was rewritten: load it again */
 		slot = NULL;
@@ -191,6 +202,8 @@ model_cache_lookup(const char *ref, char **name_out, int *version_out)
 			slot->name = cached_name;
 			slot->version = version;
 			slot->xmin = xmin;
+			slot->cmin = cmin;
+			slot->ctid = ctid;
 			slot->cxt = model_cxt;
 			slot->model = model;
 		}

@@ -5,6 +5,7 @@
 
 #include <math.h>
 
+#include "miscadmin.h"
 #include "search/search.h"
 
 static const MetricDef metrics[] = {
@@ -106,6 +107,7 @@ roc_auc_one_vs_rest(int64 n, const int *label, int n_classes, const double *pred
 		pfree(rows);
 		return NAN;
 	}
+	CHECK_FOR_INTERRUPTS();
 	qsort(rows, n, sizeof(ScoredRow), compare_scored);
 	for (int64 i = 0; i < n;)
 	{

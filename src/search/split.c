@@ -4,16 +4,8 @@
 #include "postgres.h"
 
 #include "common/pg_prng.h"
+#include "miscadmin.h"
 #include "search/search.h"
-
-static int
-compare_int64(const void *a, const void *b)
-{
-	int64		x = *(const int64 *) a;
-	int64		y = *(const int64 *) b;
-
-	return (x > y) - (x < y);
-}
 
 /* Fisher-Yates shuffle of idx[0..n). */
 static void
@@ -24,6 +16,8 @@ shuffle(int64 *idx, int64 n, pg_prng_state *rng)
 		int64		j = (int64) pg_prng_uint64_range(rng, 0, (uint64) i);
 		int64		t = idx[i];
 
+		if ((i & 0xFFFF) == 0)
+			CHECK_FOR_INTERRUPTS();
 		idx[i] = idx[j];
 		idx[j] = t;
 	}
@@ -38,9 +32,11 @@ holdout_split(int64 n_rows, const int *label, int n_classes,
 	int64	   *order = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(int64) * n_rows);
 	int64	   *group_start = palloc0(sizeof(int64) * (n_groups + 1));
 	int64	   *fill = palloc0(sizeof(int64) * n_groups);
+	bool	   *is_valid = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(bool) * n_rows);
 	pg_prng_state rng;
 
 	pg_prng_seed(&rng, seed);
+	memset(is_valid, 0, sizeof(bool) * n_rows);
 	split.train = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(int64) * n_rows);
 	split.valid = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(int64) * n_rows);
 	split.n_train = 0;
@@ -58,6 +54,7 @@ holdout_split(int64 n_rows, const int *label, int n_classes,
 		order[group_start[g] + fill[g]++] = i;
 	}
 
+	/* Shuffle each group and send its first rows to validation. */
 	for (int g = 0; g < n_groups; g++)
 	{
 		int64	   *rows = order + group_start[g];
@@ -70,16 +67,19 @@ holdout_split(int64 n_rows, const int *label, int n_classes,
 		else
 			n_valid = 0;
 		shuffle(rows, n, &rng);
-		for (int64 i = 0; i < n; i++)
-		{
-			if (i < n_valid)
-				split.valid[split.n_valid++] = rows[i];
-			else
-				split.train[split.n_train++] = rows[i];
-		}
+		for (int64 i = 0; i < n_valid; i++)
+			is_valid[rows[i]] = true;
 	}
-	qsort(split.train, split.n_train, sizeof(int64), compare_int64);
-	qsort(split.valid, split.n_valid, sizeof(int64), compare_int64);
+
+	/* Both lists in row order, without a sort. */
+	for (int64 i = 0; i < n_rows; i++)
+	{
+		if (is_valid[i])
+			split.valid[split.n_valid++] = i;
+		else
+			split.train[split.n_train++] = i;
+	}
+	pfree(is_valid);
 	pfree(order);
 	pfree(group_start);
 	pfree(fill);

@@ -466,6 +466,8 @@ validate(const TrainingData *td, const Model *model, const Split *split,
 	{
 		int64		row = split->valid[i];
 
+		if ((i & 0xFFFF) == 0)
+			CHECK_FOR_INTERRUPTS();
 		for (int j = 0; j < d; j++)
 			raw[j] = frame->columns[model->prep->features[j].frame_column].values[row];
 		prep_apply_values(model->prep, raw, x);
