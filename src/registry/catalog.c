@@ -16,7 +16,7 @@
 #include "utils/builtins.h"
 
 /* First key of the advisory lock that serialises versions of one name. */
-#define AUTOML_LOCK_CLASS 0x616d6c
+#define AUTOML_LOCK_CLASS 6385004		/* "aml" */
 
 static Datum
 text_array(const char *const *items, int n)
@@ -28,10 +28,36 @@ text_array(const char *const *items, int n)
 	return PointerGetDatum(construct_array(elems, n, TEXTOID, -1, false, TYPALIGN_INT));
 }
 
-static void
-run(const char *sql, int nargs, Oid *types, Datum *values, const char *nulls, int expected)
+/* Parameters of one catalog query, added in order as $1, $2, ... */
+typedef struct QueryParams
 {
-	int			rc = SPI_execute_with_args(sql, nargs, types, values, nulls, false, 0);
+	int			n;
+	Oid			types[20];
+	Datum		values[20];
+	char		nulls[20];
+} QueryParams;
+
+static void
+add_param(QueryParams *p, Oid type, Datum value, bool isnull)
+{
+	Assert(p->n < lengthof(p->types));
+	p->types[p->n] = type;
+	p->values[p->n] = value;
+	p->nulls[p->n] = isnull ? 'n' : ' ';
+	p->n++;
+}
+
+static void
+add_text(QueryParams *p, const char *value)
+{
+	add_param(p, TEXTOID, CStringGetTextDatum(value), false);
+}
+
+static void
+run(const char *sql, const QueryParams *p, int expected)
+{
+	int			rc = SPI_execute_with_args(sql, p->n, (Oid *) p->types, (Datum *) p->values,
+										   p->nulls, false, 0);
 
 	if (rc != expected)
 		elog(ERROR, "automl catalog query failed (%s): %s", SPI_result_code_string(rc), sql);
@@ -40,9 +66,8 @@ run(const char *sql, int nargs, Oid *types, Datum *values, const char *nulls, in
 int
 catalog_store_model(const ModelRecord *rec, bool *deployed)
 {
-	Oid			types[20];
-	Datum		values[20];
-	char		nulls[20];
+	QueryParams key = {0};
+	QueryParams row = {0};
 	int			version;
 	bool		isnull;
 
@@ -50,80 +75,51 @@ catalog_store_model(const ModelRecord *rec, bool *deployed)
 		elog(ERROR, "SPI_connect failed");
 
 	/* Two trainings of one name in parallel must not pick the same version. */
-	types[0] = TEXTOID;
-	values[0] = CStringGetTextDatum(rec->name);
-	types[1] = INT4OID;
-	values[1] = Int32GetDatum(AUTOML_LOCK_CLASS);
-	run("SELECT pg_catalog.pg_advisory_xact_lock($2, pg_catalog.hashtext($1))",
-		2, types, values, NULL, SPI_OK_SELECT);
-
+	add_text(&key, rec->name);
+	run("SELECT pg_catalog.pg_advisory_xact_lock(" CppAsString2(AUTOML_LOCK_CLASS) ", pg_catalog.hashtext($1))",
+		&key, SPI_OK_SELECT);
 	run("SELECT COALESCE(pg_catalog.max(version), 0) OPERATOR(pg_catalog.+) 1"
 		" FROM automl.models WHERE name OPERATOR(pg_catalog.=) $1",
-		1, types, values, NULL, SPI_OK_SELECT);
+		&key, SPI_OK_SELECT);
 	version = DatumGetInt32(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+	add_param(&key, INT4OID, Int32GetDatum(version), false);
 
-	memset(nulls, ' ', sizeof(nulls));
-	types[0] = TEXTOID;
-	values[0] = CStringGetTextDatum(rec->name);
-	types[1] = INT4OID;
-	values[1] = Int32GetDatum(version);
-	types[2] = TEXTOID;
-	values[2] = CStringGetTextDatum(rec->task);
-	types[3] = TEXTOID;
-	values[3] = CStringGetTextDatum(rec->algorithm);
-	types[4] = TEXTOID;
-	values[4] = CStringGetTextDatum(rec->hyperparams_json);
-	types[5] = TEXTOID;
-	values[5] = CStringGetTextDatum(rec->metrics_json);
-	types[6] = TEXTOID;
-	values[6] = CStringGetTextDatum(rec->metric);
-	types[7] = FLOAT8OID;
-	values[7] = Float8GetDatum(rec->score);
-	nulls[7] = isnan(rec->score) ? 'n' : ' ';
-	types[8] = TEXTARRAYOID;
-	values[8] = text_array(rec->features, rec->n_features);
-	types[9] = TEXTARRAYOID;
-	values[9] = text_array(rec->feature_kinds, rec->n_features);
-	types[10] = TEXTARRAYOID;
-	if (rec->n_classes > 0)
-		values[10] = text_array(rec->classes, rec->n_classes);
-	else
-	{
-		values[10] = (Datum) 0;
-		nulls[10] = 'n';
-	}
-	types[11] = TEXTOID;
-	values[11] = CStringGetTextDatum(rec->summary_json);
-	types[12] = TEXTOID;
-	values[12] = CStringGetTextDatum(rec->source_relation);
-	types[13] = TEXTOID;
-	values[13] = CStringGetTextDatum(rec->target);
-	types[14] = TEXTOID;
-	values[14] = CStringGetTextDatum(rec->options_json);
-	types[15] = INT8OID;
-	values[15] = Int64GetDatum(rec->n_rows);
-	types[16] = FLOAT8OID;
-	values[16] = Float8GetDatum(rec->train_seconds);
-	types[17] = INT4OID;
-	values[17] = Int32GetDatum(MODEL_FORMAT_VERSION);
-	types[18] = BYTEAOID;
-	values[18] = PointerGetDatum(rec->model_bytes);
-
+	add_text(&row, rec->name);
+	add_param(&row, INT4OID, Int32GetDatum(version), false);
+	add_text(&row, rec->task);
+	add_text(&row, rec->algorithm);
+	add_text(&row, rec->hyperparams_json);
+	add_text(&row, rec->metrics_json);
+	add_text(&row, rec->metric);
+	add_param(&row, FLOAT8OID, Float8GetDatum(rec->score), isnan(rec->score));
+	add_param(&row, TEXTARRAYOID, text_array(rec->features, rec->n_features), false);
+	add_param(&row, TEXTARRAYOID, text_array(rec->feature_kinds, rec->n_features), false);
+	add_param(&row, TEXTARRAYOID,
+			  rec->n_classes > 0 ? text_array(rec->classes, rec->n_classes) : (Datum) 0,
+			  rec->n_classes == 0);
+	add_text(&row, rec->summary_json);
+	add_text(&row, rec->source_relation);
+	add_text(&row, rec->target);
+	add_text(&row, rec->options_json);
+	add_param(&row, INT8OID, Int64GetDatum(rec->n_rows), false);
+	add_param(&row, FLOAT8OID, Float8GetDatum(rec->train_seconds), false);
+	add_param(&row, INT4OID, Int32GetDatum(MODEL_FORMAT_VERSION), false);
+	add_param(&row, BYTEAOID, PointerGetDatum(rec->model_bytes), false);
 	run("INSERT INTO automl.models (name, version, task, algorithm, hyperparams, metrics,"
 		" metric, score, features, feature_kinds, classes, summary, source_relation,"
 		" target, options, n_rows, train_seconds, format_version, model_bytes)"
 		" VALUES ($1, $2, $3, $4, $5::pg_catalog.jsonb, $6::pg_catalog.jsonb, $7, $8, $9,"
 		" $10, $11, $12::pg_catalog.jsonb, $13, $14, $15::pg_catalog.jsonb, $16, $17, $18, $19)",
-		19, types, values, nulls, SPI_OK_INSERT);
+		&row, SPI_OK_INSERT);
 
 	/* The first version of a name serves at once; later ones wait for a deploy. */
 	run("SELECT 1 FROM automl.deployments WHERE name OPERATOR(pg_catalog.=) $1 LIMIT 1",
-		1, types, values, NULL, SPI_OK_SELECT);
+		&key, SPI_OK_SELECT);
 	*deployed = (SPI_processed == 0);
 	if (*deployed)
 		run("INSERT INTO automl.deployments (name, version, reason)"
 			" VALUES ($1, $2, 'first version of the model')",
-			2, types, values, NULL, SPI_OK_INSERT);
+			&key, SPI_OK_INSERT);
 
 	SPI_finish();
 	return version;

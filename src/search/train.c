@@ -181,6 +181,16 @@ parse_request(FunctionCallInfo fcinfo)
 
 /* ---- task and classes ---- */
 
+static void
+check_label_count(const TargetColumn *tc)
+{
+	if (tc->too_many_labels)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("target column \"%s\" has more than %d distinct values, too many for classification",
+						tc->name, FRAME_MAX_LABELS)));
+}
+
 static Task
 choose_task(const TrainRequest *req, const Frame *frame, bool *inferred)
 {
@@ -199,20 +209,12 @@ choose_task(const TrainRequest *req, const Frame *frame, bool *inferred)
 						 errhint("Use task => 'classification', or leave task out to infer it.")));
 			return TASK_REGRESSION;
 		}
-		if (tc->too_many_labels)
-			ereport(ERROR,
-					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-					 errmsg("target column \"%s\" has more than %d distinct values, too many for classification",
-							tc->name, FRAME_MAX_LABELS)));
+		check_label_count(tc);
 		return TASK_CLASSIFICATION;
 	}
 	if (!tc->is_numeric || tc->type_oid == BOOLOID)
 	{
-		if (tc->too_many_labels)
-			ereport(ERROR,
-					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-					 errmsg("target column \"%s\" has more than %d distinct values, too many for classification",
-							tc->name, FRAME_MAX_LABELS)));
+		check_label_count(tc);
 		return TASK_CLASSIFICATION;
 	}
 	if (tc->is_integral && !tc->too_many_labels && tc->n_labels <= MAX_INFERRED_CLASSES)
