@@ -83,7 +83,7 @@ GROUP BY diagnosis
 ORDER BY diagnosis;
 
 \echo '   every call adds a version: version 2 sees only the ten mean_* measurements (a view);'
-\echo '   it is deployed only if it validates better than the deployed one'
+\echo '   it is stored, not deployed: only the first version of a name is deployed automatically'
 CREATE VIEW breast_cancer_means AS
 SELECT id, mean_radius, mean_texture, mean_perimeter, mean_area, mean_smoothness,
        mean_compactness, mean_concavity, mean_concave_points, mean_symmetry,
