@@ -6,8 +6,12 @@ MODULE_big = automl
 OBJS = \
 	src/automl.o \
 	src/common/bytes.o \
+	src/data/category.o \
 	src/data/scan.o \
+	src/data/types.o \
+	src/prep/checks.o \
 	src/prep/prep.o \
+	src/prep/profile.o \
 	src/learn/learner.o \
 	src/learn/ridge.o \
 	src/learn/logistic.o \
@@ -47,3 +51,6 @@ sql/install/$(EXTENSION)--$(EXTVERSION).sql: sql/install/$(EXTENSION).sql
 .PHONY: fuzz
 fuzz:
 	$(MAKE) -C test/fuzz PG_CONFIG=$(PG_CONFIG)
+
+# Every object depends on every header: a changed interface rebuilds all.
+$(OBJS): $(wildcard src/*/*.h)

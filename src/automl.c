@@ -1,8 +1,35 @@
 /*
- * automl.c: the module's entry point.
+ * automl.c: the module's entry point and its settings.
  */
 #include "postgres.h"
 
+#include <limits.h>
+
+#include "data/frame.h"
 #include "fmgr.h"
+#include "prep/prep.h"
+#include "utils/guc.h"
 
 PG_MODULE_MAGIC;
+
+void		_PG_init(void);
+
+void
+_PG_init(void)
+{
+	DefineCustomIntVariable("automl.train_memory",
+							"Memory for the rows that one training keeps.",
+							"Beyond it, a seeded reservoir sample of the rows is used.",
+							&automl_train_memory_mb,
+							4096, 16, INT_MAX / 2,
+							PGC_USERSET, GUC_UNIT_MB,
+							NULL, NULL, NULL);
+	DefineCustomBoolVariable("automl.keep_id_columns",
+							 "Keep columns that look like identifiers as features.",
+							 "By default a column whose every value is distinct is dropped.",
+							 &automl_keep_id_columns,
+							 false,
+							 PGC_USERSET, 0,
+							 NULL, NULL, NULL);
+	MarkGUCPrefixReserved("automl");
+}

@@ -24,6 +24,8 @@ CREATE TABLE automl.models (
     source_relation text        NOT NULL,
     target          text        NOT NULL,
     options         jsonb       NOT NULL,
+    warnings        jsonb       NOT NULL,
+    profile         jsonb       NOT NULL,
     n_rows          bigint      NOT NULL,
     train_seconds   float8      NOT NULL,
     created_by      name        NOT NULL DEFAULT current_user,

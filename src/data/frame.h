@@ -1,6 +1,7 @@
 /*
  * frame.h: the data stage's interface. A Frame is a relation read into typed
- * columns, one array of doubles per feature column (NaN marks a missing
+ * columns: numbers and date/times as doubles (NaN marks a missing value),
+ * categories as codes into a per-column dictionary (-1 marks a missing
  * value), plus the target column in the two forms the task may need.
  */
 #ifndef AUTOML_FRAME_H
@@ -9,18 +10,43 @@
 #include "postgres.h"
 #include "nodes/pg_list.h"
 
-/* How a feature's values reach the model. Later releases add categoricals. */
+/* How a column's values reach the model. */
 typedef enum FeatureKind
 {
-	FEATURE_NUMERIC = 0
+	FEATURE_NUMERIC = 0,		/* integers, floats, numeric, boolean */
+	FEATURE_CATEGORICAL = 1,	/* text, varchar, char, enum */
+	FEATURE_DATETIME = 2		/* date, timestamp, timestamptz: seconds since 1970 UTC */
 } FeatureKind;
+
+/* Distinct strings of a column, in first-seen order, with a hash index. */
+typedef struct CategoryDict
+{
+	char	  **values;
+	int			n_values;
+	int			capacity;
+	int		   *slots;			/* value index + 1; 0 = empty */
+	int			n_slots;		/* a power of two, more than twice n_values */
+	int			max_values;		/* adding more fails; 0 = no limit */
+	MemoryContext cxt;
+} CategoryDict;
+
+extern CategoryDict *category_dict_create(MemoryContext cxt, int max_values);
+
+/* The code of s (len bytes, no terminator needed), added if new; -1 when full. */
+extern int	category_dict_code(CategoryDict *dict, const char *s, int len);
+
+/* The code of s, or -1 when it is not in the dictionary. */
+extern int	category_dict_find(const CategoryDict *dict, const char *s, int len);
 
 typedef struct FrameColumn
 {
 	char	   *name;
 	Oid			type_oid;		/* the column's type (base type of a domain) */
 	FeatureKind kind;
-	double	   *values;			/* n_rows values; NaN = missing */
+	bool		is_integral;	/* an integer type: a candidate identifier */
+	double	   *values;			/* numeric and datetime: n_rows, NaN = missing */
+	int32	   *codes;			/* categorical: n_rows, -1 = missing */
+	CategoryDict *dict;			/* categorical: the distinct values */
 	int64		n_missing;
 } FrameColumn;
 
@@ -35,7 +61,7 @@ typedef struct TargetColumn
 	bool		is_integral;	/* integer or boolean type */
 	double	   *values;			/* numeric value per row (is_numeric only) */
 	int		   *codes;			/* label index per row; NULL if too many labels */
-	char	  **labels;			/* distinct labels as text, in first-seen order */
+	char	  **labels;			/* distinct labels as text */
 	int			n_labels;
 	bool		too_many_labels;
 } TargetColumn;
@@ -43,7 +69,8 @@ typedef struct TargetColumn
 typedef struct Frame
 {
 	char	   *relation_name;	/* schema-qualified, quoted as needed */
-	int64		n_rows;			/* rows read (those with a non-NULL target) */
+	int64		n_rows;			/* rows kept (those with a non-NULL target) */
+	int64		n_rows_seen;	/* rows with a non-NULL target in the relation */
 	int64		n_null_target;	/* rows skipped because the target is NULL */
 	int			n_columns;
 	FrameColumn *columns;
@@ -53,15 +80,33 @@ typedef struct Frame
 /*
  * Reads relation relid through an SPI cursor in batches, as the calling user.
  * Columns named in exclude (a List of C strings) are not read; columns of
- * unsupported types are skipped with a NOTICE naming them. Errors name the
- * column for an unknown target or excluded column, and for infinite values.
+ * unsupported types are skipped with a NOTICE naming them. When the rows do
+ * not fit in automl.train_memory, a reservoir sample seeded by seed is kept
+ * and a NOTICE says so. Errors name the column for an unknown target or
+ * excluded column, and for infinite values.
  */
-extern Frame *frame_scan(Oid relid, const char *target, List *exclude);
+extern Frame *frame_scan(Oid relid, const char *target, List *exclude, uint64 seed);
 
-/* True for the types frame_scan reads as numbers (after domain lookup). */
-extern bool frame_type_is_numeric(Oid type_oid);
+/* automl.train_memory, in megabytes. */
+extern int	automl_train_memory_mb;
 
-/* A numeric Datum of such a type as a double (NaN for NaN). */
+/* The kind a column of this type becomes; false when the type is not supported. */
+extern bool frame_kind_of_type(Oid base_type, FeatureKind *kind);
+
+/* True for the types read as numbers (FEATURE_NUMERIC). */
+extern bool frame_type_is_numeric(Oid base_type);
+
+/* A numeric Datum (see FEATURE_NUMERIC) as a double (NaN for NaN). */
 extern double frame_datum_to_double(Datum value, Oid type_oid);
+
+/* A date, timestamp or timestamptz Datum as seconds since 1970-01-01 UTC (NaN for infinite). */
+extern double frame_datum_to_seconds(Datum value, Oid type_oid);
+
+/*
+ * A categorical Datum as bytes: *len gets the length; the result may point
+ * into the datum. Trailing blanks of char(n) are dropped, as char(n)
+ * comparison ignores them.
+ */
+extern const char *frame_datum_to_category(Datum value, Oid type_oid, int *len);
 
 #endif							/* AUTOML_FRAME_H */

@@ -3,119 +3,28 @@
  *
  * The query runs as the calling user, so privileges and row-level security
  * apply. Identifiers are quoted; nothing from the user is spliced into SQL
- * unquoted.
+ * unquoted. Rows beyond automl.train_memory are reservoir-sampled.
  */
 #include "postgres.h"
 
 #include <math.h>
 
 #include "access/relation.h"
-#include "access/table.h"
 #include "catalog/pg_class.h"
 #include "catalog/pg_type.h"
+#include "common/pg_prng.h"
 #include "data/frame.h"
 #include "executor/spi.h"
 #include "lib/stringinfo.h"
 #include "miscadmin.h"
 #include "utils/builtins.h"
-#include "utils/fmgrprotos.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
 #include "utils/rel.h"
 
 #define SCAN_BATCH_ROWS 10000
 
-bool
-frame_type_is_numeric(Oid type_oid)
-{
-	switch (type_oid)
-	{
-		case INT2OID:
-		case INT4OID:
-		case INT8OID:
-		case FLOAT4OID:
-		case FLOAT8OID:
-		case NUMERICOID:
-		case BOOLOID:
-			return true;
-		default:
-			return false;
-	}
-}
-
-double
-frame_datum_to_double(Datum value, Oid type_oid)
-{
-	switch (type_oid)
-	{
-		case INT2OID:
-			return (double) DatumGetInt16(value);
-		case INT4OID:
-			return (double) DatumGetInt32(value);
-		case INT8OID:
-			return (double) DatumGetInt64(value);
-		case FLOAT4OID:
-			return (double) DatumGetFloat4(value);
-		case FLOAT8OID:
-			return DatumGetFloat8(value);
-		case NUMERICOID:
-			return DatumGetFloat8(DirectFunctionCall1(numeric_float8_no_overflow, value));
-		case BOOLOID:
-			return DatumGetBool(value) ? 1.0 : 0.0;
-		default:
-			elog(ERROR, "type %u is not numeric", type_oid);
-	}
-	return 0.0;					/* keep the compiler quiet */
-}
-
-static bool
-type_is_integral(Oid type_oid)
-{
-	return type_oid == INT2OID || type_oid == INT4OID ||
-		type_oid == INT8OID || type_oid == BOOLOID;
-}
-
-/* ---- target labels: a small open-addressing table from text to code ---- */
-
-typedef struct LabelTable
-{
-	int		   *slots;			/* label index + 1; 0 = empty */
-	int			n_slots;		/* a power of two, more than twice the labels */
-	MemoryContext cxt;
-} LabelTable;
-
-static uint32
-label_hash(const char *s)
-{
-	uint32		h = 2166136261u;
-
-	for (; *s; s++)
-		h = (h ^ (uint8) *s) * 16777619u;
-	return h;
-}
-
-static int
-label_code(LabelTable *table, TargetColumn *target, const char *label)
-{
-	uint32		mask = table->n_slots - 1;
-	uint32		i = label_hash(label) & mask;
-
-	while (table->slots[i] != 0)
-	{
-		int			code = table->slots[i] - 1;
-
-		if (strcmp(target->labels[code], label) == 0)
-			return code;
-		i = (i + 1) & mask;
-	}
-	if (target->n_labels >= FRAME_MAX_LABELS)
-		return -1;
-	target->labels[target->n_labels] = MemoryContextStrdup(table->cxt, label);
-	table->slots[i] = ++target->n_labels;
-	return target->n_labels - 1;
-}
-
-/* ---- the scan ---- */
+int			automl_train_memory_mb = 4096;
 
 static bool
 name_in_list(const char *name, List *names)
@@ -144,47 +53,59 @@ check_relkind(Relation rel)
 						RelationGetRelationName(rel))));
 }
 
-static void
-grow_frame(Frame *frame, MemoryContext cxt, int64 *capacity)
+static bool
+type_is_integral(Oid type_oid)
 {
-	int64		new_capacity = *capacity * 2;
-	Size		size = mul_size(sizeof(double), (Size) new_capacity);
+	return type_oid == INT2OID || type_oid == INT4OID ||
+		type_oid == INT8OID || type_oid == BOOLOID;
+}
+
+/* Bytes one kept row costs in the frame. */
+static Size
+bytes_per_row(const Frame *frame)
+{
+	Size		bytes = sizeof(double) + sizeof(int);	/* the target, both forms */
 
 	for (int c = 0; c < frame->n_columns; c++)
-		frame->columns[c].values = repalloc_huge(frame->columns[c].values, size);
+		bytes += frame->columns[c].kind == FEATURE_CATEGORICAL ? sizeof(int32) : sizeof(double);
+	return bytes;
+}
+
+static void
+grow_frame(Frame *frame, int64 *capacity, int64 max_rows)
+{
+	int64		new_capacity = Min(*capacity * 2, max_rows);
+
+	for (int c = 0; c < frame->n_columns; c++)
+	{
+		FrameColumn *col = &frame->columns[c];
+
+		if (col->kind == FEATURE_CATEGORICAL)
+			col->codes = repalloc_huge(col->codes, sizeof(int32) * (Size) new_capacity);
+		else
+			col->values = repalloc_huge(col->values, sizeof(double) * (Size) new_capacity);
+	}
 	if (frame->target.is_numeric)
-		frame->target.values = repalloc_huge(frame->target.values, size);
-	if (frame->target.codes)
-		frame->target.codes = repalloc_huge(frame->target.codes,
-											mul_size(sizeof(int), (Size) new_capacity));
+		frame->target.values = repalloc_huge(frame->target.values, sizeof(double) * (Size) new_capacity);
+	frame->target.codes = repalloc_huge(frame->target.codes, sizeof(int) * (Size) new_capacity);
 	*capacity = new_capacity;
 }
 
-Frame *
-frame_scan(Oid relid, const char *target, List *exclude)
+/*
+ * Reads the column list of the relation: the target, and the features that
+ * are not excluded and of a supported type. Builds the SELECT.
+ */
+static void
+describe_columns(Frame *frame, Oid relid, const char *target, List *exclude, StringInfo query)
 {
-	MemoryContext frame_cxt = CurrentMemoryContext;
-	MemoryContext batch_cxt;
-	Frame	   *frame = palloc0(sizeof(Frame));
 	TargetColumn *tc = &frame->target;
-	Relation	rel;
-	TupleDesc	desc;
-	StringInfoData query;
+	Relation	rel = relation_open(relid, AccessShareLock);
+	TupleDesc	desc = RelationGetDescr(rel);
 	StringInfoData skipped;
-	int			target_attno = 0;
-	int64		capacity = 1024;
-	int64	   *n_infinite;
-	int64		n_infinite_target = 0;
-	LabelTable	labels;
-	Oid			target_out_func = InvalidOid;
-	bool		target_out_varlena;
-	SPIPlanPtr	plan;
-	Portal		portal;
 	ListCell   *lc;
+	bool		found_target = false;
 
-	rel = relation_open(relid, AccessShareLock);
 	check_relkind(rel);
-	desc = RelationGetDescr(rel);
 	frame->relation_name = quote_qualified_identifier(get_namespace_name(RelationGetNamespace(rel)),
 													  RelationGetRelationName(rel));
 
@@ -211,72 +132,132 @@ frame_scan(Oid relid, const char *target, List *exclude)
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("target column \"%s\" is also named in exclude", target)));
 
-	frame->columns = palloc0(sizeof(FrameColumn) * desc->natts);
-	initStringInfo(&query);
+	frame->columns = palloc0(sizeof(FrameColumn) * Max(desc->natts, 1));
 	initStringInfo(&skipped);
-	appendStringInfoString(&query, "SELECT ");
+	appendStringInfoString(query, "SELECT ");
 	for (int i = 0; i < desc->natts; i++)
 	{
 		Form_pg_attribute att = TupleDescAttr(desc, i);
 		const char *name = NameStr(att->attname);
 		Oid			base_type = getBaseType(att->atttypid);
+		FeatureKind kind;
+		FrameColumn *col;
 
 		if (att->attisdropped)
 			continue;
 		if (strcmp(name, target) == 0)
 		{
-			target_attno = i + 1;
+			found_target = true;
 			tc->name = pstrdup(name);
 			tc->type_oid = base_type;
 			continue;
 		}
 		if (name_in_list(name, exclude))
 			continue;
-		if (!frame_type_is_numeric(base_type))
+		if (!frame_kind_of_type(base_type, &kind))
 		{
 			appendStringInfo(&skipped, "%s%s (%s)", skipped.len > 0 ? ", " : "",
 							 quote_identifier(name), format_type_be(att->atttypid));
 			continue;
 		}
-		frame->columns[frame->n_columns].name = pstrdup(name);
-		frame->columns[frame->n_columns].type_oid = base_type;
-		frame->columns[frame->n_columns].kind = FEATURE_NUMERIC;
-		appendStringInfo(&query, "%s, ", quote_identifier(name));
-		frame->n_columns++;
+		col = &frame->columns[frame->n_columns++];
+		col->name = pstrdup(name);
+		col->type_oid = base_type;
+		col->kind = kind;
+		col->is_integral = type_is_integral(base_type) && base_type != BOOLOID;
+		appendStringInfo(query, "%s, ", quote_identifier(name));
 	}
-	if (target_attno == 0)
+	if (!found_target)
 		ereport(ERROR,
 				(errcode(ERRCODE_UNDEFINED_COLUMN),
 				 errmsg("target column \"%s\" does not exist in relation \"%s\"",
 						target, RelationGetRelationName(rel))));
-	appendStringInfo(&query, "%s FROM %s", quote_identifier(target), frame->relation_name);
+	appendStringInfo(query, "%s FROM %s", quote_identifier(target), frame->relation_name);
 	relation_close(rel, NoLock);	/* keep the lock until the end of the transaction */
 
 	if (skipped.len > 0)
 		ereport(NOTICE,
 				(errmsg("skipping columns of unsupported types: %s", skipped.data),
-				 errhint("This version trains on numeric and boolean columns; use exclude to silence this notice.")));
+				 errhint("Numbers, booleans, text, enums, dates and timestamps are used; use exclude to silence this notice.")));
 	if (frame->n_columns == 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("relation \"%s\" has no usable feature columns", frame->relation_name),
-				 errdetail("Feature columns must be of a numeric or boolean type.")));
+				 errdetail("Every column other than the target is excluded or of an unsupported type.")));
+}
 
-	/* Storage for the columns and the target, grown by doubling. */
+/* Drops labels that no kept row has (rows replaced by the reservoir). */
+static void
+compact_labels(Frame *frame)
+{
+	TargetColumn *tc = &frame->target;
+	int		   *count = palloc0(sizeof(int) * Max(tc->n_labels, 1));
+	int		   *new_code = palloc(sizeof(int) * Max(tc->n_labels, 1));
+	int			n = 0;
+
+	for (int64 i = 0; i < frame->n_rows; i++)
+		count[tc->codes[i]]++;
+	for (int k = 0; k < tc->n_labels; k++)
+	{
+		new_code[k] = count[k] > 0 ? n : -1;
+		if (count[k] > 0)
+			tc->labels[n++] = tc->labels[k];
+	}
+	if (n != tc->n_labels)
+	{
+		for (int64 i = 0; i < frame->n_rows; i++)
+			tc->codes[i] = new_code[tc->codes[i]];
+		tc->n_labels = n;
+	}
+	pfree(count);
+	pfree(new_code);
+}
+
+Frame *
+frame_scan(Oid relid, const char *target, List *exclude, uint64 seed)
+{
+	MemoryContext frame_cxt = CurrentMemoryContext;
+	MemoryContext batch_cxt;
+	Frame	   *frame = palloc0(sizeof(Frame));
+	TargetColumn *tc = &frame->target;
+	StringInfoData query;
+	int64		capacity;
+	int64		max_rows;
+	int64	   *n_infinite;
+	int64		n_infinite_target = 0;
+	CategoryDict *labels;
+	pg_prng_state rng;
+	SPIPlanPtr	plan;
+	Portal		portal;
+
+	initStringInfo(&query);
+	describe_columns(frame, relid, target, exclude, &query);
+
+	/* The memory budget bounds the rows kept; past it, a reservoir sample. */
+	max_rows = (int64) ((double) automl_train_memory_mb * 1024 * 1024 / bytes_per_row(frame));
+	max_rows = Max(max_rows, 1000);
+	capacity = Min(1024, max_rows);
+	pg_prng_seed(&rng, seed ^ UINT64CONST(0x5DEECE66D));
+
 	tc->is_numeric = frame_type_is_numeric(tc->type_oid);
 	tc->is_integral = type_is_integral(tc->type_oid);
 	for (int c = 0; c < frame->n_columns; c++)
-		frame->columns[c].values = MemoryContextAllocHuge(frame_cxt, sizeof(double) * capacity);
+	{
+		FrameColumn *col = &frame->columns[c];
+
+		if (col->kind == FEATURE_CATEGORICAL)
+		{
+			col->codes = MemoryContextAllocHuge(frame_cxt, sizeof(int32) * capacity);
+			col->dict = category_dict_create(frame_cxt, 0);
+		}
+		else
+			col->values = MemoryContextAllocHuge(frame_cxt, sizeof(double) * capacity);
+	}
 	if (tc->is_numeric)
 		tc->values = MemoryContextAllocHuge(frame_cxt, sizeof(double) * capacity);
 	/* Any target may turn out to be class labels, until it has too many. */
 	tc->codes = MemoryContextAllocHuge(frame_cxt, sizeof(int) * capacity);
-	tc->labels = palloc(sizeof(char *) * FRAME_MAX_LABELS);
-	labels.n_slots = 4096;
-	labels.slots = palloc0(sizeof(int) * labels.n_slots);
-	labels.cxt = frame_cxt;
-	if (tc->type_oid != BOOLOID)
-		getTypeOutputInfo(tc->type_oid, &target_out_func, &target_out_varlena);
+	labels = category_dict_create(frame_cxt, FRAME_MAX_LABELS);
 	n_infinite = palloc0(sizeof(int64) * frame->n_columns);
 
 	batch_cxt = AllocSetContextCreate(frame_cxt, "automl scan batch", ALLOCSET_DEFAULT_SIZES);
@@ -304,18 +285,20 @@ frame_scan(Oid relid, const char *target, List *exclude)
 		{
 			HeapTuple	tuple = tuptable->vals[t];
 			TupleDesc	tdesc = tuptable->tupdesc;
-			int64		row = frame->n_rows;
+			MemoryContext old;
+			int64		row;
 			bool		isnull;
 			Datum		d;
+			double		target_value = 0.0;
+			int			label;
 
 			d = SPI_getbinval(tuple, tdesc, frame->n_columns + 1, &isnull);
 			if (!isnull && tc->is_numeric)
 			{
-				double		v = frame_datum_to_double(d, tc->type_oid);
-
-				if (isnan(v))
+				target_value = frame_datum_to_double(d, tc->type_oid);
+				if (isnan(target_value))
 					isnull = true;
-				else if (isinf(v))
+				else if (isinf(target_value))
 				{
 					n_infinite_target++;
 					isnull = true;
@@ -327,42 +310,75 @@ frame_scan(Oid relid, const char *target, List *exclude)
 				continue;
 			}
 
-			if (row >= capacity)
-				grow_frame(frame, frame_cxt, &capacity);
+			/* Where this row goes: the next slot, a reservoir slot, or nowhere. */
+			frame->n_rows_seen++;
+			if (frame->n_rows < max_rows)
+			{
+				row = frame->n_rows++;
+				if (row >= capacity)
+					grow_frame(frame, &capacity, max_rows);
+			}
+			else
+			{
+				row = (int64) pg_prng_uint64_range(&rng, 0, (uint64) frame->n_rows_seen - 1);
+				if (row >= max_rows)
+					continue;
+			}
 
 			if (tc->is_numeric)
-				tc->values[row] = frame_datum_to_double(d, tc->type_oid);
-			if (!tc->too_many_labels)
+				tc->values[row] = target_value;
+			old = MemoryContextSwitchTo(batch_cxt);
+			if (tc->type_oid == BOOLOID)
+				label = category_dict_code(labels, DatumGetBool(d) ? "true" : "false",
+										   DatumGetBool(d) ? 4 : 5);
+			else
 			{
-				MemoryContext old = MemoryContextSwitchTo(batch_cxt);
-				const char *label;
-				int			code;
+				int			len;
+				const char *s = frame_datum_to_category(d, tc->type_oid, &len);
 
-				if (tc->type_oid == BOOLOID)
-					label = DatumGetBool(d) ? "true" : "false";
-				else
-					label = OidOutputFunctionCall(target_out_func, d);
-				MemoryContextSwitchTo(old);
-				code = label_code(&labels, tc, label);
-				if (code < 0)
-					tc->too_many_labels = true;
-				tc->codes[row] = code;
+				label = category_dict_code(labels, s, len);
 			}
+			MemoryContextSwitchTo(old);
+			if (label < 0)
+				tc->too_many_labels = true;
+			tc->codes[row] = label;
 
 			for (int c = 0; c < frame->n_columns; c++)
 			{
 				FrameColumn *col = &frame->columns[c];
-				double		v;
 
 				d = SPI_getbinval(tuple, tdesc, c + 1, &isnull);
-				v = isnull ? NAN : frame_datum_to_double(d, col->type_oid);
-				if (isinf(v))
-					n_infinite[c]++;
-				if (isnan(v))
-					col->n_missing++;
-				col->values[row] = v;
+				if (col->kind == FEATURE_CATEGORICAL)
+				{
+					int32		code = -1;
+
+					if (!isnull)
+					{
+						int			len;
+						const char *s;
+
+						old = MemoryContextSwitchTo(batch_cxt);
+						s = frame_datum_to_category(d, col->type_oid, &len);
+						MemoryContextSwitchTo(old);
+						code = category_dict_code(col->dict, s, len);
+					}
+					col->codes[row] = code;
+				}
+				else
+				{
+					double		v;
+
+					if (isnull)
+						v = NAN;
+					else if (col->kind == FEATURE_NUMERIC)
+						v = frame_datum_to_double(d, col->type_oid);
+					else
+						v = frame_datum_to_seconds(d, col->type_oid);
+					if (isinf(v))
+						n_infinite[c]++;
+					col->values[row] = v;
+				}
 			}
-			frame->n_rows++;
 		}
 		SPI_freetuptable(tuptable);
 		MemoryContextReset(batch_cxt);
@@ -373,24 +389,44 @@ frame_scan(Oid relid, const char *target, List *exclude)
 
 	for (int c = 0; c < frame->n_columns; c++)
 	{
+		FrameColumn *col = &frame->columns[c];
+
 		if (n_infinite[c] > 0)
 			ereport(ERROR,
 					(errcode(ERRCODE_DATA_EXCEPTION),
-					 errmsg("column \"%s\" contains infinite values", frame->columns[c].name),
+					 errmsg("column \"%s\" contains infinite values", col->name),
 					 errdetail_plural("%lld row holds Infinity or -Infinity.",
-									 "%lld rows hold Infinity or -Infinity.",
-									 n_infinite[c], (long long) n_infinite[c]),
+									  "%lld rows hold Infinity or -Infinity.",
+									  n_infinite[c], (long long) n_infinite[c]),
 					 errhint("Replace them with NULL or finite values, or exclude the column.")));
+		for (int64 i = 0; i < frame->n_rows; i++)
+		{
+			if (col->kind == FEATURE_CATEGORICAL ? col->codes[i] < 0 : isnan(col->values[i]))
+				col->n_missing++;
+		}
 	}
 	if (n_infinite_target > 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_DATA_EXCEPTION),
 				 errmsg("target column \"%s\" contains infinite values", tc->name),
 				 errdetail_plural("%lld row holds Infinity or -Infinity.",
-								 "%lld rows hold Infinity or -Infinity.",
-								 n_infinite_target, (long long) n_infinite_target),
+								  "%lld rows hold Infinity or -Infinity.",
+								  n_infinite_target, (long long) n_infinite_target),
 				 errhint("Filter those rows out with a view.")));
+
+	if (frame->n_rows < frame->n_rows_seen)
+		ereport(NOTICE,
+				(errmsg("training on a sample of " INT64_FORMAT " of " INT64_FORMAT " rows",
+						frame->n_rows, frame->n_rows_seen),
+				 errdetail("The rows do not fit in automl.train_memory (%d MB); a seeded reservoir sample is used.",
+						   automl_train_memory_mb),
+				 errhint("Raise automl.train_memory to train on every row.")));
+
+	tc->labels = labels->values;
+	tc->n_labels = labels->n_values;
 	if (tc->too_many_labels)
 		tc->codes = NULL;
+	else
+		compact_labels(frame);
 	return frame;
 }

@@ -29,6 +29,7 @@ typedef struct Dataset
 	const double *y;			/* regression target, or NULL */
 	const int  *label;			/* class index 0..n_classes-1, or NULL */
 	int			n_classes;		/* 0 for regression */
+	const double *class_weight; /* per class, or NULL for equal weights */
 } Dataset;
 
 typedef struct HyperparamDef

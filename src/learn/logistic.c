@@ -2,7 +2,8 @@
  * logistic.c: L2-regularised logistic regression, binary and multinomial.
  *
  * Minimises the summed log loss + ||W||^2 / (2C) with unpenalised intercepts,
- * the objective of scikit-learn's LogisticRegression, by L-BFGS. A binary
+ * the objective of scikit-learn's LogisticRegression, by L-BFGS. Rows may be
+ * weighted by class (balanced weights for imbalanced classes). A binary
  * model has one weight vector (sigmoid); K > 2 classes have K (softmax).
  * Loss and gradient stream over blocks of rows with two dgemm calls each.
  */
@@ -67,6 +68,7 @@ loss_and_gradient(const LossProblem *p, const double *params, double *grad)
 		for (int i = 0; i < rows; i++)
 		{
 			double	   *z = Z + (size_t) i * m;
+			double		w = data->class_weight ? data->class_weight[yb[i]] : 1.0;
 
 			if (m == 1)
 			{
@@ -74,8 +76,8 @@ loss_and_gradient(const LossProblem *p, const double *params, double *grad)
 				double		y = (yb[i] == 1) ? 1.0 : 0.0;
 
 				/* log(1 + e^t) - y t, without overflow */
-				loss += (t > 0 ? t + log1p(exp(-t)) : log1p(exp(t))) - y * t;
-				z[0] = (t >= 0 ? 1.0 / (1.0 + exp(-t)) : exp(t) / (1.0 + exp(t))) - y;
+				loss += w * ((t > 0 ? t + log1p(exp(-t)) : log1p(exp(t))) - y * t);
+				z[0] = w * ((t >= 0 ? 1.0 / (1.0 + exp(-t)) : exp(t) / (1.0 + exp(t))) - y);
 				gb[0] += z[0];
 			}
 			else
@@ -90,10 +92,10 @@ loss_and_gradient(const LossProblem *p, const double *params, double *grad)
 				}
 				for (int k = 0; k < m; k++)
 					sum += exp(z[k] - top);
-				loss += top + log(sum) - z[yb[i]];
+				loss += w * (top + log(sum) - z[yb[i]]);
 				for (int k = 0; k < m; k++)
 				{
-					z[k] = exp(z[k] - top) / sum - (k == yb[i] ? 1.0 : 0.0);
+					z[k] = w * (exp(z[k] - top) / sum - (k == yb[i] ? 1.0 : 0.0));
 					gb[k] += z[k];
 				}
 			}

@@ -1,5 +1,6 @@
 /*
- * prep.c: choosing features, learning imputation and scaling, applying them.
+ * prep.c: choosing columns, learning encodings, imputation and scaling,
+ * applying them, and their stored form.
  */
 #include "postgres.h"
 
@@ -7,24 +8,182 @@
 
 #include "miscadmin.h"
 #include "prep/prep.h"
+#include "utils/json.h"
+#include "utils/memutils.h"
 
-/* The largest number of features a stored model may declare. */
-#define PREP_MAX_FEATURES 100000
+/* The largest numbers a stored spec may declare. */
+#define PREP_MAX_COLUMNS 100000
+#define PREP_MAX_STORED_LEVELS 1000000
 
-PrepSpec *
-prep_choose_features(const Frame *frame)
+bool		automl_keep_id_columns = false;
+
+static const char *const part_suffix[] = {"", ":year", ":month", ":day_of_week", ":hour"};
+
+/* ---- warnings ---- */
+
+void
+prep_warnings_init(PrepWarnings *w)
 {
-	PrepSpec   *spec = palloc0(sizeof(PrepSpec));
+	initStringInfo(&w->json);
+	appendStringInfoChar(&w->json, '[');
+	w->count = 0;
+}
 
-	spec->features = palloc0(sizeof(PrepFeature) * Max(frame->n_columns, 1));
-	for (int c = 0; c < frame->n_columns; c++)
+void
+prep_warn(PrepWarnings *w, int elevel, const char *check, const char *column,
+		  const char *hint, const char *fmt,...)
+{
+	StringInfoData message;
+
+	initStringInfo(&message);
+	for (;;)
 	{
-		const FrameColumn *col = &frame->columns[c];
+		va_list		args;
+		int			needed;
+
+		va_start(args, fmt);
+		needed = appendStringInfoVA(&message, fmt, args);
+		va_end(args);
+		if (needed == 0)
+			break;
+		enlargeStringInfo(&message, needed);
+	}
+	ereport(elevel, (errmsg_internal("%s", message.data), hint ? errhint("%s", hint) : 0));
+
+	appendStringInfoString(&w->json, w->count > 0 ? ", {\"check\": " : "{\"check\": ");
+	escape_json(&w->json, check);
+	appendStringInfoString(&w->json, ", \"column\": ");
+	if (column)
+		escape_json(&w->json, column);
+	else
+		appendStringInfoString(&w->json, "null");
+	appendStringInfoString(&w->json, ", \"message\": ");
+	escape_json(&w->json, message.data);
+	appendStringInfoChar(&w->json, '}');
+	w->count++;
+}
+
+/* ---- calendar parts of Unix seconds (proleptic Gregorian, UTC) ---- */
+
+static double
+date_part(double seconds, PrepPart part)
+{
+	double		days = floor(seconds / 86400.0);
+
+	switch (part)
+	{
+		case PART_VALUE:
+			return seconds / 86400.0;
+		case PART_HOUR:
+			return floor((seconds - days * 86400.0) / 3600.0);
+		case PART_DAY_OF_WEEK:
+			return fmod(fmod(days + 4.0, 7.0) + 7.0, 7.0);	/* 1970-01-01 was a Thursday */
+		case PART_YEAR:
+		case PART_MONTH:
+			{
+				/* days to civil date (H. Hinnant's algorithm) */
+				double		z = days + 719468.0;
+				double		era = floor(z / 146097.0);
+				double		doe = z - era * 146097.0;
+				double		yoe = floor((doe - floor(doe / 1460.0) + floor(doe / 36524.0) - floor(doe / 146096.0)) / 365.0);
+				double		doy = doe - (365.0 * yoe + floor(yoe / 4.0) - floor(yoe / 100.0));
+				double		mp = floor((5.0 * doy + 2.0) / 153.0);
+				double		month = mp < 10 ? mp + 3 : mp - 9;
+
+				if (part == PART_MONTH)
+					return month;
+				return yoe + era * 400.0 + (month <= 2 ? 1 : 0);
+			}
+	}
+	return 0.0;
+}
+
+/* ---- choosing columns ---- */
+
+static int
+compare_doubles(const void *a, const void *b)
+{
+	double		x = *(const double *) a;
+	double		y = *(const double *) b;
+
+	return (x > y) - (x < y);
+}
+
+static bool
+looks_like_id_name(const char *name)
+{
+	size_t		len = strlen(name);
+
+	return pg_strcasecmp(name, "id") == 0 ||
+		(len > 3 && pg_strcasecmp(name + len - 3, "_id") == 0);
+}
+
+/*
+ * Every value distinct (and enough rows to say so), and for integers also
+ * monotone in scan order or named like an identifier.
+ */
+static bool
+looks_like_identifier(const Frame *frame, const FrameColumn *col)
+{
+	if (frame->n_rows < 20 || col->n_missing > 0)
+		return false;
+	if (col->kind == FEATURE_CATEGORICAL)
+		return col->dict->n_values == frame->n_rows;
+	if (col->kind == FEATURE_NUMERIC && col->is_integral)
+	{
+		bool		increasing = true,
+					decreasing = true;
+		double	   *sorted;
+		bool		distinct = true;
+
+		for (int64 i = 1; i < frame->n_rows; i++)
+		{
+			increasing &= col->values[i] > col->values[i - 1];
+			decreasing &= col->values[i] < col->values[i - 1];
+		}
+		if (increasing || decreasing)
+			return true;
+		if (!looks_like_id_name(col->name))
+			return false;
+		sorted = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(double) * frame->n_rows);
+		memcpy(sorted, col->values, sizeof(double) * frame->n_rows);
+		qsort(sorted, frame->n_rows, sizeof(double), compare_doubles);
+		for (int64 i = 1; i < frame->n_rows && distinct; i++)
+			distinct = sorted[i] != sorted[i - 1];
+		pfree(sorted);
+		return distinct;
+	}
+	return false;
+}
+
+/* The number of distinct non-missing values, counted up to 2. */
+static int
+distinct_up_to_two(const Frame *frame, const FrameColumn *col)
+{
+	if (col->kind == FEATURE_CATEGORICAL)
+	{
+		/* the dictionary may hold values of rows the reservoir replaced */
+		int			first = -1;
+
+		for (int64 i = 0; i < frame->n_rows; i++)
+		{
+			int			c = col->codes[i];
+
+			if (c < 0)
+				continue;
+			if (first < 0)
+				first = c;
+			else if (c != first)
+				return 2;
+		}
+		return first < 0 ? 0 : 1;
+	}
+	else
+	{
 		bool		seen = false;
-		bool		varies = false;
 		double		first = 0.0;
 
-		for (int64 i = 0; i < frame->n_rows && !varies; i++)
+		for (int64 i = 0; i < frame->n_rows; i++)
 		{
 			double		v = col->values[i];
 
@@ -36,69 +195,409 @@ prep_choose_features(const Frame *frame)
 				seen = true;
 			}
 			else if (v != first)
-				varies = true;
+				return 2;
 		}
-		if (!seen)
-		{
-			ereport(NOTICE,
-					(errmsg("column \"%s\" has no values and is ignored", col->name)));
-			continue;
-		}
-		if (!varies)
-		{
-			ereport(NOTICE,
-					(errmsg("column \"%s\" has a single value and is ignored", col->name)));
-			continue;
-		}
-		spec->features[spec->n_features].name = col->name;
-		spec->features[spec->n_features].kind = col->kind;
-		spec->features[spec->n_features].frame_column = c;
-		spec->n_features++;
+		return seen ? 1 : 0;
 	}
-	if (spec->n_features == 0)
+}
+
+PrepSpec *
+prep_choose_features(const Frame *frame, PrepWarnings *warnings)
+{
+	PrepSpec   *spec = palloc0(sizeof(PrepSpec));
+
+	spec->columns = palloc0(sizeof(PrepColumn) * Max(frame->n_columns, 1));
+	for (int c = 0; c < frame->n_columns; c++)
+	{
+		const FrameColumn *col = &frame->columns[c];
+		int			distinct = distinct_up_to_two(frame, col);
+		PrepColumn *pc;
+
+		CHECK_FOR_INTERRUPTS();
+		if (distinct == 0)
+		{
+			prep_warn(warnings, NOTICE, "no_values", col->name, NULL,
+					  "column \"%s\" has no values and is ignored", col->name);
+			continue;
+		}
+		if (distinct == 1)
+		{
+			prep_warn(warnings, NOTICE, "constant", col->name, NULL,
+					  "column \"%s\" has a single value and is ignored", col->name);
+			continue;
+		}
+		if (looks_like_identifier(frame, col))
+		{
+			if (!automl_keep_id_columns)
+			{
+				prep_warn(warnings, NOTICE, "identifier", col->name,
+						  "Set automl.keep_id_columns to keep such columns.",
+						  "column \"%s\" looks like an identifier (every value is distinct) and is ignored",
+						  col->name);
+				continue;
+			}
+			prep_warn(warnings, NOTICE, "identifier", col->name, NULL,
+					  "column \"%s\" looks like an identifier (every value is distinct); it is kept because automl.keep_id_columns is on",
+					  col->name);
+		}
+		pc = &spec->columns[spec->n_columns++];
+		pc->name = col->name;
+		pc->kind = col->kind;
+		pc->frame_column = c;
+	}
+	if (spec->n_columns == 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("relation \"%s\" has no feature column with varying values",
-						frame->relation_name)));
+				 errmsg("relation \"%s\" has no feature column left to train on",
+						frame->relation_name),
+				 errdetail("Columns with no values, a single value, or a distinct value in every row are ignored.")));
 	return spec;
+}
+
+PrepSpec *
+prep_copy_unfitted(const PrepSpec *spec)
+{
+	PrepSpec   *copy = palloc0(sizeof(PrepSpec));
+
+	copy->n_columns = spec->n_columns;
+	copy->columns = palloc0(sizeof(PrepColumn) * Max(spec->n_columns, 1));
+	for (int c = 0; c < spec->n_columns; c++)
+	{
+		copy->columns[c].name = spec->columns[c].name;
+		copy->columns[c].kind = spec->columns[c].kind;
+		copy->columns[c].frame_column = spec->columns[c].frame_column;
+	}
+	return copy;
+}
+
+/* ---- fitting ---- */
+
+typedef struct LevelCount
+{
+	int			code;			/* frame dictionary code */
+	int64		count;
+	const char *value;
+} LevelCount;
+
+static int
+compare_level_counts(const void *a, const void *b)
+{
+	const LevelCount *x = a;
+	const LevelCount *y = b;
+
+	if (x->count != y->count)
+		return x->count > y->count ? -1 : 1;
+	return strcmp(x->value, y->value);
+}
+
+static void
+build_level_index(PrepColumn *pc)
+{
+	pc->level_index = category_dict_create(CurrentMemoryContext, 0);
+	for (int k = 0; k < pc->n_levels; k++)
+	{
+		if (category_dict_code(pc->level_index, pc->levels[k], (int) strlen(pc->levels[k])) != k)
+			elog(ERROR, "duplicate level in a categorical column");
+	}
+}
+
+static void
+fit_categorical(PrepColumn *pc, const FrameColumn *col, const int64 *rows, int64 n_rows)
+{
+	int			n_codes = col->dict->n_values;
+	LevelCount *counts = palloc0(sizeof(LevelCount) * Max(n_codes, 1));
+	int64		n_missing = 0;
+	int64		n_kept_rows = 0;
+	int			n_kept = 0;
+
+	for (int k = 0; k < n_codes; k++)
+	{
+		counts[k].code = k;
+		counts[k].value = col->dict->values[k];
+	}
+	for (int64 i = 0; i < n_rows; i++)
+	{
+		int			code = col->codes[rows[i]];
+
+		if (code < 0)
+			n_missing++;
+		else
+			counts[code].count++;
+	}
+	qsort(counts, n_codes, sizeof(LevelCount), compare_level_counts);
+	while (n_kept < n_codes && n_kept < PREP_MAX_LEVELS &&
+		   counts[n_kept].count >= PREP_MIN_LEVEL_ROWS)
+		n_kept++;
+
+	pc->n_levels = n_kept;
+	pc->levels = palloc(sizeof(char *) * Max(n_kept, 1));
+	pc->level_share = palloc(sizeof(double) * Max(n_kept, 1));
+	pc->frame_level = palloc(sizeof(int) * Max(n_codes, 1));
+	for (int k = 0; k < n_codes; k++)
+		pc->frame_level[k] = PREP_LEVEL_OTHER;
+	for (int k = 0; k < n_kept; k++)
+	{
+		pc->levels[k] = pstrdup(counts[k].value);
+		pc->level_share[k] = (double) counts[k].count / n_rows;
+		pc->frame_level[counts[k].code] = k;
+		n_kept_rows += counts[k].count;
+	}
+	pc->missing_share = (double) n_missing / n_rows;
+	pc->other_share = (double) (n_rows - n_kept_rows - n_missing) / n_rows;
+	pc->encoding = n_kept <= PREP_MAX_ONE_HOT ? ENCODE_ONE_HOT : ENCODE_FREQUENCY;
+	pc->missing_output = (pc->encoding == ENCODE_ONE_HOT && n_missing > 0);
+	build_level_index(pc);
+	pfree(counts);
+
+	pc->frequency_mean = 0.0;
+	pc->frequency_scale = 1.0;
+	if (pc->encoding == ENCODE_FREQUENCY)
+	{
+		double		sum = 0.0,
+					sum_sq = 0.0;
+
+		for (int64 i = 0; i < n_rows; i++)
+		{
+			int			code = col->codes[rows[i]];
+			double		v = code < 0 ? pc->missing_share :
+				pc->frame_level[code] < 0 ? pc->other_share : pc->level_share[pc->frame_level[code]];
+
+			sum += v;
+		}
+		pc->frequency_mean = sum / n_rows;
+		for (int64 i = 0; i < n_rows; i++)
+		{
+			int			code = col->codes[rows[i]];
+			double		v = code < 0 ? pc->missing_share :
+				pc->frame_level[code] < 0 ? pc->other_share : pc->level_share[pc->frame_level[code]];
+
+			sum_sq += (v - pc->frequency_mean) * (v - pc->frequency_mean);
+		}
+		pc->frequency_scale = sqrt(sum_sq / n_rows);
+		if (!(pc->frequency_scale > 1e-12))
+			pc->frequency_scale = 1.0;
+	}
+}
+
+/* Mean and population standard deviation of one part over the non-missing rows. */
+static void
+fit_part(PrepColumn *pc, int p, const double *values, const int64 *rows, int64 n_rows)
+{
+	double		sum = 0.0,
+				sum_sq = 0.0;
+	int64		n = 0;
+	double		mean;
+	double		scale;
+
+	for (int64 i = 0; i < n_rows; i++)
+	{
+		double		v = values[rows[i]];
+
+		if (isnan(v))
+			continue;
+		if (pc->kind == FEATURE_DATETIME)
+			v = date_part(v, pc->parts[p]);
+		sum += v;
+		n++;
+	}
+	mean = n > 0 ? sum / n : 0.0;
+	/* Two passes: the centred sum of squares keeps precision for large values. */
+	for (int64 i = 0; i < n_rows; i++)
+	{
+		double		v = values[rows[i]];
+
+		if (isnan(v))
+			continue;
+		if (pc->kind == FEATURE_DATETIME)
+			v = date_part(v, pc->parts[p]);
+		sum_sq += (v - mean) * (v - mean);
+	}
+	scale = n > 0 ? sqrt(sum_sq / n) : 0.0;
+	if (!(scale > 1e-12 * Max(1.0, fabs(mean))) || !isfinite(scale))
+		scale = 1.0;
+	pc->mean[p] = mean;
+	pc->scale[p] = scale;
+}
+
+/* Does this calendar part take more than one value over the rows? */
+static bool
+part_varies(const double *values, const int64 *rows, int64 n_rows, PrepPart part)
+{
+	bool		seen = false;
+	double		first = 0.0;
+
+	for (int64 i = 0; i < n_rows; i++)
+	{
+		double		v = values[rows[i]];
+
+		if (isnan(v))
+			continue;
+		v = date_part(v, part);
+		if (!seen)
+		{
+			first = v;
+			seen = true;
+		}
+		else if (v != first)
+			return true;
+	}
+	return false;
+}
+
+static void
+name_outputs(PrepSpec *spec)
+{
+	int			o = 0;
+
+	spec->n_outputs = 0;
+	for (int c = 0; c < spec->n_columns; c++)
+	{
+		PrepColumn *pc = &spec->columns[c];
+
+		pc->first_output = spec->n_outputs;
+		if (pc->kind == FEATURE_CATEGORICAL)
+			pc->n_outputs = pc->encoding == ENCODE_ONE_HOT ?
+				pc->n_levels + 1 + (pc->missing_output ? 1 : 0) : 1;
+		else
+			pc->n_outputs = pc->n_parts + (pc->missing_indicator ? 1 : 0);
+		spec->n_outputs += pc->n_outputs;
+	}
+	spec->output_names = palloc(sizeof(char *) * Max(spec->n_outputs, 1));
+	for (int c = 0; c < spec->n_columns; c++)
+	{
+		PrepColumn *pc = &spec->columns[c];
+
+		if (pc->kind == FEATURE_CATEGORICAL && pc->encoding == ENCODE_ONE_HOT)
+		{
+			for (int k = 0; k < pc->n_levels; k++)
+				spec->output_names[o++] = psprintf("%s=%s", pc->name, pc->levels[k]);
+			spec->output_names[o++] = psprintf("%s=(other)", pc->name);
+			if (pc->missing_output)
+				spec->output_names[o++] = psprintf("%s=(missing)", pc->name);
+		}
+		else if (pc->kind == FEATURE_CATEGORICAL)
+			spec->output_names[o++] = psprintf("%s (frequency)", pc->name);
+		else
+		{
+			for (int p = 0; p < pc->n_parts; p++)
+				spec->output_names[o++] = psprintf("%s%s", pc->name, part_suffix[pc->parts[p]]);
+			if (pc->missing_indicator)
+				spec->output_names[o++] = psprintf("%s (missing)", pc->name);
+		}
+	}
 }
 
 void
 prep_fit(PrepSpec *spec, const Frame *frame, const int64 *rows, int64 n_rows)
 {
-	for (int j = 0; j < spec->n_features; j++)
+	for (int c = 0; c < spec->n_columns; c++)
 	{
-		PrepFeature *f = &spec->features[j];
-		const double *values = frame->columns[f->frame_column].values;
-		double		sum = 0.0;
-		double		sum_sq = 0.0;
-		int64		n = 0;
-		double		mean;
+		PrepColumn *pc = &spec->columns[c];
+		const FrameColumn *col = &frame->columns[pc->frame_column];
 
 		CHECK_FOR_INTERRUPTS();
-		for (int64 i = 0; i < n_rows; i++)
+		if (pc->kind == FEATURE_CATEGORICAL)
 		{
-			double		v = values[rows[i]];
-
-			if (!isnan(v))
+			fit_categorical(pc, col, rows, n_rows);
+			continue;
+		}
+		pc->encoding = ENCODE_NUMBER;
+		pc->n_parts = 0;
+		pc->parts[pc->n_parts++] = PART_VALUE;
+		if (pc->kind == FEATURE_DATETIME)
+		{
+			for (int part = PART_YEAR; part <= PART_HOUR; part++)
 			{
-				sum += v;
-				n++;
+				if (part_varies(col->values, rows, n_rows, (PrepPart) part))
+					pc->parts[pc->n_parts++] = (uint8) part;
 			}
 		}
-		mean = n > 0 ? sum / n : 0.0;
-		/* Two passes: the centred sum of squares keeps precision for large values. */
-		for (int64 i = 0; i < n_rows; i++)
-		{
-			double		v = values[rows[i]];
+		for (int p = 0; p < pc->n_parts; p++)
+			fit_part(pc, p, col->values, rows, n_rows);
+		pc->missing_indicator = false;
+		for (int64 i = 0; i < n_rows && !pc->missing_indicator; i++)
+			pc->missing_indicator = isnan(col->values[rows[i]]);
+	}
+	name_outputs(spec);
+}
 
-			if (!isnan(v))
-				sum_sq += (v - mean) * (v - mean);
+/* ---- applying ---- */
+
+int
+prep_level_of(const PrepColumn *col, const char *s, int len)
+{
+	int			level = category_dict_find(col->level_index, s, len);
+
+	return level < 0 ? PREP_LEVEL_OTHER : level;
+}
+
+void
+prep_raw_from_frame(const PrepSpec *spec, const Frame *frame, int64 row, RawValue *raw)
+{
+	for (int c = 0; c < spec->n_columns; c++)
+	{
+		const PrepColumn *pc = &spec->columns[c];
+		const FrameColumn *col = &frame->columns[pc->frame_column];
+
+		if (pc->kind == FEATURE_CATEGORICAL)
+		{
+			int			code = col->codes[row];
+
+			raw[c].isnull = code < 0;
+			raw[c].level = code < 0 ? PREP_LEVEL_OTHER : pc->frame_level[code];
 		}
-		f->mean = mean;
-		f->scale = n > 0 ? sqrt(sum_sq / n) : 0.0;
-		if (!(f->scale > 1e-12 * Max(1.0, fabs(mean))) || !isfinite(f->scale))
-			f->scale = 1.0;
+		else
+		{
+			raw[c].number = col->values[row];
+			raw[c].isnull = isnan(raw[c].number);
+		}
+	}
+}
+
+void
+prep_apply(const PrepSpec *spec, const RawValue *raw, double *x)
+{
+	for (int c = 0; c < spec->n_columns; c++)
+	{
+		const PrepColumn *pc = &spec->columns[c];
+		double	   *out = x + pc->first_output;
+
+		if (pc->kind == FEATURE_CATEGORICAL)
+		{
+			if (pc->encoding == ENCODE_ONE_HOT)
+			{
+				memset(out, 0, sizeof(double) * pc->n_outputs);
+				if (raw[c].isnull && pc->missing_output)
+					out[pc->n_levels + 1] = 1.0;
+				else if (raw[c].isnull || raw[c].level < 0 || raw[c].level >= pc->n_levels)
+					out[pc->n_levels] = 1.0;	/* (other) */
+				else
+					out[raw[c].level] = 1.0;
+			}
+			else
+			{
+				double		share = raw[c].isnull ? pc->missing_share :
+					(raw[c].level < 0 || raw[c].level >= pc->n_levels) ? pc->other_share :
+					pc->level_share[raw[c].level];
+
+				out[0] = (share - pc->frequency_mean) / pc->frequency_scale;
+			}
+			continue;
+		}
+		for (int p = 0; p < pc->n_parts; p++)
+		{
+			if (raw[c].isnull)
+				out[p] = 0.0;	/* the mean, standardised */
+			else
+			{
+				double		v = pc->kind == FEATURE_DATETIME ?
+					date_part(raw[c].number, pc->parts[p]) : raw[c].number;
+
+				out[p] = (v - pc->mean[p]) / pc->scale[p];
+			}
+		}
+		if (pc->missing_indicator)
+			out[pc->n_parts] = raw[c].isnull ? 1.0 : 0.0;
 	}
 }
 
@@ -106,44 +605,77 @@ void
 prep_apply_frame(const PrepSpec *spec, const Frame *frame,
 				 const int64 *rows, int64 n_rows, double *X)
 {
-	int			d = spec->n_features;
-	double	   *raw = palloc(sizeof(double) * d);
+	RawValue   *raw = palloc(sizeof(RawValue) * spec->n_columns);
 
 	for (int64 i = 0; i < n_rows; i++)
 	{
 		if ((i & 0xFFFF) == 0)
 			CHECK_FOR_INTERRUPTS();
-		for (int j = 0; j < d; j++)
-			raw[j] = frame->columns[spec->features[j].frame_column].values[rows[i]];
-		prep_apply_values(spec, raw, X + i * d);
+		prep_raw_from_frame(spec, frame, rows[i], raw);
+		prep_apply(spec, raw, X + i * spec->n_outputs);
 	}
 	pfree(raw);
 }
 
-PrepSpec *
-prep_copy(const PrepSpec *spec)
-{
-	PrepSpec   *copy = palloc(sizeof(PrepSpec));
-
-	copy->n_features = spec->n_features;
-	copy->features = palloc(sizeof(PrepFeature) * Max(spec->n_features, 1));
-	memcpy(copy->features, spec->features, sizeof(PrepFeature) * spec->n_features);
-	return copy;
-}
+/* ---- stored form ---- */
 
 void
 prep_save(const PrepSpec *spec, ByteWriter *w)
 {
-	bytes_put_u32(w, (uint32) spec->n_features);
-	for (int j = 0; j < spec->n_features; j++)
+	bytes_put_u32(w, (uint32) spec->n_columns);
+	for (int c = 0; c < spec->n_columns; c++)
 	{
-		const PrepFeature *f = &spec->features[j];
+		const PrepColumn *pc = &spec->columns[c];
 
-		bytes_put_string(w, f->name);
-		bytes_put_u8(w, (uint8) f->kind);
-		bytes_put_f64(w, f->mean);
-		bytes_put_f64(w, f->scale);
+		bytes_put_string(w, pc->name);
+		bytes_put_u8(w, (uint8) pc->kind);
+		bytes_put_u8(w, (uint8) pc->encoding);
+		if (pc->kind == FEATURE_CATEGORICAL)
+		{
+			bytes_put_u32(w, (uint32) pc->n_levels);
+			for (int k = 0; k < pc->n_levels; k++)
+			{
+				bytes_put_string(w, pc->levels[k]);
+				bytes_put_f64(w, pc->level_share[k]);
+			}
+			bytes_put_f64(w, pc->other_share);
+			bytes_put_f64(w, pc->missing_share);
+			bytes_put_u8(w, pc->missing_output ? 1 : 0);
+			bytes_put_f64(w, pc->frequency_mean);
+			bytes_put_f64(w, pc->frequency_scale);
+		}
+		else
+		{
+			bytes_put_u8(w, (uint8) pc->n_parts);
+			for (int p = 0; p < pc->n_parts; p++)
+			{
+				bytes_put_u8(w, pc->parts[p]);
+				bytes_put_f64(w, pc->mean[p]);
+				bytes_put_f64(w, pc->scale[p]);
+			}
+			bytes_put_u8(w, pc->missing_indicator ? 1 : 0);
+		}
 	}
+}
+
+static bool
+get_flag(ByteReader *r)
+{
+	uint8		v = bytes_get_u8(r);
+
+	if (v > 1)
+		bytes_corrupted(r, "a flag is neither 0 nor 1");
+	return v == 1;
+}
+
+static double
+get_share(ByteReader *r)
+{
+	double		v = bytes_get_finite_f64(r);
+
+	if (v < 0.0 || v > 1.0)
+		bytes_corrupted(r, "a share is outside 0 to 1");
+	return v;
 }
 
 PrepSpec *
@@ -151,24 +683,80 @@ prep_load(ByteReader *r)
 {
 	PrepSpec   *spec = palloc0(sizeof(PrepSpec));
 
-	/* each feature takes at least a 4-byte name length, a kind and two doubles */
-	spec->n_features = (int) bytes_get_count(r, 4 + 1 + 16, PREP_MAX_FEATURES);
-	if (spec->n_features == 0)
+	/* each column takes at least a 4-byte name length and three bytes */
+	spec->n_columns = (int) bytes_get_count(r, 4 + 3, PREP_MAX_COLUMNS);
+	if (spec->n_columns == 0)
 		bytes_corrupted(r, "the model has no features");
-	spec->features = palloc0(sizeof(PrepFeature) * spec->n_features);
-	for (int j = 0; j < spec->n_features; j++)
+	spec->columns = palloc0(sizeof(PrepColumn) * spec->n_columns);
+	for (int c = 0; c < spec->n_columns; c++)
 	{
-		PrepFeature *f = &spec->features[j];
+		PrepColumn *pc = &spec->columns[c];
+		uint8		kind;
+		uint8		encoding;
 
-		f->name = bytes_get_string(r);
-		f->kind = (FeatureKind) bytes_get_u8(r);
-		if (f->kind != FEATURE_NUMERIC)
+		pc->name = bytes_get_string(r);
+		kind = bytes_get_u8(r);
+		encoding = bytes_get_u8(r);
+		pc->frame_column = -1;
+		if (kind == FEATURE_CATEGORICAL)
+		{
+			if (encoding != ENCODE_ONE_HOT && encoding != ENCODE_FREQUENCY)
+				bytes_corrupted(r, "unknown categorical encoding");
+			pc->kind = FEATURE_CATEGORICAL;
+			pc->encoding = (Encoding) encoding;
+			/* each level: a 4-byte length and a share */
+			pc->n_levels = (int) bytes_get_count(r, 4 + 8, PREP_MAX_STORED_LEVELS);
+			if (pc->encoding == ENCODE_ONE_HOT && pc->n_levels > PREP_MAX_ONE_HOT)
+				bytes_corrupted(r, "too many one-hot levels");
+			pc->levels = palloc(sizeof(char *) * Max(pc->n_levels, 1));
+			pc->level_share = palloc(sizeof(double) * Max(pc->n_levels, 1));
+			for (int k = 0; k < pc->n_levels; k++)
+			{
+				pc->levels[k] = bytes_get_string(r);
+				pc->level_share[k] = get_share(r);
+			}
+			pc->other_share = get_share(r);
+			pc->missing_share = get_share(r);
+			pc->missing_output = get_flag(r);
+			if (pc->missing_output && pc->encoding != ENCODE_ONE_HOT)
+				bytes_corrupted(r, "a missing output without one-hot encoding");
+			pc->frequency_mean = bytes_get_finite_f64(r);
+			pc->frequency_scale = bytes_get_finite_f64(r);
+			if (!(pc->frequency_scale > 0.0))
+				bytes_corrupted(r, "a frequency scale is not positive");
+			pc->level_index = category_dict_create(CurrentMemoryContext, 0);
+			for (int k = 0; k < pc->n_levels; k++)
+			{
+				if (category_dict_code(pc->level_index, pc->levels[k],
+									   (int) strlen(pc->levels[k])) != k)
+					bytes_corrupted(r, "a level is stored twice");
+			}
+		}
+		else if (kind == FEATURE_NUMERIC || kind == FEATURE_DATETIME)
+		{
+			if (encoding != ENCODE_NUMBER)
+				bytes_corrupted(r, "unknown numeric encoding");
+			pc->kind = (FeatureKind) kind;
+			pc->encoding = ENCODE_NUMBER;
+			pc->n_parts = bytes_get_u8(r);
+			if (pc->n_parts < 1 || pc->n_parts > PREP_MAX_PARTS ||
+				(kind == FEATURE_NUMERIC && pc->n_parts != 1))
+				bytes_corrupted(r, "a column has an invalid number of parts");
+			for (int p = 0; p < pc->n_parts; p++)
+			{
+				pc->parts[p] = bytes_get_u8(r);
+				if (pc->parts[p] > PART_HOUR || (kind == FEATURE_NUMERIC && pc->parts[p] != PART_VALUE))
+					bytes_corrupted(r, "unknown column part");
+				pc->mean[p] = bytes_get_finite_f64(r);
+				pc->scale[p] = bytes_get_finite_f64(r);
+				if (!(pc->scale[p] > 0.0))
+					bytes_corrupted(r, "a feature scale is not positive");
+			}
+			pc->missing_indicator = get_flag(r);
+		}
+		else
 			bytes_corrupted(r, "unknown feature kind");
-		f->frame_column = -1;
-		f->mean = bytes_get_finite_f64(r);
-		f->scale = bytes_get_finite_f64(r);
-		if (!(f->scale > 0.0))
-			bytes_corrupted(r, "a feature scale is not positive");
 	}
+	name_outputs(spec);
 	return spec;
 }

@@ -1,7 +1,17 @@
 /*
  * prep.h: the feature spec, learned from training rows and replayed
- * identically at prediction. This release: numeric features with mean
- * imputation of missing values and standardisation (x - mean) / scale.
+ * identically at prediction, and the data checks and profile made while
+ * learning it.
+ *
+ * A source column becomes one or more model inputs ("outputs" here):
+ *   numeric      standardised value, plus a missing indicator when training
+ *                rows had missing values (imputed with the training mean)
+ *   date/time    days since 1970 and the calendar parts that vary (year,
+ *                month, day of week, hour), standardised, plus an indicator
+ *   categorical  one-hot over the kept levels, "(other)" for rare and unseen
+ *                levels and "(missing)" when training had NULLs; or, with
+ *                more than PREP_MAX_ONE_HOT kept levels, one standardised
+ *                frequency (the level's share of the training rows)
  */
 #ifndef AUTOML_PREP_H
 #define AUTOML_PREP_H
@@ -9,50 +19,136 @@
 #include "postgres.h"
 #include "common/bytes.h"
 #include "data/frame.h"
+#include "lib/stringinfo.h"
 
-typedef struct PrepFeature
+#define PREP_MAX_PARTS 5
+#define PREP_MAX_ONE_HOT 32			/* more kept levels: frequency encoding */
+#define PREP_MIN_LEVEL_ROWS 5		/* rarer levels are pooled into (other) */
+#define PREP_MAX_LEVELS 10000		/* levels kept for frequency encoding */
+
+#define PREP_LEVEL_OTHER (-1)		/* a pooled, rare or unseen level */
+
+typedef enum PrepPart
+{
+	PART_VALUE = 0,				/* the number; for a date/time, days since 1970 */
+	PART_YEAR,
+	PART_MONTH,
+	PART_DAY_OF_WEEK,			/* 0 = Sunday */
+	PART_HOUR
+} PrepPart;
+
+typedef enum Encoding
+{
+	ENCODE_NUMBER = 0,
+	ENCODE_ONE_HOT = 1,
+	ENCODE_FREQUENCY = 2
+} Encoding;
+
+typedef struct PrepColumn
 {
 	char	   *name;
 	FeatureKind kind;
-	int			frame_column;	/* index in the training Frame; -1 once loaded */
-	double		mean;			/* of the non-missing training values; imputes missing */
-	double		scale;			/* population standard deviation; 1 when it is 0 */
-} PrepFeature;
+	Encoding	encoding;
+	int			first_output;	/* where its outputs start */
+	int			n_outputs;
+
+	/* numeric and date/time */
+	int			n_parts;
+	uint8		parts[PREP_MAX_PARTS];
+	double		mean[PREP_MAX_PARTS];	/* imputes missing values */
+	double		scale[PREP_MAX_PARTS];
+	bool		missing_indicator;
+
+	/* categorical */
+	int			n_levels;
+	char	  **levels;			/* kept levels, most frequent first */
+	double	   *level_share;	/* share of the training rows per level */
+	double		other_share;
+	double		missing_share;
+	bool		missing_output; /* one-hot: a (missing) output */
+	double		frequency_mean; /* frequency encoding: standardisation */
+	double		frequency_scale;
+	CategoryDict *level_index;	/* level string -> index */
+
+	/* training only */
+	int			frame_column;
+	int		   *frame_level;	/* frame dictionary code -> level */
+} PrepColumn;
 
 typedef struct PrepSpec
 {
-	int			n_features;
-	PrepFeature *features;
+	int			n_columns;
+	PrepColumn *columns;
+	int			n_outputs;
+	char	  **output_names;
 } PrepSpec;
 
-/*
- * Chooses the features of a frame: columns with no value at all, or a single
- * value, are dropped with a NOTICE. Errors when nothing is left.
- */
-extern PrepSpec *prep_choose_features(const Frame *frame);
+/* One column's value of one row, before encoding. */
+typedef struct RawValue
+{
+	bool		isnull;
+	double		number;			/* numeric value, or date/time as seconds since 1970 */
+	int			level;			/* categorical: index into levels, or PREP_LEVEL_OTHER */
+} RawValue;
 
-/* Learns means and scales from the given rows (indices into the frame). */
+/* Data-quality findings, reported as NOTICE or WARNING and kept in the model row. */
+typedef struct PrepWarnings
+{
+	StringInfoData json;		/* a JSON array */
+	int			count;
+} PrepWarnings;
+
+extern void prep_warnings_init(PrepWarnings *w);
+extern void prep_warn(PrepWarnings *w, int elevel, const char *check, const char *column,
+					  const char *hint, const char *fmt,...) pg_attribute_printf(6, 7);
+
+/* automl.keep_id_columns: keep columns that look like identifiers. */
+extern bool automl_keep_id_columns;
+
+/*
+ * Chooses the columns of a frame: those with no value or a single value are
+ * dropped, and so are identifier-like ones (unless automl.keep_id_columns);
+ * personal-data-like columns are named. Errors when nothing is left.
+ */
+extern PrepSpec *prep_choose_features(const Frame *frame, PrepWarnings *warnings);
+
+/* Learns encodings, imputation and scaling from the given rows (indices into the frame). */
 extern void prep_fit(PrepSpec *spec, const Frame *frame, const int64 *rows, int64 n_rows);
 
-/* Writes the given rows, prepared, into X (row-major, n_rows x n_features). */
+/* The raw values of one frame row, one per column of the spec. */
+extern void prep_raw_from_frame(const PrepSpec *spec, const Frame *frame, int64 row, RawValue *raw);
+
+/* Writes the given rows, prepared, into X (row-major, n_rows x n_outputs). */
 extern void prep_apply_frame(const PrepSpec *spec, const Frame *frame,
 							 const int64 *rows, int64 n_rows, double *X);
 
-/* Prepares one row of raw values (NaN = missing), in feature order. */
-static inline void
-prep_apply_values(const PrepSpec *spec, const double *raw, double *x)
-{
-	for (int j = 0; j < spec->n_features; j++)
-	{
-		const PrepFeature *f = &spec->features[j];
-		double		v = raw[j];
+/* Encodes one row of raw values into n_outputs model inputs. */
+extern void prep_apply(const PrepSpec *spec, const RawValue *raw, double *x);
 
-		x[j] = (v != v) ? 0.0 : (v - f->mean) / f->scale;	/* v != v: NaN */
-	}
-}
+/* The level index of a category string (len bytes), or PREP_LEVEL_OTHER. */
+extern int	prep_level_of(const PrepColumn *col, const char *s, int len);
 
-extern PrepSpec *prep_copy(const PrepSpec *spec);
+/* A spec with the same columns, not yet fitted. */
+extern PrepSpec *prep_copy_unfitted(const PrepSpec *spec);
+
 extern void prep_save(const PrepSpec *spec, ByteWriter *w);
 extern PrepSpec *prep_load(ByteReader *r);
+
+/* ---- checks that need the target (checks.c) ---- */
+
+/*
+ * Names columns that predict the target almost perfectly on their own
+ * (possible leakage), and says when there are few rows per model input.
+ */
+extern void prep_check_target(const PrepSpec *spec, const Frame *frame, bool classification,
+							  int n_classes, PrepWarnings *warnings);
+
+/* Names columns that look like personal data, by name or by their values. */
+extern void prep_check_personal_data(const Frame *frame, PrepWarnings *warnings);
+
+/* ---- the data profile (profile.c) ---- */
+
+/* A JSON profile of the frame's columns in the spec, for drift measurement. */
+extern char *prep_profile_json(const PrepSpec *spec, const Frame *frame);
 
 #endif							/* AUTOML_PREP_H */

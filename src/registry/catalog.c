@@ -32,9 +32,9 @@ text_array(const char *const *items, int n)
 typedef struct QueryParams
 {
 	int			n;
-	Oid			types[20];
-	Datum		values[20];
-	char		nulls[20];
+	Oid			types[24];
+	Datum		values[24];
+	char		nulls[24];
 } QueryParams;
 
 static void
@@ -101,15 +101,18 @@ catalog_store_model(const ModelRecord *rec, bool *deployed)
 	add_text(&row, rec->source_relation);
 	add_text(&row, rec->target);
 	add_text(&row, rec->options_json);
+	add_text(&row, rec->warnings_json);
+	add_text(&row, rec->profile_json);
 	add_param(&row, INT8OID, Int64GetDatum(rec->n_rows), false);
 	add_param(&row, FLOAT8OID, Float8GetDatum(rec->train_seconds), false);
 	add_param(&row, INT4OID, Int32GetDatum(MODEL_FORMAT_VERSION), false);
 	add_param(&row, BYTEAOID, PointerGetDatum(rec->model_bytes), false);
 	run("INSERT INTO automl.models (name, version, task, algorithm, hyperparams, metrics,"
 		" metric, score, features, feature_kinds, classes, summary, source_relation,"
-		" target, options, n_rows, train_seconds, format_version, model_bytes)"
+		" target, options, warnings, profile, n_rows, train_seconds, format_version, model_bytes)"
 		" VALUES ($1, $2, $3, $4, $5::pg_catalog.jsonb, $6::pg_catalog.jsonb, $7, $8, $9,"
-		" $10, $11, $12::pg_catalog.jsonb, $13, $14, $15::pg_catalog.jsonb, $16, $17, $18, $19)",
+		" $10, $11, $12::pg_catalog.jsonb, $13, $14, $15::pg_catalog.jsonb,"
+		" $16::pg_catalog.jsonb, $17::pg_catalog.jsonb, $18, $19, $20, $21)",
 		&row, SPI_OK_INSERT);
 
 	/* The first version of a name serves at once; later ones wait for a deploy. */

@@ -118,7 +118,7 @@ model_deserialize(const char *data, size_t len)
 	learner_section = bytes_get_section(&r);
 	learner_section.what = "learner state";
 	model->learner_state = model->learner->load(&learner_section, model->task,
-												model->prep->n_features, model->n_classes);
+												model->prep->n_outputs, model->n_classes);
 	bytes_expect_end(&learner_section);
 	bytes_expect_end(&r);
 	return model;

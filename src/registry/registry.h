@@ -52,6 +52,8 @@ typedef struct ModelRecord
 	const char *source_relation;
 	const char *target;
 	const char *options_json;
+	const char *warnings_json;
+	const char *profile_json;
 	int64		n_rows;
 	double		train_seconds;
 	bytea	   *model_bytes;

@@ -38,6 +38,8 @@ PG_FUNCTION_INFO_V1(automl_train);
 /* An integer target with at most this many distinct values is read as classes. */
 #define MAX_INFERRED_CLASSES 20
 #define MAX_MODEL_NAME 200
+/* Classes this uneven get balanced class weights. */
+#define IMBALANCE_RATIO 9
 
 /* Argument positions of automl_train. */
 enum
@@ -398,6 +400,7 @@ typedef struct TrainingData
 	int			n_classes;
 	const Learner *learner;
 	const double *hyperparams;
+	double	   *class_weight;	/* balanced weights, or NULL */
 } TrainingData;
 
 /* Fits prep and learner on the given rows. */
@@ -406,12 +409,13 @@ fit_model(const TrainingData *td, PrepSpec *prep, const int64 *rows, int64 n_row
 {
 	Model	   *model = palloc0(sizeof(Model));
 	Dataset		data;
-	double	   *X = MemoryContextAllocHuge(CurrentMemoryContext,
-										   mul_size(mul_size(sizeof(double), n_rows), prep->n_features));
+	double	   *X;
 	double	   *y = NULL;
 	int		   *label = NULL;
 
 	prep_fit(prep, td->frame, rows, n_rows);
+	X = MemoryContextAllocHuge(CurrentMemoryContext,
+							   mul_size(mul_size(sizeof(double), n_rows), prep->n_outputs));
 	prep_apply_frame(prep, td->frame, rows, n_rows, X);
 	if (td->task == TASK_REGRESSION)
 	{
@@ -427,11 +431,12 @@ fit_model(const TrainingData *td, PrepSpec *prep, const int64 *rows, int64 n_row
 	}
 	data.task = td->task;
 	data.n_rows = n_rows;
-	data.n_features = prep->n_features;
+	data.n_features = prep->n_outputs;
 	data.X = X;
 	data.y = y;
 	data.label = label;
 	data.n_classes = td->n_classes;
+	data.class_weight = td->class_weight;
 
 	model->task = td->task;
 	model->learner = td->learner;
@@ -449,13 +454,13 @@ validate(const TrainingData *td, const Model *model, const Split *split,
 {
 	const Frame *frame = td->frame;
 	int64		n = split->n_valid;
-	int			d = model->prep->n_features;
+	const PrepSpec *prep = model->prep;
 	int			width = td->task == TASK_REGRESSION ? 1 : td->n_classes;
 	double	   *pred = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(double) * n * width);
 	double	   *y = NULL;
 	int		   *label = NULL;
-	double	   *raw = palloc(sizeof(double) * d);
-	double	   *x = palloc(sizeof(double) * d);
+	RawValue   *raw = palloc(sizeof(RawValue) * prep->n_columns);
+	double	   *x = palloc(sizeof(double) * prep->n_outputs);
 	const MetricDef *defs[8];
 	int			n_defs = metric_list_for_task(td->task, defs, lengthof(defs));
 	StringInfoData json;
@@ -470,9 +475,8 @@ validate(const TrainingData *td, const Model *model, const Split *split,
 
 		if ((i & 0xFFFF) == 0)
 			CHECK_FOR_INTERRUPTS();
-		for (int j = 0; j < d; j++)
-			raw[j] = frame->columns[model->prep->features[j].frame_column].values[row];
-		prep_apply_values(model->prep, raw, x);
+		prep_raw_from_frame(prep, frame, row, raw);
+		prep_apply(prep, raw, x);
 		model->learner->predict(model->learner_state, x, pred + i * width);
 		if (y)
 			y[i] = frame->target.values[row];
@@ -519,6 +523,87 @@ append_json_list(StringInfo json, List *items)
 	appendStringInfoChar(json, ']');
 }
 
+/*
+ * Strongly imbalanced classes (the largest more than
+ * IMBALANCE_RATIO times the smallest) get balanced weights, n / (k * count),
+ * as scikit-learn's class_weight='balanced'; NULL otherwise.
+ */
+static double *
+balanced_class_weights(const Frame *frame, int n_classes, PrepWarnings *warnings)
+{
+	int64	   *count = palloc0(sizeof(int64) * n_classes);
+	int64		smallest,
+				largest;
+	double	   *weight;
+
+	for (int64 i = 0; i < frame->n_rows; i++)
+		count[frame->target.codes[i]]++;
+	smallest = largest = count[0];
+	for (int k = 1; k < n_classes; k++)
+	{
+		smallest = Min(smallest, count[k]);
+		largest = Max(largest, count[k]);
+	}
+	if (largest <= IMBALANCE_RATIO * smallest)
+		return NULL;
+	weight = palloc(sizeof(double) * n_classes);
+	for (int k = 0; k < n_classes; k++)
+		weight[k] = (double) frame->n_rows / ((double) n_classes * count[k]);
+	prep_warn(warnings, NOTICE, "class_imbalance", frame->target.name,
+			  "Probabilities are those of the weighted model; rank by them rather than read them as rates.",
+			  "classes are imbalanced (largest " INT64_FORMAT " rows, smallest " INT64_FORMAT "): balanced class weights are used",
+			  largest, smallest);
+	return weight;
+}
+
+/* Fitted parameters, with the name, mean and scale of every model input. */
+static char *
+summary_json(const Learner *learner, const Model *model)
+{
+	const PrepSpec *prep = model->prep;
+	StringInfoData json;
+	double	   *mean = palloc0(sizeof(double) * Max(prep->n_outputs, 1));
+	double	   *scale = palloc(sizeof(double) * Max(prep->n_outputs, 1));
+
+	for (int o = 0; o < prep->n_outputs; o++)
+		scale[o] = 1.0;			/* indicators and one-hot inputs are 0 or 1 */
+	for (int c = 0; c < prep->n_columns; c++)
+	{
+		const PrepColumn *pc = &prep->columns[c];
+
+		if (pc->kind != FEATURE_CATEGORICAL)
+		{
+			for (int p = 0; p < pc->n_parts; p++)
+			{
+				mean[pc->first_output + p] = pc->mean[p];
+				scale[pc->first_output + p] = pc->scale[p];
+			}
+		}
+		else if (pc->encoding == ENCODE_FREQUENCY)
+		{
+			mean[pc->first_output] = pc->frequency_mean;
+			scale[pc->first_output] = pc->frequency_scale;
+		}
+	}
+
+	initStringInfo(&json);
+	appendStringInfoChar(&json, '{');
+	learner->summarize(model->learner_state, &json);
+	appendStringInfoString(&json, ", \"features\": [");
+	for (int o = 0; o < prep->n_outputs; o++)
+	{
+		if (o > 0)
+			appendStringInfoString(&json, ", ");
+		escape_json(&json, prep->output_names[o]);
+	}
+	appendStringInfoString(&json, "], \"mean\": ");
+	learner_json_array(&json, mean, prep->n_outputs);
+	appendStringInfoString(&json, ", \"scale\": ");
+	learner_json_array(&json, scale, prep->n_outputs);
+	appendStringInfoChar(&json, '}');
+	return json.data;
+}
+
 /* ---- the SQL entry point ---- */
 
 Datum
@@ -544,6 +629,7 @@ automl_train(PG_FUNCTION_ARGS)
 	StringInfoData json;
 	const char **feature_names;
 	const char **feature_kinds;
+	PrepWarnings warnings;
 	int			version;
 	bool		deployed;
 	Datum		result[7];
@@ -554,7 +640,7 @@ automl_train(PG_FUNCTION_ARGS)
 	MemoryContextSwitchTo(train_cxt);
 
 	req = parse_request(fcinfo);
-	frame = frame_scan(req->relid, req->target, req->exclude);
+	frame = frame_scan(req->relid, req->target, req->exclude, (uint64) (uint32) req->seed);
 
 	if (frame->n_rows == 0)
 	{
@@ -602,11 +688,18 @@ automl_train(PG_FUNCTION_ARGS)
 	parse_hyperparams(td.learner, req->hyperparams, hyperparams);
 	td.hyperparams = hyperparams;
 
+	/* What the data says before fitting: columns to drop, personal data, imbalance. */
+	prep_warnings_init(&warnings);
+	prep_check_personal_data(frame, &warnings);
+	features = prep_choose_features(frame, &warnings);
+	td.class_weight = NULL;
+	if (td.task == TASK_CLASSIFICATION)
+		td.class_weight = balanced_class_weights(frame, td.n_classes, &warnings);
+
 	/* Validate on a holdout, with prep learned from the training rows only. */
-	features = prep_choose_features(frame);
 	split = holdout_split(frame->n_rows, td.task == TASK_CLASSIFICATION ? frame->target.codes : NULL,
 						  td.n_classes, VALID_FRACTION, (uint64) (uint32) req->seed);
-	model = fit_model(&td, prep_copy(features), split.train, split.n_train);
+	model = fit_model(&td, prep_copy_unfitted(features), split.train, split.n_train);
 	metrics_json = validate(&td, model, &split, metric, &score);
 
 	/* Refit on every row for the stored model. */
@@ -618,6 +711,8 @@ automl_train(PG_FUNCTION_ARGS)
 		model = fit_model(&td, features, all_rows, frame->n_rows);
 		model->classes = classes;
 	}
+	prep_check_target(features, frame, td.task == TASK_CLASSIFICATION, td.n_classes, &warnings);
+	appendStringInfoChar(&warnings.json, ']');
 
 	/* The catalog row. */
 	memset(&rec, 0, sizeof(rec));
@@ -636,37 +731,22 @@ automl_train(PG_FUNCTION_ARGS)
 	rec.metrics_json = metrics_json;
 	rec.metric = metric->name;
 	rec.score = score;
-	rec.n_features = features->n_features;
-	feature_names = palloc(sizeof(char *) * features->n_features);
-	feature_kinds = palloc(sizeof(char *) * features->n_features);
-	for (int j = 0; j < features->n_features; j++)
+	rec.n_features = features->n_columns;
+	feature_names = palloc(sizeof(char *) * features->n_columns);
+	feature_kinds = palloc(sizeof(char *) * features->n_columns);
+	for (int c = 0; c < features->n_columns; c++)
 	{
-		feature_names[j] = features->features[j].name;
-		feature_kinds[j] = "numeric";
+		static const char *const kind_names[] = {"numeric", "categorical", "datetime"};
+
+		feature_names[c] = features->columns[c].name;
+		feature_kinds[c] = kind_names[features->columns[c].kind];
 	}
 	rec.features = feature_names;
 	rec.feature_kinds = feature_kinds;
 	rec.n_classes = td.n_classes;
 	rec.classes = (const char *const *) classes;
+	rec.summary_json = summary_json(td.learner, model);
 
-	initStringInfo(&json);
-	appendStringInfoChar(&json, '{');
-	td.learner->summarize(model->learner_state, &json);
-	appendStringInfoString(&json, ", \"features\": [");
-	for (int j = 0; j < features->n_features; j++)
-	{
-		if (j > 0)
-			appendStringInfoString(&json, ", ");
-		append_json_string(&json, features->features[j].name);
-	}
-	appendStringInfoString(&json, "], \"mean\": [");
-	for (int j = 0; j < features->n_features; j++)
-		appendStringInfo(&json, "%s%.17g", j > 0 ? ", " : "", features->features[j].mean);
-	appendStringInfoString(&json, "], \"scale\": [");
-	for (int j = 0; j < features->n_features; j++)
-		appendStringInfo(&json, "%s%.17g", j > 0 ? ", " : "", features->features[j].scale);
-	appendStringInfoString(&json, "]}");
-	rec.summary_json = json.data;
 
 	rec.source_relation = frame->relation_name;
 	rec.target = req->target;
@@ -681,8 +761,18 @@ automl_train(PG_FUNCTION_ARGS)
 		append_json_list(&json, req->algorithms);
 	else
 		appendStringInfoString(&json, "null");
-	appendStringInfo(&json, ", \"rows_with_null_target\": " INT64_FORMAT "}", frame->n_null_target);
+	appendStringInfo(&json, ", \"rows_with_null_target\": " INT64_FORMAT
+					 ", \"rows_in_relation\": " INT64_FORMAT ", \"rows_used\": " INT64_FORMAT
+					 ", \"train_memory_mb\": %d, \"class_weights\": ",
+					 frame->n_null_target, frame->n_rows_seen, frame->n_rows, automl_train_memory_mb);
+	if (td.class_weight)
+		learner_json_array(&json, td.class_weight, td.n_classes);
+	else
+		appendStringInfoString(&json, "null");
+	appendStringInfoChar(&json, '}');
 	rec.options_json = json.data;
+	rec.warnings_json = warnings.json.data;
+	rec.profile_json = prep_profile_json(features, frame);
 
 	rec.n_rows = frame->n_rows;
 	rec.model_bytes = model_serialize(model);

@@ -38,19 +38,31 @@ typedef struct PredictState
 	Oid			row_type;		/* the row type the mapping was built for */
 	int32		row_typmod;
 	TupleDesc	row_desc;		/* a copy, so rows deform without a type-cache lookup */
-	int		   *feature_att;	/* per model feature: its attribute index in the row */
-	Oid		   *feature_type;	/* per model feature: the column's base type */
+	int		   *column_att;		/* per model column: its attribute index in the row */
+	Oid		   *column_type;	/* per model column: the row column's base type */
 
 	Datum	   *values;			/* deformed row */
 	bool	   *isnull;
-	double	   *raw;			/* per feature, NaN = missing */
-	double	   *x;				/* prepared features */
+	RawValue   *raw;			/* per model column */
+	double	   *x;				/* model inputs */
 	double	   *out;			/* learner output */
 } PredictState;
+
+/* Can a row column of type base_type feed a model column of this kind? */
+static bool
+type_fits_kind(Oid base_type, FeatureKind kind)
+{
+	FeatureKind row_kind;
+
+	if (kind == FEATURE_CATEGORICAL)
+		return true;			/* any value can be read as a category */
+	return frame_kind_of_type(base_type, &row_kind) && row_kind == kind;
+}
 
 static void
 build_row_mapping(PredictState *state, HeapTupleHeader row, MemoryContext cxt)
 {
+	static const char *const kind_needs[] = {"a number", "a category", "a date or timestamp"};
 	Oid			row_type = HeapTupleHeaderGetTypeId(row);
 	int32		row_typmod = HeapTupleHeaderGetTypMod(row);
 	TupleDesc	desc = lookup_rowtype_tupdesc(row_type, row_typmod);
@@ -59,21 +71,21 @@ build_row_mapping(PredictState *state, HeapTupleHeader row, MemoryContext cxt)
 	state->row_type = row_type;
 	state->row_typmod = row_typmod;
 	state->row_desc = NULL;
-	state->feature_att = MemoryContextAlloc(cxt, sizeof(int) * prep->n_features);
-	state->feature_type = MemoryContextAlloc(cxt, sizeof(Oid) * prep->n_features);
+	state->column_att = MemoryContextAlloc(cxt, sizeof(int) * prep->n_columns);
+	state->column_type = MemoryContextAlloc(cxt, sizeof(Oid) * prep->n_columns);
 	state->values = MemoryContextAlloc(cxt, sizeof(Datum) * Max(desc->natts, 1));
 	state->isnull = MemoryContextAlloc(cxt, sizeof(bool) * Max(desc->natts, 1));
 
-	for (int j = 0; j < prep->n_features; j++)
+	for (int c = 0; c < prep->n_columns; c++)
 	{
-		const char *feature = prep->features[j].name;
+		const PrepColumn *pc = &prep->columns[c];
 		int			found = -1;
 
 		for (int a = 0; a < desc->natts && found < 0; a++)
 		{
 			Form_pg_attribute att = TupleDescAttr(desc, a);
 
-			if (!att->attisdropped && strcmp(NameStr(att->attname), feature) == 0)
+			if (!att->attisdropped && strcmp(NameStr(att->attname), pc->name) == 0)
 				found = a;
 		}
 		if (found < 0)
@@ -82,20 +94,20 @@ build_row_mapping(PredictState *state, HeapTupleHeader row, MemoryContext cxt)
 			ereport(ERROR,
 					(errcode(ERRCODE_UNDEFINED_COLUMN),
 					 errmsg("the row has no column \"%s\", which model \"%s\" needs",
-							feature, state->model_name),
+							pc->name, state->model_name),
 					 errhint("Pass a row with every feature column; automl.models lists them.")));
 		}
-		state->feature_att[j] = found;
-		state->feature_type[j] = getBaseType(TupleDescAttr(desc, found)->atttypid);
-		if (!frame_type_is_numeric(state->feature_type[j]))
+		state->column_att[c] = found;
+		state->column_type[c] = getBaseType(TupleDescAttr(desc, found)->atttypid);
+		if (!type_fits_kind(state->column_type[c], pc->kind))
 		{
 			Oid			type = TupleDescAttr(desc, found)->atttypid;
 
 			ReleaseTupleDesc(desc);
 			ereport(ERROR,
 					(errcode(ERRCODE_DATATYPE_MISMATCH),
-					 errmsg("column \"%s\" has type %s, but model \"%s\" needs a number",
-							feature, format_type_be(type), state->model_name)));
+					 errmsg("column \"%s\" has type %s, but model \"%s\" needs %s",
+							pc->name, format_type_be(type), state->model_name, kind_needs[pc->kind])));
 		}
 	}
 	{
@@ -113,8 +125,8 @@ free_state(PredictState *state)
 {
 	if (state->row_desc != NULL)
 	{
-		pfree(state->feature_att);
-		pfree(state->feature_type);
+		pfree(state->column_att);
+		pfree(state->column_type);
 		pfree(state->values);
 		pfree(state->isnull);
 		FreeTupleDesc(state->row_desc);
@@ -137,7 +149,7 @@ predict_row(FunctionCallInfo fcinfo)
 	HeapTupleHeader row;
 	HeapTupleData tuple;
 	const Model *model;
-	int			n_features;
+	const PrepSpec *prep;
 
 	/* Resolve the model once per statement, or when the reference changes. */
 	if (state == NULL ||
@@ -167,15 +179,14 @@ predict_row(FunctionCallInfo fcinfo)
 		state->model_name = pstrdup(name);
 		state->model_version = version;
 		state->model = found;
-		n_features = found->prep->n_features;
-		state->raw = palloc(sizeof(double) * n_features);
-		state->x = palloc(sizeof(double) * n_features);
+		state->raw = palloc(sizeof(RawValue) * found->prep->n_columns);
+		state->x = palloc(sizeof(double) * found->prep->n_outputs);
 		state->out = palloc(sizeof(double) * Max(found->n_classes, 1));
 		MemoryContextSwitchTo(old);
 		fcinfo->flinfo->fn_extra = state;
 	}
 	model = state->model;
-	n_features = model->prep->n_features;
+	prep = model->prep;
 
 	/* Only now is argument 1 known to be a row. */
 	row = PG_GETARG_HEAPTUPLEHEADER(1);
@@ -191,16 +202,32 @@ predict_row(FunctionCallInfo fcinfo)
 	tuple.t_data = row;
 	heap_deform_tuple(&tuple, state->row_desc, state->values, state->isnull);
 
-	for (int j = 0; j < n_features; j++)
+	for (int c = 0; c < prep->n_columns; c++)
 	{
-		int			a = state->feature_att[j];
+		const PrepColumn *pc = &prep->columns[c];
+		int			a = state->column_att[c];
+		RawValue   *raw = &state->raw[c];
 
-		state->raw[j] = state->isnull[a] ? NAN :
-			frame_datum_to_double(state->values[a], state->feature_type[j]);
-		if (isinf(state->raw[j]))
-			state->raw[j] = NAN;	/* as in training, where infinity is refused */
+		raw->isnull = state->isnull[a];
+		if (raw->isnull)
+			continue;
+		if (pc->kind == FEATURE_CATEGORICAL)
+		{
+			int			len;
+			const char *s = frame_datum_to_category(state->values[a], state->column_type[c], &len);
+
+			raw->level = prep_level_of(pc, s, len);
+		}
+		else
+		{
+			raw->number = pc->kind == FEATURE_NUMERIC ?
+				frame_datum_to_double(state->values[a], state->column_type[c]) :
+				frame_datum_to_seconds(state->values[a], state->column_type[c]);
+			/* NaN and, unlike in training, infinity are missing values */
+			raw->isnull = !isfinite(raw->number);
+		}
 	}
-	prep_apply_values(model->prep, state->raw, state->x);
+	prep_apply(prep, state->raw, state->x);
 	model->learner->predict(model->learner_state, state->x, state->out);
 	return state;
 }

@@ -19,6 +19,8 @@
 #include <time.h>
 
 #include "common/bytes.h"
+#include "data/frame.h"
+#include "prep/prep.h"
 #include "pg_shim.h"
 #include "registry/registry.h"
 
@@ -34,14 +36,15 @@ try_load(const uint8 *data, size_t size)
 	if (setjmp(jump) == 0)
 	{
 		Model	   *model = model_deserialize((const char *) data, size);
-		int			d = model->prep->n_features;
-		double	   *raw = palloc0(sizeof(double) * d);
-		double	   *x = palloc(sizeof(double) * d);
+		RawValue   *raw = palloc0(sizeof(RawValue) * model->prep->n_columns);
+		double	   *x = palloc(sizeof(double) * model->prep->n_outputs);
 		double	   *out = palloc(sizeof(double) * (model->n_classes > 0 ? model->n_classes : 1));
 		bytea	   *again;
 
-		raw[0] = NAN;			/* a missing value */
-		prep_apply_values(model->prep, raw, x);
+		raw[0].isnull = true;	/* a missing value, then unseen levels */
+		for (int c = 1; c < model->prep->n_columns; c++)
+			raw[c].level = PREP_LEVEL_OTHER;
+		prep_apply(model->prep, raw, x);
 		model->learner->predict(model->learner_state, x, out);
 
 		again = model_serialize(model);
@@ -81,57 +84,65 @@ typedef struct Seed
 	size_t		len;
 } Seed;
 
+/*
+ * A small frame with every kind of column: numbers with gaps, a category
+ * one-hot encoded (with NULLs), one frequency encoded, and timestamps.
+ */
+static Frame *
+make_frame(int n)
+{
+	Frame	   *frame = palloc0(sizeof(Frame));
+	char		buf[32];
+
+	frame->relation_name = "fuzz";
+	frame->n_rows = frame->n_rows_seen = n;
+	frame->n_columns = 4;
+	frame->columns = palloc0(sizeof(FrameColumn) * 4);
+
+	frame->columns[0].name = "x";
+	frame->columns[0].kind = FEATURE_NUMERIC;
+	frame->columns[0].values = palloc(sizeof(double) * n);
+	frame->columns[1].name = "color";
+	frame->columns[1].kind = FEATURE_CATEGORICAL;
+	frame->columns[1].codes = palloc(sizeof(int32) * n);
+	frame->columns[1].dict = category_dict_create(NULL, 0);
+	frame->columns[2].name = "city";
+	frame->columns[2].kind = FEATURE_CATEGORICAL;
+	frame->columns[2].codes = palloc(sizeof(int32) * n);
+	frame->columns[2].dict = category_dict_create(NULL, 0);
+	frame->columns[3].name = "seen_at";
+	frame->columns[3].kind = FEATURE_DATETIME;
+	frame->columns[3].values = palloc(sizeof(double) * n);
+	for (int i = 0; i < n; i++)
+	{
+		static const char *const colors[] = {"red", "green", "blue", "grey"};
+
+		frame->columns[0].values[i] = (i % 9 == 0) ? NAN : sin(i * 0.37);
+		frame->columns[1].codes[i] = (i % 11 == 0) ? -1 :
+			category_dict_code(frame->columns[1].dict, colors[i % 4], (int) strlen(colors[i % 4]));
+		snprintf(buf, sizeof(buf), "city %d", i % 40);
+		frame->columns[2].codes[i] = category_dict_code(frame->columns[2].dict, buf, (int) strlen(buf));
+		frame->columns[3].values[i] = 1.6e9 + i * 5000.0;
+	}
+	return frame;
+}
+
 static Seed
-make_seed(Task task, int n_classes, int n_features)
+make_seed(Task task, int n_classes)
 {
 	jmp_buf		jump;
 	Seed		seed = {NULL, 0};
-	int			n = 60;
-	double	   *X = malloc(sizeof(double) * n * n_features);
-	double	   *y = malloc(sizeof(double) * n);
-	int		   *label = malloc(sizeof(int) * n);
+	int			n = 240;
+	Frame	   *frame;
+	PrepWarnings warnings;
+	int64	   *rows;
+	double	   *X;
+	double	   *y;
+	int		   *label;
 	double		hp[4];
 	Dataset		data;
 	Model		model;
-	PrepSpec	prep;
-	PrepFeature *features = malloc(sizeof(PrepFeature) * n_features);
 	char	   *classes[3] = {"no", "yes", "maybe"};
-	char		names[8][16];
-
-	for (int i = 0; i < n; i++)
-	{
-		for (int j = 0; j < n_features; j++)
-			X[i * n_features + j] = sin(i * (j + 1) * 0.37);
-		y[i] = X[i * n_features] * 2 - X[i * n_features + 1];
-		label[i] = task == TASK_CLASSIFICATION ? (int) (i % n_classes) : 0;
-	}
-	for (int j = 0; j < n_features; j++)
-	{
-		snprintf(names[j], sizeof(names[j]), "x%d", j + 1);
-		features[j].name = names[j];
-		features[j].kind = FEATURE_NUMERIC;
-		features[j].frame_column = j;
-		features[j].mean = 0.1 * j;
-		features[j].scale = 1.0 + j;
-	}
-	prep.n_features = n_features;
-	prep.features = features;
-
-	data.task = task;
-	data.n_rows = n;
-	data.n_features = n_features;
-	data.X = X;
-	data.y = y;
-	data.label = label;
-	data.n_classes = task == TASK_CLASSIFICATION ? n_classes : 0;
-
-	model.task = task;
-	model.learner = task == TASK_REGRESSION ? &ridge_learner : &logistic_learner;
-	for (int i = 0; i < model.learner->n_hyperparams; i++)
-		hp[i] = model.learner->hyperparams[i].default_value;
-	model.prep = &prep;
-	model.n_classes = data.n_classes;
-	model.classes = classes;
 
 	shim_set_error_jump(&jump);
 	if (setjmp(jump) != 0)
@@ -139,6 +150,37 @@ make_seed(Task task, int n_classes, int n_features)
 		fprintf(stderr, "fitting a seed model failed\n");
 		abort();
 	}
+	frame = make_frame(n);
+	rows = palloc(sizeof(int64) * n);
+	y = palloc(sizeof(double) * n);
+	label = palloc(sizeof(int) * n);
+	for (int i = 0; i < n; i++)
+	{
+		rows[i] = i;
+		y[i] = 2.0 * sin(i * 0.37) - (i % 4);
+		label[i] = task == TASK_CLASSIFICATION ? (int) (i % n_classes) : 0;
+	}
+	prep_warnings_init(&warnings);
+	model.prep = prep_choose_features(frame, &warnings);
+	prep_fit(model.prep, frame, rows, n);
+	X = palloc(sizeof(double) * n * model.prep->n_outputs);
+	prep_apply_frame(model.prep, frame, rows, n, X);
+
+	data.task = task;
+	data.n_rows = n;
+	data.n_features = model.prep->n_outputs;
+	data.X = X;
+	data.y = y;
+	data.label = label;
+	data.n_classes = task == TASK_CLASSIFICATION ? n_classes : 0;
+	data.class_weight = NULL;
+
+	model.task = task;
+	model.learner = task == TASK_REGRESSION ? &ridge_learner : &logistic_learner;
+	for (int i = 0; i < model.learner->n_hyperparams; i++)
+		hp[i] = model.learner->hyperparams[i].default_value;
+	model.n_classes = data.n_classes;
+	model.classes = classes;
 	model.learner_state = model.learner->fit(&data, hp);
 	{
 		bytea	   *b = model_serialize(&model);
@@ -149,10 +191,6 @@ make_seed(Task task, int n_classes, int n_features)
 	}
 	shim_set_error_jump(NULL);
 	shim_free_all();
-	free(X);
-	free(y);
-	free(label);
-	free(features);
 	return seed;
 }
 
@@ -272,9 +310,9 @@ main(int argc, char **argv)
 				loaded = 0;
 	time_t		deadline = time(NULL) + (time_t) ceil(seconds);
 
-	seeds[0] = make_seed(TASK_REGRESSION, 0, 3);
-	seeds[1] = make_seed(TASK_CLASSIFICATION, 2, 4);
-	seeds[2] = make_seed(TASK_CLASSIFICATION, 3, 2);
+	seeds[0] = make_seed(TASK_REGRESSION, 0);
+	seeds[1] = make_seed(TASK_CLASSIFICATION, 2);
+	seeds[2] = make_seed(TASK_CLASSIFICATION, 3);
 	for (int s = 0; s < 3; s++)
 	{
 		if (!try_load(seeds[s].bytes, seeds[s].len))

@@ -12,6 +12,8 @@
 
 #include "lib/stringinfo.h"
 #include "miscadmin.h"
+#include "utils/json.h"
+#include "utils/memutils.h"
 #include "pg_shim.h"
 
 volatile sig_atomic_t InterruptPending = false;
@@ -52,13 +54,84 @@ shim_free_all(void)
 	n_allocations = 0;
 }
 
+MemoryContext CurrentMemoryContext = NULL;
+
+/* Each block starts with its size, so that repalloc can copy it. */
+#define HEADER_BYTES 16
+
+static void *
+allocate(Size size, Size limit)
+{
+	char	   *block;
+
+	/* The server refuses larger requests; so does the shim. */
+	if (size > limit)
+		abort();
+	block = track(malloc(size + HEADER_BYTES));
+	*(Size *) block = size;
+	return block + HEADER_BYTES;
+}
+
 void *
 palloc(Size size)
 {
-	/* The server refuses larger requests; so does the shim. */
-	if (size > ((Size) 0x3fffffff))
+	return allocate(size, MaxAllocSize);
+}
+
+void *
+MemoryContextAlloc(MemoryContext context, Size size)
+{
+	return allocate(size, MaxAllocSize);
+}
+
+void *
+MemoryContextAllocZero(MemoryContext context, Size size)
+{
+	void	   *p = allocate(size, MaxAllocSize);
+
+	memset(p, 0, size);
+	return p;
+}
+
+void *
+MemoryContextAllocHuge(MemoryContext context, Size size)
+{
+	return allocate(size, MaxAllocHugeSize);
+}
+
+void *
+repalloc_huge(void *pointer, Size size)
+{
+	Size		old = *(Size *) ((char *) pointer - HEADER_BYTES);
+	void	   *p = allocate(size, MaxAllocHugeSize);
+
+	memcpy(p, pointer, Min(old, size));
+	return p;
+}
+
+char *
+pstrdup(const char *in)
+{
+	size_t		len = strlen(in);
+	char	   *out = palloc(len + 1);
+
+	memcpy(out, in, len + 1);
+	return out;
+}
+
+char *
+psprintf(const char *fmt,...)
+{
+	char		buf[4096];
+	va_list		args;
+	int			n;
+
+	va_start(args, fmt);
+	n = vsnprintf(buf, sizeof(buf), fmt, args);
+	va_end(args);
+	if (n < 0 || n >= (int) sizeof(buf))
 		abort();
-	return track(malloc(size ? size : 1));
+	return pstrdup(buf);
 }
 
 void *
@@ -99,6 +172,8 @@ errfinish(const char *filename, int lineno, const char *funcname)
 {
 	if (pending_level >= ERROR)
 	{
+		if (getenv("FUZZ_VERBOSE") != NULL)
+			fprintf(stderr, "error raised at %s:%d (%s)\n", filename, lineno, funcname);
 		if (error_jump == NULL)
 			abort();
 		longjmp(*error_jump, 1);
@@ -120,11 +195,26 @@ errmsg(const char *fmt,...)
 int
 errdetail(const char *fmt,...)
 {
+	if (getenv("FUZZ_VERBOSE") != NULL)
+	{
+		va_list		args;
+
+		va_start(args, fmt);
+		vfprintf(stderr, fmt, args);
+		va_end(args);
+		fputc('\n', stderr);
+	}
 	return 0;
 }
 
 int
 errhint(const char *fmt,...)
+{
+	return 0;
+}
+
+int
+errmsg_internal(const char *fmt,...)
 {
 	return 0;
 }
@@ -175,6 +265,32 @@ void
 appendStringInfoChar(StringInfo str, char ch)
 {
 	appendBinaryStringInfo(str, &ch, 1);
+}
+
+void
+enlargeStringInfo(StringInfo str, int needed)
+{
+	reserve(str, needed);
+}
+
+int
+appendStringInfoVA(StringInfo str, const char *fmt, va_list args)
+{
+	char		buf[4096];
+	int			n = vsnprintf(buf, sizeof(buf), fmt, args);
+
+	if (n < 0 || n >= (int) sizeof(buf))
+		abort();
+	appendBinaryStringInfo(str, buf, n);
+	return 0;
+}
+
+void
+escape_json(StringInfo buf, const char *str)
+{
+	appendStringInfoChar(buf, '"');
+	appendStringInfoString(buf, str);
+	appendStringInfoChar(buf, '"');
 }
 
 void
