@@ -21,7 +21,7 @@ _PG_init(void)
 							"Memory for the rows that one training keeps.",
 							"Beyond it, a seeded reservoir sample of the rows is used.",
 							&automl_train_memory_mb,
-							4096, 16, INT_MAX / 2,
+							4096, 1, INT_MAX / 2,
 							PGC_USERSET, GUC_UNIT_MB,
 							NULL, NULL, NULL);
 	DefineCustomBoolVariable("automl.keep_id_columns",
