@@ -26,7 +26,7 @@ OBJS = \
 DATA_built = sql/install/$(EXTENSION)--$(EXTVERSION).sql
 
 # pg_regress scripts are sql/*.sql; their output is in expected/.
-REGRESS = train predict bad_input corrupt privileges column_types real_data
+REGRESS = train predict bad_input corrupt privileges column_types real_data real_categorical
 REGRESS_OPTS = --inputdir=. --load-extension=$(EXTENSION)
 
 # The serial OpenBLAS build (libopenblas-serial-dev): no BLAS thread may live in a backend.

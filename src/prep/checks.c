@@ -210,7 +210,13 @@ prep_check_target(const PrepSpec *spec, const Frame *frame, bool classification,
 				  "only " INT64_FORMAT " rows for %d model inputs", n, spec->n_outputs);
 }
 
-/* ---- personal data ---- */
+/*
+ * ---- personal data ----
+ *
+ * A column is named when most of its values are shaped like e-mail
+ * addresses or phone numbers, or when its name says so (email, phone, ssn,
+ * birth date, ...) and it is not a category with a handful of values.
+ */
 
 static const char *const personal_name_parts[] = {
 	"email", "e_mail", "phone", "mobile", "ssn", "social_security", "birth", "dob",
@@ -288,7 +294,9 @@ prep_check_personal_data(const Frame *frame, PrepWarnings *warnings)
 					  "Exclude personal data the model does not need: exclude => ARRAY['...'].",
 					  "column \"%s\" holds values shaped like %s: possible personal data",
 					  col->name, shape);
-		else if (name_looks_personal(col->name))
+		/* by name, but a yes/no column such as own_telephone holds nobody's data */
+		else if (name_looks_personal(col->name) &&
+				 (col->kind != FEATURE_CATEGORICAL || col->dict->n_values > 20))
 			prep_warn(warnings, WARNING, "personal_data", col->name,
 					  "Exclude personal data the model does not need: exclude => ARRAY['...'].",
 					  "column \"%s\" is named like personal data", col->name);
