@@ -7,6 +7,7 @@ OBJS = \
 	src/automl.o \
 	src/common/bytes.o \
 	src/data/category.o \
+	src/data/digest.o \
 	src/data/scan.o \
 	src/data/types.o \
 	src/prep/checks.o \
@@ -19,6 +20,7 @@ OBJS = \
 	src/search/metrics.o \
 	src/search/split.o \
 	src/registry/catalog.o \
+	src/registry/lifecycle.o \
 	src/registry/model_format.o \
 	src/registry/model_cache.o \
 	src/serve/predict.o
@@ -26,7 +28,7 @@ OBJS = \
 DATA_built = sql/install/$(EXTENSION)--$(EXTVERSION).sql
 
 # pg_regress scripts are sql/*.sql; their output is in expected/.
-REGRESS = train predict bad_input corrupt privileges column_types real_data real_categorical
+REGRESS = train predict bad_input corrupt privileges column_types registry real_data real_categorical
 REGRESS_OPTS = --inputdir=. --load-extension=$(EXTENSION)
 
 # The serial OpenBLAS build (libopenblas-serial-dev): no BLAS thread may live in a backend.

@@ -63,10 +63,10 @@ SELECT automl_predict('points_y@1', p) = automl_predict('points_y', p) AS deploy
 FROM points p WHERE id = 1;
 
 -- a deployment made by another statement is seen by the next statement
-INSERT INTO automl.deployments (name, version, reason) VALUES ('points_y', 4, 'test');
+SELECT * FROM automl_deploy('points_y', 4, 'test');
 SELECT automl_predict('points_y@4', p) = automl_predict('points_y', p) AS now_v4
 FROM points p WHERE id = 1;
-INSERT INTO automl.deployments (name, version, reason) VALUES ('points_y', 1, 'test');
+SELECT * FROM automl_deploy('points_y', 1, 'back to 1');
 
 -- the deployments table is append-only
 UPDATE automl.deployments SET reason = 'edited';

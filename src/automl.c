@@ -14,6 +14,8 @@ PG_MODULE_MAGIC;
 
 void		_PG_init(void);
 
+static char *automl_deleting = NULL;
+
 void
 _PG_init(void)
 {
@@ -31,5 +33,13 @@ _PG_init(void)
 							 false,
 							 PGC_USERSET, 0,
 							 NULL, NULL, NULL);
+	/* set only by automl_delete, for its own transaction (see automl.forbid_change) */
+	DefineCustomStringVariable("automl.deleting",
+							   "The model name that automl_delete is removing.",
+							   NULL,
+							   &automl_deleting,
+							   "",
+							   PGC_USERSET, GUC_NO_SHOW_ALL | GUC_NOT_IN_SAMPLE,
+							   NULL, NULL, NULL);
 	MarkGUCPrefixReserved("automl");
 }

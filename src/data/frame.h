@@ -69,6 +69,8 @@ typedef struct TargetColumn
 typedef struct Frame
 {
 	char	   *relation_name;	/* schema-qualified, quoted as needed */
+	Oid			relation_id;
+	char		relation_kind;	/* RELKIND_... */
 	int64		n_rows;			/* rows kept (those with a non-NULL target) */
 	int64		n_rows_seen;	/* rows with a non-NULL target in the relation */
 	int64		n_null_target;	/* rows skipped because the target is NULL */
@@ -86,6 +88,12 @@ typedef struct Frame
  * excluded column, and for infinite values.
  */
 extern Frame *frame_scan(Oid relid, const char *target, List *exclude, uint64 seed);
+
+/*
+ * SHA-256 (hex) of the frame's rows, independent of their order, with the
+ * column names and kinds: the same data gives the same digest.
+ */
+extern char *frame_digest(const Frame *frame);
 
 /* automl.train_memory, in megabytes. */
 extern int	automl_train_memory_mb;

@@ -106,6 +106,8 @@ describe_columns(Frame *frame, Oid relid, const char *target, List *exclude, Str
 	bool		found_target = false;
 
 	check_relkind(rel);
+	frame->relation_id = relid;
+	frame->relation_kind = rel->rd_rel->relkind;
 	frame->relation_name = quote_qualified_identifier(get_namespace_name(RelationGetNamespace(rel)),
 													  RelationGetRelationName(rel));
 

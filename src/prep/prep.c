@@ -554,6 +554,57 @@ prep_raw_from_frame(const PrepSpec *spec, const Frame *frame, int64 row, RawValu
 	}
 }
 
+bool
+prep_bind(const PrepSpec *spec, const Frame *frame, int *binding, const char **missing)
+{
+	for (int c = 0; c < spec->n_columns; c++)
+	{
+		const PrepColumn *pc = &spec->columns[c];
+
+		binding[c] = -1;
+		for (int f = 0; f < frame->n_columns && binding[c] < 0; f++)
+		{
+			if (strcmp(frame->columns[f].name, pc->name) == 0 && frame->columns[f].kind == pc->kind)
+				binding[c] = f;
+		}
+		if (binding[c] < 0)
+		{
+			*missing = pc->name;
+			return false;
+		}
+	}
+	return true;
+}
+
+void
+prep_raw_from_bound_frame(const PrepSpec *spec, const Frame *frame,
+						  const int *binding, int64 row, RawValue *raw)
+{
+	for (int c = 0; c < spec->n_columns; c++)
+	{
+		const PrepColumn *pc = &spec->columns[c];
+		const FrameColumn *col = &frame->columns[binding[c]];
+
+		if (pc->kind == FEATURE_CATEGORICAL)
+		{
+			int			code = col->codes[row];
+
+			raw[c].isnull = code < 0;
+			if (code >= 0)
+			{
+				const char *s = col->dict->values[code];
+
+				raw[c].level = prep_level_of(pc, s, (int) strlen(s));
+			}
+		}
+		else
+		{
+			raw[c].number = col->values[row];
+			raw[c].isnull = isnan(raw[c].number);
+		}
+	}
+}
+
 void
 prep_apply(const PrepSpec *spec, const RawValue *raw, double *x)
 {

@@ -118,6 +118,17 @@ extern void prep_fit(PrepSpec *spec, const Frame *frame, const int64 *rows, int6
 /* The raw values of one frame row, one per column of the spec. */
 extern void prep_raw_from_frame(const PrepSpec *spec, const Frame *frame, int64 row, RawValue *raw);
 
+/*
+ * Binds a fitted spec (another model's) to a frame by column name: binding[c]
+ * gets the frame column of spec column c. False, with *missing set, when a
+ * column is absent or of another kind.
+ */
+extern bool prep_bind(const PrepSpec *spec, const Frame *frame, int *binding, const char **missing);
+
+/* The raw values of one row of a frame that prep_bind bound the spec to. */
+extern void prep_raw_from_bound_frame(const PrepSpec *spec, const Frame *frame,
+									  const int *binding, int64 row, RawValue *raw);
+
 /* Writes the given rows, prepared, into X (row-major, n_rows x n_outputs). */
 extern void prep_apply_frame(const PrepSpec *spec, const Frame *frame,
 							 const int64 *rows, int64 n_rows, double *X);

@@ -1,19 +1,26 @@
 /*
- * catalog.c: writing model versions and deployments to schema automl.
+ * catalog.c: model versions, the deployment decision and the audit trail in
+ * schema automl.
  *
- * Every query is schema-qualified and uses OPERATOR(pg_catalog.=), and every
- * value is a parameter, so neither search_path nor user input can change
- * what runs.
+ * Writes run as the extension's owner (catalog_begin_write), after the
+ * caller's right to the model name was checked. Every query is
+ * schema-qualified and uses OPERATOR(pg_catalog.=), and every value is a
+ * parameter, so neither search_path nor user input can change what runs.
  */
 #include "postgres.h"
 
 #include <math.h>
 
 #include "catalog/pg_type.h"
+#include "commands/extension.h"
 #include "executor/spi.h"
+#include "miscadmin.h"
+#include "registry/catalog_sql.h"
 #include "registry/registry.h"
+#include "utils/acl.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
+#include "utils/json.h"
 
 /* First key of the advisory lock that serialises versions of one name. */
 #define AUTOML_LOCK_CLASS 6385004		/* "aml" */
@@ -28,17 +35,8 @@ text_array(const char *const *items, int n)
 	return PointerGetDatum(construct_array(elems, n, TEXTOID, -1, false, TYPALIGN_INT));
 }
 
-/* Parameters of one catalog query, added in order as $1, $2, ... */
-typedef struct QueryParams
-{
-	int			n;
-	Oid			types[24];
-	Datum		values[24];
-	char		nulls[24];
-} QueryParams;
-
-static void
-add_param(QueryParams *p, Oid type, Datum value, bool isnull)
+void
+query_add(QueryParams *p, Oid type, Datum value, bool isnull)
 {
 	Assert(p->n < lengthof(p->types));
 	p->types[p->n] = type;
@@ -47,14 +45,14 @@ add_param(QueryParams *p, Oid type, Datum value, bool isnull)
 	p->n++;
 }
 
-static void
-add_text(QueryParams *p, const char *value)
+void
+query_add_text(QueryParams *p, const char *value)
 {
-	add_param(p, TEXTOID, CStringGetTextDatum(value), false);
+	query_add(p, TEXTOID, value ? CStringGetTextDatum(value) : (Datum) 0, value == NULL);
 }
 
-static void
-run(const char *sql, const QueryParams *p, int expected)
+void
+query_run(const char *sql, const QueryParams *p, int expected)
 {
 	int			rc = SPI_execute_with_args(sql, p->n, (Oid *) p->types, (Datum *) p->values,
 										   p->nulls, false, 0);
@@ -63,67 +61,270 @@ run(const char *sql, const QueryParams *p, int expected)
 		elog(ERROR, "automl catalog query failed (%s): %s", SPI_result_code_string(rc), sql);
 }
 
-int
-catalog_store_model(const ModelRecord *rec, bool *deployed)
+/* The first column of the first row of the last query, or NULL. */
+char *
+query_text_result(void)
+{
+	if (SPI_processed == 0)
+		return NULL;
+	return SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
+}
+
+void
+catalog_lock_name(const char *name)
 {
 	QueryParams key = {0};
+
+	query_add_text(&key, name);
+	query_run("SELECT pg_catalog.pg_advisory_xact_lock(" CppAsString2(AUTOML_LOCK_CLASS)
+			  ", pg_catalog.hashtext($1))", &key, SPI_OK_SELECT);
+}
+
+void
+catalog_add_event(const CatalogWriter *writer, const char *event, const char *name,
+				  int version, const char *reason, const char *detail_json)
+{
+	QueryParams p = {0};
+
+	query_add_text(&p, writer->caller);
+	query_add_text(&p, event);
+	query_add_text(&p, name);
+	query_add(&p, INT4OID, Int32GetDatum(version), version <= 0);
+	query_add_text(&p, reason);
+	query_add_text(&p, detail_json ? detail_json : "{}");
+	query_run("INSERT INTO automl.events (who, event, name, version, reason, detail)"
+			  " VALUES ($1, $2, $3, $4, $5, $6::pg_catalog.jsonb)", &p, SPI_OK_INSERT);
+}
+
+/* ---- writing as the extension owner ---- */
+
+void
+catalog_begin_write(CatalogWriter *writer)
+{
+	Oid			owner;
+	QueryParams none = {0};
+	bool		isnull;
+
+	writer->caller = GetUserNameFromId(GetUserId(), false);
+	query_run("SELECT extowner FROM pg_catalog.pg_extension WHERE extname OPERATOR(pg_catalog.=) 'automl'",
+			  &none, SPI_OK_SELECT);
+	if (SPI_processed != 1)
+		elog(ERROR, "extension automl is not installed in this database");
+	owner = DatumGetObjectId(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+	GetUserIdAndSecContext(&writer->saved_user, &writer->saved_context);
+	SetUserIdAndSecContext(owner, writer->saved_context | SECURITY_LOCAL_USERID_CHANGE);
+}
+
+void
+catalog_end_write(CatalogWriter *writer)
+{
+	SetUserIdAndSecContext(writer->saved_user, writer->saved_context);
+}
+
+const char *
+catalog_extension_version(void)
+{
+	QueryParams none = {0};
+	char	   *version;
+	MemoryContext caller = CurrentMemoryContext;
+
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	query_run("SELECT extversion FROM pg_catalog.pg_extension WHERE extname OPERATOR(pg_catalog.=) 'automl'",
+			  &none, SPI_OK_SELECT);
+	version = query_text_result();
+	version = MemoryContextStrdup(caller, version ? version : "unknown");
+	SPI_finish();
+	return version;
+}
+
+/* ---- ownership and policy ---- */
+
+void
+catalog_check_owner(const char *name, const char *action, bool must_exist)
+{
+	QueryParams p = {0};
+	char	   *owner;
+	Oid			owner_id;
+
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	query_add_text(&p, name);
+	query_run("SELECT owner FROM automl.registry WHERE name OPERATOR(pg_catalog.=) $1", &p, SPI_OK_SELECT);
+	owner = query_text_result();
+	if (owner == NULL)
+	{
+		SPI_finish();
+		if (must_exist)
+			ereport(ERROR,
+					(errcode(ERRCODE_UNDEFINED_OBJECT),
+					 errmsg("model \"%s\" does not exist", name),
+					 errhint("automl.models lists the trained models.")));
+		return;
+	}
+	owner_id = get_role_oid(owner, true);
+	if (!superuser() && (!OidIsValid(owner_id) || !has_privs_of_role(GetUserId(), owner_id)))
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("permission denied to %s model \"%s\"", action, name),
+				 errdetail("Model \"%s\" belongs to role \"%s\".", name, owner),
+				 errhint("Ask role \"%s\" to do it, or to grant you membership in it.", owner)));
+	SPI_finish();
+}
+
+ModelPolicy
+catalog_get_policy(const char *name)
+{
+	QueryParams p = {0};
+	ModelPolicy policy = {false, true, 0.0, 0};
+	bool		isnull;
+
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	query_add_text(&p, name);
+	query_run("SELECT r.auto_deploy, r.min_gain,"
+			  " (SELECT d.version FROM automl.deployments d WHERE d.name OPERATOR(pg_catalog.=) r.name"
+			  "  ORDER BY d.id DESC LIMIT 1)"
+			  " FROM automl.registry r WHERE r.name OPERATOR(pg_catalog.=) $1", &p, SPI_OK_SELECT);
+	if (SPI_processed == 1)
+	{
+		HeapTuple	row = SPI_tuptable->vals[0];
+		TupleDesc	desc = SPI_tuptable->tupdesc;
+		Datum		v;
+
+		policy.exists = true;
+		policy.auto_deploy = DatumGetBool(SPI_getbinval(row, desc, 1, &isnull));
+		policy.min_gain = DatumGetFloat8(SPI_getbinval(row, desc, 2, &isnull));
+		v = SPI_getbinval(row, desc, 3, &isnull);
+		policy.deployed_version = isnull ? 0 : DatumGetInt32(v);
+	}
+	SPI_finish();
+	return policy;
+}
+
+/* ---- storing a version ---- */
+
+int
+catalog_store_model(const ModelRecord *input)
+{
+	ModelRecord copy = *input;
+	ModelRecord *rec = &copy;
+	CatalogWriter writer;
+	QueryParams key = {0};
 	QueryParams row = {0};
+	StringInfoData detail;
 	int			version;
 	bool		isnull;
 
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
+	catalog_begin_write(&writer);
 
 	/* Two trainings of one name in parallel must not pick the same version. */
-	add_text(&key, rec->name);
-	run("SELECT pg_catalog.pg_advisory_xact_lock(" CppAsString2(AUTOML_LOCK_CLASS) ", pg_catalog.hashtext($1))",
-		&key, SPI_OK_SELECT);
-	run("SELECT COALESCE(pg_catalog.max(version), 0) OPERATOR(pg_catalog.+) 1"
-		" FROM automl.models WHERE name OPERATOR(pg_catalog.=) $1",
-		&key, SPI_OK_SELECT);
+	catalog_lock_name(rec->name);
+	query_add_text(&key, rec->name);
+	query_add_text(&key, writer.caller);
+	query_run("INSERT INTO automl.registry (name, owner) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING",
+			  &key, SPI_OK_INSERT);
+	key.n = 1;
+	query_run("SELECT COALESCE(pg_catalog.max(version), 0) OPERATOR(pg_catalog.+) 1"
+			  " FROM automl.models WHERE name OPERATOR(pg_catalog.=) $1",
+			  &key, SPI_OK_SELECT);
 	version = DatumGetInt32(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
-	add_param(&key, INT4OID, Int32GetDatum(version), false);
 
-	add_text(&row, rec->name);
-	add_param(&row, INT4OID, Int32GetDatum(version), false);
-	add_text(&row, rec->task);
-	add_text(&row, rec->algorithm);
-	add_text(&row, rec->hyperparams_json);
-	add_text(&row, rec->metrics_json);
-	add_text(&row, rec->metric);
-	add_param(&row, FLOAT8OID, Float8GetDatum(rec->score), isnan(rec->score));
-	add_param(&row, TEXTARRAYOID, text_array(rec->features, rec->n_features), false);
-	add_param(&row, TEXTARRAYOID, text_array(rec->feature_kinds, rec->n_features), false);
-	add_param(&row, TEXTARRAYOID,
+	/*
+	 * The decision compared with the version deployed when training began.
+	 * If another session deployed since, it no longer holds: store this
+	 * version without deploying it.
+	 */
+	query_run("SELECT version FROM automl.deployments WHERE name OPERATOR(pg_catalog.=) $1"
+			  " ORDER BY id DESC LIMIT 1", &key, SPI_OK_SELECT);
+	{
+		char	   *now_deployed = query_text_result();
+		int			current = now_deployed ? atoi(now_deployed) : 0;
+
+		if (current != rec->parent_version && rec->deploy)
+		{
+			rec->deploy = false;
+			rec->decision_event = "auto_deploy_refused";
+			rec->decision_reason = psprintf("version %d was deployed while this version trained;"
+											" compare them and deploy with automl_deploy", current);
+		}
+	}
+
+	query_add_text(&row, rec->name);
+	query_add(&row, INT4OID, Int32GetDatum(version), false);
+	query_add_text(&row, rec->task);
+	query_add_text(&row, rec->algorithm);
+	query_add_text(&row, rec->hyperparams_json);
+	query_add_text(&row, rec->metrics_json);
+	query_add_text(&row, rec->metric);
+	query_add(&row, FLOAT8OID, Float8GetDatum(rec->score), isnan(rec->score));
+	query_add(&row, TEXTARRAYOID, text_array(rec->features, rec->n_features), false);
+	query_add(&row, TEXTARRAYOID, text_array(rec->feature_kinds, rec->n_features), false);
+	query_add(&row, TEXTARRAYOID,
 			  rec->n_classes > 0 ? text_array(rec->classes, rec->n_classes) : (Datum) 0,
 			  rec->n_classes == 0);
-	add_text(&row, rec->summary_json);
-	add_text(&row, rec->source_relation);
-	add_text(&row, rec->target);
-	add_text(&row, rec->options_json);
-	add_text(&row, rec->warnings_json);
-	add_text(&row, rec->profile_json);
-	add_param(&row, INT8OID, Int64GetDatum(rec->n_rows), false);
-	add_param(&row, FLOAT8OID, Float8GetDatum(rec->train_seconds), false);
-	add_param(&row, INT4OID, Int32GetDatum(MODEL_FORMAT_VERSION), false);
-	add_param(&row, BYTEAOID, PointerGetDatum(rec->model_bytes), false);
-	run("INSERT INTO automl.models (name, version, task, algorithm, hyperparams, metrics,"
-		" metric, score, features, feature_kinds, classes, summary, source_relation,"
-		" target, options, warnings, profile, n_rows, train_seconds, format_version, model_bytes)"
-		" VALUES ($1, $2, $3, $4, $5::pg_catalog.jsonb, $6::pg_catalog.jsonb, $7, $8, $9,"
-		" $10, $11, $12::pg_catalog.jsonb, $13, $14, $15::pg_catalog.jsonb,"
-		" $16::pg_catalog.jsonb, $17::pg_catalog.jsonb, $18, $19, $20, $21)",
-		&row, SPI_OK_INSERT);
+	query_add_text(&row, rec->summary_json);
+	query_add_text(&row, rec->source_relation);
+	query_add_text(&row, rec->source_kind);
+	query_add_text(&row, rec->source_definition);
+	query_add_text(&row, rec->target);
+	query_add_text(&row, rec->options_json);
+	query_add_text(&row, rec->warnings_json);
+	query_add_text(&row, rec->profile_json);
+	query_add(&row, INT8OID, Int64GetDatum(rec->n_rows), false);
+	query_add_text(&row, rec->data_digest);
+	query_add(&row, INT4OID, Int32GetDatum(rec->parent_version), rec->parent_version <= 0);
+	query_add_text(&row, rec->comparison_json);
+	query_add(&row, FLOAT8OID, Float8GetDatum(rec->train_seconds), false);
+	query_add_text(&row, catalog_extension_version());
+	query_add_text(&row, writer.caller);
+	query_add(&row, INT4OID, Int32GetDatum(MODEL_FORMAT_VERSION), false);
+	query_add(&row, BYTEAOID, PointerGetDatum(rec->model_bytes), false);
+	query_run("INSERT INTO automl.models (name, version, task, algorithm, hyperparams, metrics,"
+			  " metric, score, features, feature_kinds, classes, summary, source_relation,"
+			  " source_kind, source_definition, target, options, warnings, profile, n_rows,"
+			  " data_digest, parent_version, comparison, train_seconds, extension_version,"
+			  " created_by, format_version, model_bytes)"
+			  " VALUES ($1, $2, $3, $4, $5::pg_catalog.jsonb, $6::pg_catalog.jsonb, $7, $8, $9,"
+			  " $10, $11, $12::pg_catalog.jsonb, $13, $14, $15, $16, $17::pg_catalog.jsonb,"
+			  " $18::pg_catalog.jsonb, $19::pg_catalog.jsonb, $20, $21, $22,"
+			  " $23::pg_catalog.jsonb, $24, $25, $26, $27, $28)",
+			  &row, SPI_OK_INSERT);
 
-	/* The first version of a name serves at once; later ones wait for a deploy. */
-	run("SELECT 1 FROM automl.deployments WHERE name OPERATOR(pg_catalog.=) $1 LIMIT 1",
-		&key, SPI_OK_SELECT);
-	*deployed = (SPI_processed == 0);
-	if (*deployed)
-		run("INSERT INTO automl.deployments (name, version, reason)"
-			" VALUES ($1, $2, 'first version of the model')",
-			&key, SPI_OK_INSERT);
+	initStringInfo(&detail);
+	appendStringInfoString(&detail, "{\"relation\": ");
+	escape_json(&detail, rec->source_relation);
+	appendStringInfo(&detail, ", \"rows\": " INT64_FORMAT ", \"algorithm\": ", rec->n_rows);
+	escape_json(&detail, rec->algorithm);
+	appendStringInfoString(&detail, ", \"metric\": ");
+	escape_json(&detail, rec->metric);
+	if (isnan(rec->score))
+		appendStringInfoString(&detail, ", \"score\": null");
+	else
+		appendStringInfo(&detail, ", \"score\": %.17g", rec->score);
+	appendStringInfoString(&detail, ", \"data_digest\": ");
+	escape_json(&detail, rec->data_digest);
+	appendStringInfoChar(&detail, '}');
+	catalog_add_event(&writer, "train", rec->name, version, NULL, detail.data);
 
+	if (rec->decision_event != NULL)
+		catalog_add_event(&writer, rec->decision_event, rec->name, version, rec->decision_reason,
+						  rec->comparison_json);
+	if (rec->deploy)
+	{
+		QueryParams dep = {0};
+
+		query_add_text(&dep, rec->name);
+		query_add(&dep, INT4OID, Int32GetDatum(version), false);
+		query_add_text(&dep, writer.caller);
+		query_add_text(&dep, rec->decision_reason);
+		query_run("INSERT INTO automl.deployments (name, version, deployed_by, reason)"
+				  " VALUES ($1, $2, $3, $4)", &dep, SPI_OK_INSERT);
+	}
+
+	catalog_end_write(&writer);
 	SPI_finish();
 	return version;
 }

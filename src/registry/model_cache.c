@@ -158,6 +158,7 @@ model_cache_lookup(const char *ref, char **name_out, int *version_out)
 	if (slot == NULL)
 	{
 		MemoryContext model_cxt;
+		Datum		bytes_datum;
 		bytea	   *bytes;
 
 		rc = SPI_execute_with_args("SELECT model_bytes FROM automl.models"
@@ -167,7 +168,13 @@ model_cache_lookup(const char *ref, char **name_out, int *version_out)
 								   NULL, true, 1);
 		if (rc != SPI_OK_SELECT || SPI_processed != 1)
 			elog(ERROR, "automl could not read the bytes of model \"%s\" version %d", name, version);
-		bytes = DatumGetByteaPP(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+		bytes_datum = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
+		if (isnull)
+			ereport(ERROR,
+					(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+					 errmsg("version %d of model \"%s\" is retired", version, name),
+					 errhint("A retired version keeps its lineage but not its model.")));
+		bytes = DatumGetByteaPP(bytes_datum);
 
 		/*
 		 * Load under the caller's context: if the bytes are corrupted the

@@ -50,20 +50,65 @@ typedef struct ModelRecord
 	const char *const *classes;
 	const char *summary_json;
 	const char *source_relation;
+	const char *source_kind;	/* table, view, materialized view, ... */
+	const char *source_definition;	/* a view's query, or NULL */
 	const char *target;
 	const char *options_json;
 	const char *warnings_json;
 	const char *profile_json;
 	int64		n_rows;
+	const char *data_digest;
 	double		train_seconds;
 	bytea	   *model_bytes;
+
+	/* the deployment decision */
+	int			parent_version; /* the deployed version compared against, or 0 */
+	const char *comparison_json;	/* scores of both on the same rows, or NULL */
+	bool		deploy;
+	const char *decision_event; /* deploy, auto_deploy, auto_deploy_refused, or NULL */
+	const char *decision_reason;
 } ModelRecord;
 
+/* A model name's deployment policy and state. */
+typedef struct ModelPolicy
+{
+	bool		exists;
+	bool		auto_deploy;
+	double		min_gain;
+	int			deployed_version;	/* 0 when none */
+} ModelPolicy;
+
 /*
- * Stores rec as the next version of its name and deploys it when the name has
- * no deployed version. Returns the version; *deployed says whether it serves.
+ * Errors unless the calling role may change model name: a new name may be
+ * taken by anyone (who then owns it); an existing one only by its owner, a
+ * member of the owner role, or a superuser. With must_exist, an unknown name
+ * is an error too. action names what was attempted, for the message.
  */
-extern int	catalog_store_model(const ModelRecord *rec, bool *deployed);
+extern void catalog_check_owner(const char *name, const char *action, bool must_exist);
+
+extern ModelPolicy catalog_get_policy(const char *name);
+
+/*
+ * Stores rec as the next version of its name, with its training event and
+ * deployment decision, and returns the version.
+ */
+extern int	catalog_store_model(const ModelRecord *rec);
+
+/*
+ * Catalog writes run as the extension's owner, so that ordinary roles need no
+ * privileges on the catalog tables; callers check ownership first.
+ */
+typedef struct CatalogWriter
+{
+	Oid			saved_user;
+	int			saved_context;
+	char	   *caller;			/* the role that called, for who columns */
+} CatalogWriter;
+
+extern void catalog_begin_write(CatalogWriter *writer);
+extern void catalog_end_write(CatalogWriter *writer);
+
+extern const char *catalog_extension_version(void);
 
 /* ---- per-backend cache (model_cache.c) ---- */
 

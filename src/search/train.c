@@ -14,6 +14,8 @@
 #include <time.h>
 
 #include "catalog/namespace.h"
+#include "catalog/pg_class.h"
+#include "executor/spi.h"
 #include "catalog/pg_type.h"
 #include "data/frame.h"
 #include "fmgr.h"
@@ -604,6 +606,176 @@ summary_json(const Learner *learner, const Model *model)
 	return json.data;
 }
 
+/* ---- lineage and the deployment decision ---- */
+
+static const char *
+relation_kind_name(char relkind)
+{
+	switch (relkind)
+	{
+		case RELKIND_VIEW:
+			return "view";
+		case RELKIND_MATVIEW:
+			return "materialized view";
+		case RELKIND_PARTITIONED_TABLE:
+			return "partitioned table";
+		case RELKIND_FOREIGN_TABLE:
+			return "foreign table";
+		default:
+			return "table";
+	}
+}
+
+/* A view's query at training time, as PostgreSQL prints it; NULL for a table. */
+static const char *
+view_definition(const Frame *frame)
+{
+	MemoryContext caller = CurrentMemoryContext;
+	Oid			types[1] = {OIDOID};
+	Datum		values[1] = {ObjectIdGetDatum(frame->relation_id)};
+	char	   *definition = NULL;
+
+	if (frame->relation_kind != RELKIND_VIEW && frame->relation_kind != RELKIND_MATVIEW)
+		return NULL;
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	if (SPI_execute_with_args("SELECT pg_catalog.pg_get_viewdef($1, true)", 1, types, values,
+							  NULL, true, 1) == SPI_OK_SELECT && SPI_processed == 1)
+	{
+		char	   *v = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
+
+		if (v)
+			definition = MemoryContextStrdup(caller, v);
+	}
+	SPI_finish();
+	return definition;
+}
+
+/*
+ * The deployed model's score with the chosen metric on this training's
+ * validation rows, or false with *why_not when it cannot be scored on them.
+ */
+static bool
+score_champion(const TrainingData *td, const Split *split, const MetricDef *metric,
+			   const Model *champion, char **classes, int champion_version,
+			   double *score, char **why_not)
+{
+	const Frame *frame = td->frame;
+	int64		n = split->n_valid;
+	int			width = td->task == TASK_REGRESSION ? 1 : td->n_classes;
+	int		   *binding = palloc(sizeof(int) * champion->prep->n_columns);
+	RawValue   *raw = palloc(sizeof(RawValue) * champion->prep->n_columns);
+	double	   *x = palloc(sizeof(double) * champion->prep->n_outputs);
+	double	   *pred = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(double) * n * width);
+	double	   *y = NULL;
+	int		   *label = NULL;
+	const char *missing;
+
+	if (champion->task != td->task || champion->n_classes != td->n_classes)
+	{
+		*why_not = psprintf("version %d solves another task or has other classes", champion_version);
+		return false;
+	}
+	for (int k = 0; k < td->n_classes; k++)
+	{
+		if (strcmp(champion->classes[k], classes[k]) != 0)
+		{
+			*why_not = psprintf("version %d has other classes", champion_version);
+			return false;
+		}
+	}
+	if (!prep_bind(champion->prep, frame, binding, &missing))
+	{
+		*why_not = psprintf("column \"%s\" of version %d is not in the new data", missing, champion_version);
+		return false;
+	}
+	if (y == NULL && td->task == TASK_REGRESSION)
+		y = palloc(sizeof(double) * Max(n, 1));
+	else
+		label = palloc(sizeof(int) * Max(n, 1));
+	for (int64 i = 0; i < n; i++)
+	{
+		int64		row = split->valid[i];
+
+		if ((i & 0xFFFF) == 0)
+			CHECK_FOR_INTERRUPTS();
+		prep_raw_from_bound_frame(champion->prep, frame, binding, row, raw);
+		prep_apply(champion->prep, raw, x);
+		champion->learner->predict(champion->learner_state, x, pred + i * width);
+		if (y)
+			y[i] = frame->target.values[row];
+		else
+			label[i] = frame->target.codes[row];
+	}
+	*score = metric_compute(metric->id, n, y, label, td->n_classes, pred);
+	return true;
+}
+
+/*
+ * Champion and challenger: the first version serves at once; a later one
+ * only when it beats the deployed version on this training's validation rows
+ * by more than the name's min_gain, and auto_deploy is on.
+ */
+static void
+decide_deployment(const TrainingData *td, const Split *split, const MetricDef *metric,
+				  double score, const ModelPolicy *policy, const char *name, char **classes,
+				  ModelRecord *rec)
+{
+	Model	   *champion;
+	char	   *champion_name;
+	int			champion_version;
+	double		champion_score = NAN;
+	char	   *why_not = NULL;
+	double		gain;
+	StringInfoData cmp;
+
+	rec->parent_version = policy->deployed_version;
+	if (policy->deployed_version == 0)
+	{
+		rec->deploy = true;
+		rec->decision_event = "deploy";
+		rec->decision_reason = "first version of the model";
+		return;
+	}
+	if (!policy->auto_deploy)
+	{
+		rec->deploy = false;
+		rec->decision_event = "auto_deploy_refused";
+		rec->decision_reason = "automatic deployment is off for this model";
+		return;
+	}
+
+	champion = model_cache_lookup(psprintf("%s@%d", name, policy->deployed_version),
+								  &champion_name, &champion_version);
+	if (score_champion(td, split, metric, champion, classes, champion_version, &champion_score, &why_not) &&
+		!isnan(score) && !isnan(champion_score))
+	{
+		gain = metric->higher_is_better ? score - champion_score : champion_score - score;
+		rec->deploy = gain > policy->min_gain;
+		rec->decision_reason = psprintf("%s %.6g against %.6g of version %d on the same " INT64_FORMAT
+										" validation rows: gain %.6g %s min_gain %g",
+										metric->name, score, champion_score, champion_version,
+										split->n_valid, gain, rec->deploy ? ">" : "<=", policy->min_gain);
+	}
+	else
+	{
+		rec->deploy = false;
+		rec->decision_reason = why_not ? psprintf("the deployed version could not be compared: %s", why_not)
+			: pstrdup("a score is undefined on the validation rows");
+	}
+	rec->decision_event = rec->deploy ? "auto_deploy" : "auto_deploy_refused";
+
+	initStringInfo(&cmp);
+	appendStringInfo(&cmp, "{\"metric\": \"%s\", \"champion_version\": %d, \"validation_rows\": " INT64_FORMAT
+					 ", \"min_gain\": %.17g, \"challenger_score\": ", metric->name, champion_version,
+					 split->n_valid, policy->min_gain);
+	appendStringInfoString(&cmp, isnan(score) ? "null" : psprintf("%.17g", score));
+	appendStringInfoString(&cmp, ", \"champion_score\": ");
+	appendStringInfoString(&cmp, isnan(champion_score) ? "null" : psprintf("%.17g", champion_score));
+	appendStringInfo(&cmp, ", \"deployed\": %s}", rec->deploy ? "true" : "false");
+	rec->comparison_json = cmp.data;
+}
+
 /* ---- the SQL entry point ---- */
 
 Datum
@@ -630,6 +802,7 @@ automl_train(PG_FUNCTION_ARGS)
 	const char **feature_names;
 	const char **feature_kinds;
 	PrepWarnings warnings;
+	ModelPolicy policy;
 	int			version;
 	bool		deployed;
 	Datum		result[7];
@@ -640,6 +813,8 @@ automl_train(PG_FUNCTION_ARGS)
 	MemoryContextSwitchTo(train_cxt);
 
 	req = parse_request(fcinfo);
+	catalog_check_owner(req->name, "train", false);
+	policy = catalog_get_policy(req->name);
 	frame = frame_scan(req->relid, req->target, req->exclude, (uint64) (uint32) req->seed);
 
 	if (frame->n_rows == 0)
@@ -777,7 +952,12 @@ automl_train(PG_FUNCTION_ARGS)
 	rec.n_rows = frame->n_rows;
 	rec.model_bytes = model_serialize(model);
 	rec.train_seconds = seconds_now() - started;
-	version = catalog_store_model(&rec, &deployed);
+	rec.source_kind = relation_kind_name(frame->relation_kind);
+	rec.source_definition = view_definition(frame);
+	rec.data_digest = frame_digest(frame);
+	decide_deployment(&td, &split, metric, score, &policy, req->name, classes, &rec);
+	version = catalog_store_model(&rec);
+	deployed = rec.deploy;
 
 	/* The result row, built in the caller's context. */
 	MemoryContextSwitchTo(call_cxt);

@@ -1,0 +1,118 @@
+-- The model registry: champion/challenger deployment, deploy, rollback,
+-- retire, delete, lineage, audit, ownership.
+SET extra_float_digits = 0;
+CREATE TABLE houses AS
+SELECT i AS id, sin(i) AS size, cos(i * 1.3) AS age, (i % 4) AS rooms,
+       3 * sin(i) - 2 * cos(i * 1.3) + 0.5 * (i % 4) + 0.2 * sin(i * 7.7) AS price
+FROM generate_series(1, 400) AS i;
+-- a weak first model (one feature), then a better one, then a worse one
+CREATE VIEW houses_small AS SELECT id, rooms, price FROM houses;
+SELECT version, deployed FROM automl_train('price', 'houses_small', 'price', exclude => ARRAY['id']);
+SELECT version, deployed FROM automl_train('price', 'houses', 'price', exclude => ARRAY['id']);
+SELECT version, deployed FROM automl_train('price', 'houses', 'price', exclude => ARRAY['id'],
+                                           hyperparams => '{"alpha": 100000}');
+SELECT model, version, status, parent_version, source_kind, source_definition IS NOT NULL AS has_definition,
+       comparison->>'champion_version' AS champion, (comparison->>'deployed')::boolean AS won,
+       extension_version, length(data_digest) AS digest_length
+FROM automl.lineage WHERE model = 'price' ORDER BY version;
+SELECT event, version, regexp_replace(reason, '[0-9]+\.[0-9]+', 'N', 'g') AS reason
+FROM automl.audit WHERE model = 'price' ORDER BY id;
+
+-- the data digest depends on the rows, not on their order
+CREATE TABLE houses_shuffled AS SELECT * FROM houses ORDER BY md5(id::text);
+SELECT version FROM automl_train('price_copy', 'houses_shuffled', 'price', exclude => ARRAY['id']);
+SELECT a.data_digest = b.data_digest AS same_digest
+FROM automl.models a, automl.models b
+WHERE a.name = 'price' AND a.version = 2 AND b.name = 'price_copy' AND b.version = 1;
+UPDATE houses_shuffled SET price = price + 1 WHERE id = 7;
+SELECT version FROM automl_train('price_copy', 'houses_shuffled', 'price', exclude => ARRAY['id']);
+SELECT count(DISTINCT data_digest) AS digests FROM automl.models WHERE name = 'price_copy';
+
+-- never auto-deploy, or only for a large gain
+SELECT * FROM automl_set_policy('price', auto_deploy => false);
+SELECT version, deployed FROM automl_train('price', 'houses', 'price', exclude => ARRAY['id'],
+                                           hyperparams => '{"alpha": 0.001}');
+SELECT reason FROM automl.audit WHERE model = 'price' AND version = 4 AND event LIKE 'auto%';
+SELECT * FROM automl_set_policy('price', auto_deploy => true, min_gain => 10);
+SELECT * FROM automl_set_policy('price', min_gain => -1);
+
+-- deploy and roll back
+SELECT * FROM automl_deploy('price', 1, 'compare in production');
+SELECT * FROM automl_deploy('price', 1);
+SELECT * FROM automl_rollback('price', 'version 1 was worse');
+SELECT * FROM automl_rollback('price');
+SELECT * FROM automl_rollback('price');
+SELECT version, regexp_replace(reason, '[0-9]+\.[0-9]+', 'N', 'g') AS reason FROM automl.deployments WHERE name = 'price' ORDER BY id;
+SELECT status, count(*) FROM automl.lineage WHERE model = 'price' GROUP BY 1 ORDER BY 1;
+SELECT jsonb_array_length(deployments) AS times_deployed FROM automl.lineage WHERE model = 'price' AND version = 2;
+
+-- a rolled-back transaction changes nothing
+BEGIN;
+SELECT version FROM automl_deploy('price', 3);
+SELECT version FROM automl.deployed WHERE name = 'price';
+ROLLBACK;
+SELECT version FROM automl.deployed WHERE name = 'price';
+
+-- which version served at a given time
+SELECT automl_version_at('price') AS now_serving,
+       automl_version_at('price', (SELECT min(deployed_at) FROM automl.deployments WHERE name = 'price')) AS first,
+       automl_version_at('price', '2000-01-01') AS before_any;
+
+-- retire: the lineage stays, the bytes go
+SELECT automl_retire('price', 3, 'worse than version 2');
+SELECT automl_retire('price', 3);
+SELECT version, status, retired_at IS NOT NULL AS retired FROM automl.lineage WHERE model = 'price' ORDER BY version;
+SELECT automl_predict('price@3', h) FROM houses h LIMIT 1;
+SELECT * FROM automl_deploy('price', 3);
+SELECT automl_retire('price', 2);
+SELECT automl_retire('price', 42);
+
+-- errors
+SELECT * FROM automl_deploy(NULL, 1);
+SELECT * FROM automl_deploy('price', NULL);
+SELECT * FROM automl_deploy('nothing', 1);
+SELECT * FROM automl_deploy('price', 42);
+SELECT * FROM automl_rollback('nothing');
+SELECT * FROM automl_rollback('price_copy');
+SELECT automl_delete('nothing');
+
+-- ownership: a name belongs to the role that first trained it
+CREATE ROLE automl_alice;
+CREATE ROLE automl_bob;
+CREATE ROLE automl_team;
+GRANT automl_team TO automl_bob;
+GRANT SELECT ON houses TO automl_alice, automl_bob;
+SET ROLE automl_alice;
+SELECT version FROM automl_train('alice_price', 'houses', 'price', exclude => ARRAY['id']);
+RESET ROLE;
+SELECT owner FROM automl.registry WHERE name = 'alice_price';
+SET ROLE automl_bob;
+SELECT version FROM automl_train('alice_price', 'houses', 'price', exclude => ARRAY['id']);
+SELECT * FROM automl_deploy('alice_price', 1);
+SELECT * FROM automl_rollback('alice_price');
+SELECT automl_retire('alice_price', 1);
+SELECT automl_delete('alice_price');
+SELECT * FROM automl_set_policy('alice_price', auto_deploy => false);
+-- but anyone may score with it, and read the registry
+SELECT count(automl_predict('alice_price', h)) AS scored FROM houses h;
+-- catalog tables are not writable directly
+INSERT INTO automl.deployments (name, version, reason) VALUES ('alice_price', 1, 'sneaky');
+UPDATE automl.models SET score = 1;
+RESET ROLE;
+-- a member of the owning role may manage the name
+UPDATE automl.registry SET owner = 'automl_team' WHERE name = 'alice_price';
+SET ROLE automl_bob;
+SELECT version, deployed FROM automl_train('alice_price', 'houses', 'price', exclude => ARRAY['id']);
+RESET ROLE;
+SELECT who, event, version FROM automl.audit WHERE model = 'alice_price' ORDER BY id;
+
+-- delete: an explicit call; the audit trail keeps the record
+SELECT automl_delete('price_copy', 'experiment over');
+SELECT count(*) AS versions_left FROM automl.models WHERE name = 'price_copy';
+SELECT event, version, reason, detail FROM automl.audit WHERE model = 'price_copy' AND event = 'delete';
+SELECT automl_predict('price_copy', h) FROM houses h LIMIT 1;
+SELECT automl_delete('alice_price');
+DROP OWNED BY automl_alice, automl_bob;
+DROP ROLE automl_alice, automl_bob, automl_team;
+-- events are append-only too
+DELETE FROM automl.events;
