@@ -31,6 +31,10 @@ DATA_built = sql/install/$(EXTENSION)--$(EXTVERSION).sql
 REGRESS = train predict bad_input corrupt privileges column_types registry real_data real_categorical
 REGRESS_OPTS = --inputdir=. --load-extension=$(EXTENSION)
 
+# Isolation specs: test/isolation/specs/*.spec, output in test/isolation/expected/.
+ISOLATION = $(sort $(notdir $(basename $(wildcard test/isolation/specs/*.spec))))
+ISOLATION_OPTS = --inputdir=test/isolation --load-extension=$(EXTENSION)
+
 # The serial OpenBLAS build (libopenblas-serial-dev): no BLAS thread may live in a backend.
 MULTIARCH    ?= $(shell $(CC) -print-multiarch 2>/dev/null)
 OPENBLAS_DIR ?= /usr/lib/$(MULTIARCH)/openblas-serial

@@ -2,7 +2,8 @@
 # test/run.sh: install what is missing, build and install the extension, start a throwaway
 # cluster (test/setup.sh), then run every test suite:
 #
-#   1. make installcheck          pg_regress: sql/*.sql against expected/*.out
+#   1. make installcheck          pg_regress: sql/*.sql against expected/*.out, and the
+#                                 isolation specs in test/isolation
 #   2. test/t/*.pl                TAP tests (prove, PostgreSQL::Test::Cluster); each file a suite
 #   3. test/scripts/*.sh          executable scripts; each gets PGHOST PGPORT PGUSER PGDATABASE
 #   4. make fuzz + a short run    when test/fuzz/Makefile exists (test/fuzz/run.sh if present)
@@ -74,11 +75,17 @@ suite_installcheck() {
 	local rc=0
 	make -C "$ROOT" installcheck PG_CONFIG="$PG_CONFIG" || rc=$?
 	if [[ $rc -ne 0 ]]; then
-		if [[ -s "$ROOT/regression.diffs" ]]; then
-			banner "regression.diffs"
-			cat "$ROOT/regression.diffs"
-			banner "end of regression.diffs"
-		else
+		local diffs found=0
+		# pg_regress (sql/) and the isolation specs (test/isolation) each write their own
+		for diffs in "$ROOT/regression.diffs" "$ROOT/output_iso/regression.diffs"; do
+			if [[ -s $diffs ]]; then
+				found=1
+				banner "$diffs"
+				cat "$diffs"
+				banner "end of $diffs"
+			fi
+		done
+		if [[ $found -eq 0 ]]; then
 			echo "(no regression.diffs; see the output above and $AUTOML_SERVER_LOG)"
 		fi
 	fi

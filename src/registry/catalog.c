@@ -205,10 +205,8 @@ catalog_get_policy(const char *name)
 /* ---- storing a version ---- */
 
 int
-catalog_store_model(const ModelRecord *input)
+catalog_store_model(ModelRecord *rec)
 {
-	ModelRecord copy = *input;
-	ModelRecord *rec = &copy;
 	CatalogWriter writer;
 	QueryParams key = {0};
 	QueryParams row = {0};

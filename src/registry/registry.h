@@ -90,9 +90,11 @@ extern ModelPolicy catalog_get_policy(const char *name);
 
 /*
  * Stores rec as the next version of its name, with its training event and
- * deployment decision, and returns the version.
+ * deployment decision, and returns the version. A decision to deploy is
+ * withdrawn (rec->deploy becomes false, with the reason) when another version
+ * was deployed while this one trained.
  */
-extern int	catalog_store_model(const ModelRecord *rec);
+extern int	catalog_store_model(ModelRecord *rec);
 
 /*
  * Catalog writes run as the extension's owner, so that ordinary roles need no
