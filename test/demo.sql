@@ -83,7 +83,8 @@ GROUP BY diagnosis
 ORDER BY diagnosis;
 
 \echo '   every call adds a version: version 2 sees only the ten mean_* measurements (a view);'
-\echo '   it is stored, not deployed: only the first version of a name is deployed automatically'
+\echo '   it would be deployed only if it beat version 1 on the same validation rows; version 1'
+\echo '   needs columns the view lacks, so the two cannot be compared and version 2 is stored'
 CREATE VIEW breast_cancer_means AS
 SELECT id, mean_radius, mean_texture, mean_perimeter, mean_area, mean_smoothness,
        mean_compactness, mean_concavity, mean_concave_points, mean_symmetry,
@@ -147,3 +148,18 @@ FROM automl.models
 ORDER BY name, version;
 \x off
 SELECT * FROM automl.deployed;
+
+-- -----------------------------------------------------------------------------------
+\echo
+\echo '== 7. lineage and audit: what each version was trained on, and every decision'
+SELECT model, version, status, source_relation, source_kind, n_rows,
+       left(data_digest, 16) AS data_digest, metric, round(score::numeric, 4) AS score,
+       parent_version
+FROM automl.lineage WHERE model = 'cancer' ORDER BY version;
+SELECT id, who, event, model, version, reason FROM automl.audit ORDER BY id;
+
+\echo '   deploy version 2 by hand, then roll back in one call:'
+SELECT * FROM automl_deploy('cancer', 2, 'try the smaller model');
+SELECT * FROM automl_rollback('cancer', 'the smaller model is worse');
+SELECT version, deployed_by, reason FROM automl.deployments WHERE name = 'cancer' ORDER BY id;
+SELECT automl_version_at('cancer') AS serving_now;
