@@ -16,6 +16,9 @@ OBJS = \
 	src/learn/learner.o \
 	src/learn/ridge.o \
 	src/learn/logistic.o \
+	src/learn/tree.o \
+	src/learn/gbdt.o \
+	src/learn/forest.o \
 	src/search/train.o \
 	src/search/metrics.o \
 	src/search/split.o \

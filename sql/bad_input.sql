@@ -31,7 +31,7 @@ SELECT * FROM automl_train('m', 'clean', 'label', max_trials => 10);
 SELECT * FROM automl_train('m', 'clean', 'label', metric => 'accuracy_score');
 SELECT * FROM automl_train('m', 'clean', 'label', metric => 'rmse');
 SELECT * FROM automl_train('m', 'clean', 'value', metric => 'roc_auc');
-SELECT * FROM automl_train('m', 'clean', 'label', algorithms => ARRAY['gbdt']);
+SELECT * FROM automl_train('m', 'clean', 'label', algorithms => ARRAY['gbdt'], hyperparams => '{"C": 1}');
 SELECT * FROM automl_train('m', 'clean', 'label', algorithms => ARRAY['deep_learning']);
 SELECT * FROM automl_train('m', 'clean', 'label', algorithms => ARRAY[]::text[]);
 SELECT * FROM automl_train('m', 'clean', 'label', algorithms => ARRAY['ridge']);

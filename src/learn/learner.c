@@ -8,6 +8,9 @@
 static const Learner *const all_learners[] = {
 	&ridge_learner,
 	&logistic_learner,
+	&gbdt_learner,
+	&random_forest_learner,
+	&extra_trees_learner,
 };
 
 const Learner *
@@ -24,7 +27,7 @@ learner_find(const char *name)
 const char *
 learner_names(void)
 {
-	return "ridge, logistic (or linear for either)";
+	return "linear (ridge for regression, logistic for classification), gbdt, random_forest, extra_trees";
 }
 
 const Learner *

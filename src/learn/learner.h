@@ -30,6 +30,7 @@ typedef struct Dataset
 	const int  *label;			/* class index 0..n_classes-1, or NULL */
 	int			n_classes;		/* 0 for regression */
 	const double *class_weight; /* per class, or NULL for equal weights */
+	const int  *n_categories;	/* per feature: categories of a level input, 0 if numeric; or NULL */
 } Dataset;
 
 typedef struct HyperparamDef
@@ -45,6 +46,7 @@ typedef struct Learner
 {
 	const char *name;
 	uint32		tasks;			/* TASK_BIT()s the learner supports */
+	bool		raw_inputs;		/* trees: raw values and level indices (PrepSpec.for_trees) */
 	int			n_hyperparams;
 	const HyperparamDef *hyperparams;
 
@@ -68,6 +70,9 @@ typedef struct Learner
 
 extern const Learner ridge_learner;
 extern const Learner logistic_learner;
+extern const Learner gbdt_learner;
+extern const Learner random_forest_learner;
+extern const Learner extra_trees_learner;
 
 /* The learner named name, or NULL. */
 extern const Learner *learner_find(const char *name);

@@ -259,6 +259,7 @@ prep_copy_unfitted(const PrepSpec *spec)
 {
 	PrepSpec   *copy = palloc0(sizeof(PrepSpec));
 
+	copy->for_trees = spec->for_trees;
 	copy->n_columns = spec->n_columns;
 	copy->columns = palloc0(sizeof(PrepColumn) * Max(spec->n_columns, 1));
 	for (int c = 0; c < spec->n_columns; c++)
@@ -302,8 +303,9 @@ build_level_index(PrepColumn *pc)
 }
 
 static void
-fit_categorical(PrepColumn *pc, const FrameColumn *col, const int64 *rows, int64 n_rows)
+fit_categorical(PrepColumn *pc, const FrameColumn *col, const int64 *rows, int64 n_rows, bool for_trees)
 {
+	int			max_levels = for_trees ? PREP_MAX_TREE_LEVELS : PREP_MAX_LEVELS;
 	int			n_codes = col->dict->n_values;
 	LevelCount *counts = palloc0(sizeof(LevelCount) * Max(n_codes, 1));
 	int64		n_missing = 0;
@@ -325,7 +327,7 @@ fit_categorical(PrepColumn *pc, const FrameColumn *col, const int64 *rows, int64
 			counts[code].count++;
 	}
 	qsort(counts, n_codes, sizeof(LevelCount), compare_level_counts);
-	while (n_kept < n_codes && n_kept < PREP_MAX_LEVELS &&
+	while (n_kept < n_codes && n_kept < max_levels &&
 		   counts[n_kept].count >= PREP_MIN_LEVEL_ROWS)
 		n_kept++;
 
@@ -344,7 +346,10 @@ fit_categorical(PrepColumn *pc, const FrameColumn *col, const int64 *rows, int64
 	}
 	pc->missing_share = (double) n_missing / n_rows;
 	pc->other_share = (double) (n_rows - n_kept_rows - n_missing) / n_rows;
-	pc->encoding = n_kept <= PREP_MAX_ONE_HOT ? ENCODE_ONE_HOT : ENCODE_FREQUENCY;
+	if (for_trees)
+		pc->encoding = ENCODE_LEVEL;
+	else
+		pc->encoding = n_kept <= PREP_MAX_ONE_HOT ? ENCODE_ONE_HOT : ENCODE_FREQUENCY;
 	pc->missing_output = (pc->encoding == ENCODE_ONE_HOT && n_missing > 0);
 	build_level_index(pc);
 	pfree(counts);
@@ -475,6 +480,8 @@ name_outputs(PrepSpec *spec)
 			if (pc->missing_output)
 				spec->output_names[o++] = psprintf("%s=(missing)", pc->name);
 		}
+		else if (pc->kind == FEATURE_CATEGORICAL && pc->encoding == ENCODE_LEVEL)
+			spec->output_names[o++] = pstrdup(pc->name);
 		else if (pc->kind == FEATURE_CATEGORICAL)
 			spec->output_names[o++] = psprintf("%s (frequency)", pc->name);
 		else
@@ -498,7 +505,7 @@ prep_fit(PrepSpec *spec, const Frame *frame, const int64 *rows, int64 n_rows)
 		CHECK_FOR_INTERRUPTS();
 		if (pc->kind == FEATURE_CATEGORICAL)
 		{
-			fit_categorical(pc, col, rows, n_rows);
+			fit_categorical(pc, col, rows, n_rows, spec->for_trees);
 			continue;
 		}
 		pc->encoding = ENCODE_NUMBER;
@@ -512,9 +519,19 @@ prep_fit(PrepSpec *spec, const Frame *frame, const int64 *rows, int64 n_rows)
 					pc->parts[pc->n_parts++] = (uint8) part;
 			}
 		}
+		pc->missing_indicator = false;
+		if (spec->for_trees)
+		{
+			/* trees take the values as they are, and NaN for missing */
+			for (int p = 0; p < pc->n_parts; p++)
+			{
+				pc->mean[p] = 0.0;
+				pc->scale[p] = 1.0;
+			}
+			continue;
+		}
 		for (int p = 0; p < pc->n_parts; p++)
 			fit_part(pc, p, col->values, rows, n_rows);
-		pc->missing_indicator = false;
 		for (int64 i = 0; i < n_rows && !pc->missing_indicator; i++)
 			pc->missing_indicator = isnan(col->values[rows[i]]);
 	}
@@ -605,6 +622,19 @@ prep_raw_from_bound_frame(const PrepSpec *spec, const Frame *frame,
 	}
 }
 
+int
+prep_output_categories(const PrepSpec *spec, int o)
+{
+	for (int c = 0; c < spec->n_columns; c++)
+	{
+		const PrepColumn *pc = &spec->columns[c];
+
+		if (o >= pc->first_output && o < pc->first_output + pc->n_outputs)
+			return pc->encoding == ENCODE_LEVEL ? pc->n_levels + 1 : 0;
+	}
+	return 0;
+}
+
 void
 prep_apply(const PrepSpec *spec, const RawValue *raw, double *x)
 {
@@ -615,7 +645,10 @@ prep_apply(const PrepSpec *spec, const RawValue *raw, double *x)
 
 		if (pc->kind == FEATURE_CATEGORICAL)
 		{
-			if (pc->encoding == ENCODE_ONE_HOT)
+			if (pc->encoding == ENCODE_LEVEL)
+				out[0] = raw[c].isnull ? NAN :
+					(raw[c].level < 0 || raw[c].level >= pc->n_levels) ? pc->n_levels : raw[c].level;
+			else if (pc->encoding == ENCODE_ONE_HOT)
 			{
 				memset(out, 0, sizeof(double) * pc->n_outputs);
 				if (raw[c].isnull && pc->missing_output)
@@ -638,7 +671,7 @@ prep_apply(const PrepSpec *spec, const RawValue *raw, double *x)
 		for (int p = 0; p < pc->n_parts; p++)
 		{
 			if (raw[c].isnull)
-				out[p] = 0.0;	/* the mean, standardised */
+				out[p] = spec->for_trees ? NAN : 0.0;	/* 0: the mean, standardised */
 			else
 			{
 				double		v = pc->kind == FEATURE_DATETIME ?
@@ -673,6 +706,7 @@ prep_apply_frame(const PrepSpec *spec, const Frame *frame,
 void
 prep_save(const PrepSpec *spec, ByteWriter *w)
 {
+	bytes_put_u8(w, spec->for_trees ? 1 : 0);
 	bytes_put_u32(w, (uint32) spec->n_columns);
 	for (int c = 0; c < spec->n_columns; c++)
 	{
@@ -734,6 +768,7 @@ prep_load(ByteReader *r)
 {
 	PrepSpec   *spec = palloc0(sizeof(PrepSpec));
 
+	spec->for_trees = get_flag(r);
 	/* each column takes at least a 4-byte name length and three bytes */
 	spec->n_columns = (int) bytes_get_count(r, 4 + 3, PREP_MAX_COLUMNS);
 	if (spec->n_columns == 0)
@@ -751,14 +786,16 @@ prep_load(ByteReader *r)
 		pc->frame_column = -1;
 		if (kind == FEATURE_CATEGORICAL)
 		{
-			if (encoding != ENCODE_ONE_HOT && encoding != ENCODE_FREQUENCY)
+			if (spec->for_trees ? encoding != ENCODE_LEVEL :
+				(encoding != ENCODE_ONE_HOT && encoding != ENCODE_FREQUENCY))
 				bytes_corrupted(r, "unknown categorical encoding");
 			pc->kind = FEATURE_CATEGORICAL;
 			pc->encoding = (Encoding) encoding;
 			/* each level: a 4-byte length and a share */
 			pc->n_levels = (int) bytes_get_count(r, 4 + 8, PREP_MAX_STORED_LEVELS);
-			if (pc->encoding == ENCODE_ONE_HOT && pc->n_levels > PREP_MAX_ONE_HOT)
-				bytes_corrupted(r, "too many one-hot levels");
+			if ((pc->encoding == ENCODE_ONE_HOT && pc->n_levels > PREP_MAX_ONE_HOT) ||
+				(pc->encoding == ENCODE_LEVEL && pc->n_levels > PREP_MAX_TREE_LEVELS))
+				bytes_corrupted(r, "too many levels");
 			pc->levels = palloc(sizeof(char *) * Max(pc->n_levels, 1));
 			pc->level_share = palloc(sizeof(double) * Max(pc->n_levels, 1));
 			for (int k = 0; k < pc->n_levels; k++)
@@ -804,6 +841,8 @@ prep_load(ByteReader *r)
 					bytes_corrupted(r, "a feature scale is not positive");
 			}
 			pc->missing_indicator = get_flag(r);
+			if (spec->for_trees && pc->missing_indicator)
+				bytes_corrupted(r, "a missing indicator in a tree model");
 		}
 		else
 			bytes_corrupted(r, "unknown feature kind");

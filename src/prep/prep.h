@@ -12,6 +12,10 @@
  *                levels and "(missing)" when training had NULLs; or, with
  *                more than PREP_MAX_ONE_HOT kept levels, one standardised
  *                frequency (the level's share of the training rows)
+ *
+ * For tree learners (for_trees) each column instead becomes raw values: the
+ * number or calendar parts unscaled with NaN for missing (trees learn where
+ * missing values go), and a category as its level index (split natively).
  */
 #ifndef AUTOML_PREP_H
 #define AUTOML_PREP_H
@@ -25,6 +29,8 @@
 #define PREP_MAX_ONE_HOT 32			/* more kept levels: frequency encoding */
 #define PREP_MIN_LEVEL_ROWS 5		/* rarer levels are pooled into (other) */
 #define PREP_MAX_LEVELS 10000		/* levels kept for frequency encoding */
+
+#define PREP_MAX_TREE_LEVELS 254	/* levels kept for tree learners */
 
 #define PREP_LEVEL_OTHER (-1)		/* a pooled, rare or unseen level */
 
@@ -41,7 +47,8 @@ typedef enum Encoding
 {
 	ENCODE_NUMBER = 0,
 	ENCODE_ONE_HOT = 1,
-	ENCODE_FREQUENCY = 2
+	ENCODE_FREQUENCY = 2,
+	ENCODE_LEVEL = 3			/* trees: the level's index; (other) = n_levels */
 } Encoding;
 
 typedef struct PrepColumn
@@ -77,6 +84,7 @@ typedef struct PrepColumn
 
 typedef struct PrepSpec
 {
+	bool		for_trees;		/* raw values and level indices, see above */
 	int			n_columns;
 	PrepColumn *columns;
 	int			n_outputs;
@@ -132,6 +140,9 @@ extern void prep_raw_from_bound_frame(const PrepSpec *spec, const Frame *frame,
 /* Writes the given rows, prepared, into X (row-major, n_rows x n_outputs). */
 extern void prep_apply_frame(const PrepSpec *spec, const Frame *frame,
 							 const int64 *rows, int64 n_rows, double *X);
+
+/* The number of categories of model input o (levels and (other)), or 0 if numeric. */
+extern int	prep_output_categories(const PrepSpec *spec, int o);
 
 /* Encodes one row of raw values into n_outputs model inputs. */
 extern void prep_apply(const PrepSpec *spec, const RawValue *raw, double *x);

@@ -292,12 +292,6 @@ choose_learner(const TrainRequest *req, Task task)
 
 		if (strcmp(name, "linear") == 0)
 			learner = learner_default_for(task);
-		else if (strcmp(name, "gbdt") == 0 || strcmp(name, "random_forest") == 0 ||
-				 strcmp(name, "extra_trees") == 0)
-			ereport(ERROR,
-					(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
-					 errmsg("algorithm \"%s\" is not available in this version", name),
-					 errhint("Available algorithms: %s.", learner_names())));
 		else
 		{
 			learner = learner_find(name);
@@ -314,7 +308,7 @@ choose_learner(const TrainRequest *req, Task task)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("none of the algorithms given can do %s", task_name(task)),
-				 errhint("Use linear, which fits ridge for regression and logistic for classification.")));
+				 errhint("Use linear, gbdt, random_forest or extra_trees.")));
 	return chosen;
 }
 
@@ -439,6 +433,15 @@ fit_model(const TrainingData *td, PrepSpec *prep, const int64 *rows, int64 n_row
 	data.label = label;
 	data.n_classes = td->n_classes;
 	data.class_weight = td->class_weight;
+	data.n_categories = NULL;
+	if (prep->for_trees)
+	{
+		int		   *categories = palloc(sizeof(int) * Max(prep->n_outputs, 1));
+
+		for (int o = 0; o < prep->n_outputs; o++)
+			categories[o] = prep_output_categories(prep, o);
+		data.n_categories = categories;
+	}
 
 	model->task = td->task;
 	model->learner = td->learner;
@@ -870,6 +873,9 @@ automl_train(PG_FUNCTION_ARGS)
 	td.class_weight = NULL;
 	if (td.task == TASK_CLASSIFICATION)
 		td.class_weight = balanced_class_weights(frame, td.n_classes, &warnings);
+
+	/* Trees take raw values and categories; linear models standardised and one-hot inputs. */
+	features->for_trees = td.learner->raw_inputs;
 
 	/* Validate on a holdout, with prep learned from the training rows only. */
 	split = holdout_split(frame->n_rows, td.task == TASK_CLASSIFICATION ? frame->target.codes : NULL,

@@ -1,0 +1,350 @@
+/*
+ * gbdt.c: gradient-boosted trees (the gbdt learner).
+ *
+ * Squared error for regression, log loss for two classes, softmax for more
+ * (one tree per class and round). Each round fits a tree to the gradients and
+ * hessians (Newton boosting, as XGBoost and LightGBM), with row subsampling
+ * and early stopping on an internal 10 % of the rows when there are enough.
+ */
+#include "postgres.h"
+
+#include <math.h>
+
+#include "learn/learner.h"
+#include "learn/tree.h"
+#include "miscadmin.h"
+
+#define EARLY_STOPPING_MIN_ROWS 10000
+#define EARLY_STOPPING_ROUNDS 10
+#define GBDT_MAX_ROUNDS 100000
+
+enum
+{
+	HP_N_ESTIMATORS, HP_LEARNING_RATE, HP_MAX_LEAVES, HP_MAX_DEPTH, HP_MIN_SAMPLES_LEAF,
+	HP_MIN_CHILD_WEIGHT, HP_L2, HP_ALPHA, HP_MAX_BINS, HP_SUBSAMPLE, HP_COLSAMPLE,
+	HP_EARLY_STOPPING, HP_MAX_CAT_THRESHOLD, HP_SEED
+};
+
+static const HyperparamDef gbdt_hyperparams[] = {
+	{"n_estimators", 100, 1, GBDT_MAX_ROUNDS, true},
+	{"learning_rate", 0.1, 1e-4, 1.0, false},
+	{"max_leaves", 31, 2, 65536, true},
+	{"max_depth", 0, 0, 64, true},
+	{"min_samples_leaf", 20, 1, 1e7, true},
+	{"min_child_weight", 1e-3, 0, 1e7, false},
+	{"l2_regularization", 0, 0, 1e7, false},
+	{"alpha", 0, 0, 1e7, false},
+	{"max_bins", 255, 2, 255, true},
+	{"subsample", 1.0, 0.01, 1.0, false},
+	{"colsample", 1.0, 0.01, 1.0, false},
+	{"early_stopping", 1, 0, 1, true},
+	{"max_cat_threshold", 32, 1, 254, true},
+	{"seed", 0, 0, 2147483647, true},
+};
+
+typedef struct GbdtState
+{
+	int			n_features;
+	int			n_classes;
+	int			n_outputs;		/* trees per round: 1, or n_classes */
+	int			n_rounds;
+	double	   *base;			/* n_outputs starting scores */
+	Tree	  **trees;			/* n_rounds x n_outputs */
+	double	   *importance_gain;
+	double	   *importance_splits;
+} GbdtState;
+
+static inline double
+sigmoid(double t)
+{
+	return t >= 0 ? 1.0 / (1.0 + exp(-t)) : exp(t) / (1.0 + exp(t));
+}
+
+/* Probabilities from raw scores, in place (softmax for more than one output). */
+static void
+scores_to_probabilities(const double *F, int m, double *p)
+{
+	double		top = -INFINITY,
+				sum = 0.0;
+
+	for (int k = 0; k < m; k++)
+		top = Max(top, F[k]);
+	for (int k = 0; k < m; k++)
+	{
+		p[k] = exp(F[k] - top);
+		sum += p[k];
+	}
+	for (int k = 0; k < m; k++)
+		p[k] /= sum;
+}
+
+/* The loss of one row, for early stopping. */
+static double
+row_loss(const Dataset *data, const double *F, int m, int64 row, double *scratch)
+{
+	if (data->task == TASK_REGRESSION)
+		return (F[0] - data->y[row]) * (F[0] - data->y[row]);
+	if (m == 1)
+	{
+		double		p = sigmoid(F[0]);
+
+		return -log(Max(data->label[row] == 1 ? p : 1.0 - p, 1e-15));
+	}
+	scores_to_probabilities(F, m, scratch);
+	return -log(Max(scratch[data->label[row]], 1e-15));
+}
+
+static void *
+gbdt_fit(const Dataset *data, const double *hp)
+{
+	GbdtState  *st = palloc0(sizeof(GbdtState));
+	int64		n = data->n_rows;
+	int			d = data->n_features;
+	int			m = data->task == TASK_REGRESSION ? 1 : (data->n_classes == 2 ? 1 : data->n_classes);
+	int			max_rounds = (int) hp[HP_N_ESTIMATORS];
+	double		rate = hp[HP_LEARNING_RATE];
+	BinnedData *bd = tree_bin_data(data, (int) hp[HP_MAX_BINS]);
+	GrowParams	gp;
+	pg_prng_state rng;
+	double	   *F = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(double) * n * m);
+	double	   *g = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(double) * n);
+	double	   *h = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(double) * n);
+	double	   *prob = palloc(sizeof(double) * m);
+	int64	   *train_rows = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(int64) * n);
+	int64	   *valid_rows = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(int64) * n);
+	int64	   *round_rows = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(int64) * n);
+	int64		n_train = 0,
+				n_valid = 0;
+	double		best_loss = INFINITY;
+	int			best_rounds = 0;
+
+	pg_prng_seed(&rng, (uint64) hp[HP_SEED] * 7919 + 17);
+	gp.n_channels = 1;
+	gp.max_leaves = (int) hp[HP_MAX_LEAVES];
+	gp.max_depth = (int) hp[HP_MAX_DEPTH];
+	gp.min_rows_leaf = (int) hp[HP_MIN_SAMPLES_LEAF];
+	gp.min_hessian_leaf = hp[HP_MIN_CHILD_WEIGHT];
+	gp.lambda = hp[HP_L2];
+	gp.alpha = hp[HP_ALPHA];
+	gp.feature_fraction = hp[HP_COLSAMPLE];
+	gp.random_thresholds = false;
+	gp.max_cat_threshold = (int) hp[HP_MAX_CAT_THRESHOLD];
+
+	/* early stopping on a seeded 10 % of the rows, when there are enough */
+	for (int64 i = 0; i < n; i++)
+	{
+		if (hp[HP_EARLY_STOPPING] > 0 && n >= EARLY_STOPPING_MIN_ROWS && pg_prng_double(&rng) < 0.1)
+			valid_rows[n_valid++] = i;
+		else
+			train_rows[n_train++] = i;
+	}
+
+	/* starting scores: the mean, the log odds, or the log class shares */
+	st->base = palloc0(sizeof(double) * m);
+	if (data->task == TASK_REGRESSION)
+	{
+		for (int64 i = 0; i < n_train; i++)
+			st->base[0] += data->y[train_rows[i]];
+		st->base[0] /= Max(n_train, 1);
+	}
+	else
+	{
+		double	   *count = palloc0(sizeof(double) * data->n_classes);
+
+		for (int64 i = 0; i < n_train; i++)
+		{
+			int			y = data->label[train_rows[i]];
+
+			count[y] += data->class_weight ? data->class_weight[y] : 1.0;
+		}
+		for (int k = 0; k < data->n_classes; k++)
+			count[k] = Max(count[k], 1e-3);
+		if (m == 1)
+			st->base[0] = log(count[1] / count[0]);
+		else
+			for (int k = 0; k < m; k++)
+				st->base[k] = log(count[k]);
+	}
+	for (int64 i = 0; i < n; i++)
+		memcpy(F + i * m, st->base, sizeof(double) * m);
+
+	st->n_features = d;
+	st->n_classes = data->n_classes;
+	st->n_outputs = m;
+	st->trees = palloc(sizeof(Tree *) * (size_t) max_rounds * m);
+	st->importance_gain = palloc0(sizeof(double) * d);
+	st->importance_splits = palloc0(sizeof(double) * d);
+
+	for (int round = 0; round < max_rounds; round++)
+	{
+		int64		n_round = 0;
+
+		CHECK_FOR_INTERRUPTS();
+		for (int64 i = 0; i < n_train; i++)
+		{
+			if (hp[HP_SUBSAMPLE] >= 1.0 || pg_prng_double(&rng) < hp[HP_SUBSAMPLE])
+				round_rows[n_round++] = train_rows[i];
+		}
+		if (n_round == 0)
+			round_rows[n_round++] = train_rows[0];
+
+		for (int k = 0; k < m; k++)
+		{
+			Tree	   *tree;
+
+			/* negative gradients and hessians of the loss, weighted by class */
+			for (int64 j = 0; j < n_round; j++)
+			{
+				int64		i = round_rows[j];
+				const double *Fi = F + i * m;
+				double		w = 1.0;
+
+				if (data->task == TASK_REGRESSION)
+				{
+					g[i] = data->y[i] - Fi[0];
+					h[i] = 1.0;
+					continue;
+				}
+				if (data->class_weight)
+					w = data->class_weight[data->label[i]];
+				if (m == 1)
+				{
+					double		p = sigmoid(Fi[0]);
+
+					g[i] = w * ((data->label[i] == 1 ? 1.0 : 0.0) - p);
+					h[i] = w * Max(p * (1.0 - p), 1e-16);
+				}
+				else
+				{
+					scores_to_probabilities(Fi, m, prob);
+					g[i] = w * ((data->label[i] == k ? 1.0 : 0.0) - prob[k]);
+					h[i] = w * Max(prob[k] * (1.0 - prob[k]), 1e-16);
+				}
+			}
+			tree = tree_grow(bd, round_rows, n_round, g, h, &gp, &rng,
+							 st->importance_gain, st->importance_splits);
+			for (int j = 0; j < tree->n_leaves; j++)
+				tree->leaf_value[j] *= rate;
+			st->trees[(size_t) round * m + k] = tree;
+		}
+		st->n_rounds = round + 1;
+
+		/* the new trees' scores for every row */
+		for (int64 i = 0; i < n; i++)
+		{
+			const double *x = data->X + i * d;
+
+			if ((i & 0xFFFF) == 0)
+				CHECK_FOR_INTERRUPTS();
+			for (int k = 0; k < m; k++)
+				F[i * m + k] += tree_leaf(st->trees[(size_t) round * m + k], x)[0];
+		}
+		if (n_valid > 0)
+		{
+			double		loss = 0.0;
+
+			for (int64 j = 0; j < n_valid; j++)
+				loss += row_loss(data, F + valid_rows[j] * m, m, valid_rows[j], prob);
+			if (best_rounds == 0 || loss < best_loss - 1e-12 * fabs(best_loss))
+			{
+				best_loss = loss;
+				best_rounds = round + 1;
+			}
+			else if (round + 1 - best_rounds >= EARLY_STOPPING_ROUNDS)
+				break;
+		}
+		else
+			best_rounds = round + 1;
+	}
+	st->n_rounds = Max(best_rounds, 1);
+	pfree(F);
+	pfree(g);
+	pfree(h);
+	return st;
+}
+
+static void
+gbdt_predict(const void *opaque, const double *x, double *out)
+{
+	const GbdtState *st = opaque;
+	int			m = st->n_outputs;
+	double		F[256];
+	double	   *scores = m <= 256 ? F : palloc(sizeof(double) * m);
+
+	memcpy(scores, st->base, sizeof(double) * m);
+	for (int r = 0; r < st->n_rounds; r++)
+		for (int k = 0; k < m; k++)
+			scores[k] += tree_leaf(st->trees[(size_t) r * m + k], x)[0];
+	if (st->n_classes == 0)
+		out[0] = scores[0];
+	else if (m == 1)
+	{
+		out[1] = sigmoid(scores[0]);
+		out[0] = 1.0 - out[1];
+	}
+	else
+		scores_to_probabilities(scores, m, out);
+	if (scores != F)
+		pfree(scores);
+}
+
+static void
+gbdt_summarize(const void *opaque, StringInfo json)
+{
+	const GbdtState *st = opaque;
+
+	appendStringInfo(json, "\"rounds\": %d, \"trees\": %d, ", st->n_rounds, st->n_rounds * st->n_outputs);
+	tree_importance_json(json, st->importance_gain, st->importance_splits, st->n_features);
+}
+
+static void
+gbdt_save(const void *opaque, ByteWriter *w)
+{
+	const GbdtState *st = opaque;
+
+	bytes_put_u32(w, (uint32) st->n_features);
+	bytes_put_u32(w, (uint32) st->n_classes);
+	bytes_put_u32(w, (uint32) st->n_rounds);
+	bytes_put_f64_array(w, st->base, st->n_outputs);
+	bytes_put_f64_array(w, st->importance_gain, st->n_features);
+	bytes_put_f64_array(w, st->importance_splits, st->n_features);
+	for (int t = 0; t < st->n_rounds * st->n_outputs; t++)
+		tree_save(st->trees[t], w);
+}
+
+static void *
+gbdt_load(ByteReader *r, Task task, int n_features, int n_classes)
+{
+	GbdtState  *st = palloc0(sizeof(GbdtState));
+
+	st->n_features = (int) bytes_get_u32(r);
+	st->n_classes = (int) bytes_get_u32(r);
+	if (st->n_features != n_features || st->n_classes != n_classes ||
+		(task == TASK_REGRESSION) != (n_classes == 0))
+		bytes_corrupted(r, "the boosted trees do not match the features and classes");
+	st->n_outputs = n_classes > 2 ? n_classes : 1;
+	/* every round holds n_outputs trees of at least 8 bytes and one leaf */
+	st->n_rounds = (int) bytes_get_count(r, (size_t) st->n_outputs * 16, GBDT_MAX_ROUNDS);
+	if (st->n_rounds == 0)
+		bytes_corrupted(r, "boosting without trees");
+	st->base = bytes_get_f64_array(r, st->n_outputs);
+	st->importance_gain = bytes_get_f64_array(r, n_features);
+	st->importance_splits = bytes_get_f64_array(r, n_features);
+	st->trees = palloc(sizeof(Tree *) * (size_t) st->n_rounds * st->n_outputs);
+	for (int t = 0; t < st->n_rounds * st->n_outputs; t++)
+		st->trees[t] = tree_load(r, n_features, 1);
+	return st;
+}
+
+const Learner gbdt_learner = {
+	.name = "gbdt",
+	.tasks = TASK_BIT(TASK_REGRESSION) | TASK_BIT(TASK_CLASSIFICATION),
+	.raw_inputs = true,
+	.n_hyperparams = lengthof(gbdt_hyperparams),
+	.hyperparams = gbdt_hyperparams,
+	.fit = gbdt_fit,
+	.predict = gbdt_predict,
+	.summarize = gbdt_summarize,
+	.save = gbdt_save,
+	.load = gbdt_load,
+};

@@ -1,0 +1,799 @@
+/*
+ * tree.c: binning, histograms, split finding and best-first growth of one
+ * tree, and the flat tree's stored form (see tree.h).
+ */
+#include "postgres.h"
+
+#include <math.h>
+
+#include "learn/tree.h"
+#include "miscadmin.h"
+
+#define BIN_SAMPLE 200000
+#define MAX_STORED_NODES 10000000
+
+/* ---- binning ---- */
+
+static int
+compare_doubles(const void *a, const void *b)
+{
+	double		x = *(const double *) a;
+	double		y = *(const double *) b;
+
+	return (x > y) - (x < y);
+}
+
+/* The bin of v: the first b >= 1 with v <= upper[b]; the last bin's upper is +inf. */
+static inline int
+bin_of(const double *upper, int n_bins, double v)
+{
+	int			lo = 1,
+				hi = n_bins - 1;
+
+	while (lo < hi)
+	{
+		int			mid = (lo + hi) / 2;
+
+		if (v <= upper[mid])
+			hi = mid;
+		else
+			lo = mid + 1;
+	}
+	return lo;
+}
+
+BinnedData *
+tree_bin_data(const Dataset *data, int max_bins)
+{
+	BinnedData *bd = palloc0(sizeof(BinnedData));
+	int64		n = data->n_rows;
+	int			d = data->n_features;
+	int64		stride = Max(1, n / BIN_SAMPLE);
+	double	   *sample = palloc(sizeof(double) * (Min(n, BIN_SAMPLE) + 1));
+
+	max_bins = Max(2, Min(max_bins, TREE_MAX_BINS - 1));
+	bd->n_rows = n;
+	bd->n_features = d;
+	bd->bins = MemoryContextAllocHuge(CurrentMemoryContext, mul_size((Size) n, d));
+	bd->n_bins = palloc(sizeof(int) * d);
+	bd->categorical = palloc0(sizeof(bool) * d);
+	bd->upper = palloc0(sizeof(double *) * d);
+
+	for (int f = 0; f < d; f++)
+	{
+		uint8	   *col = bd->bins + (size_t) f * n;
+		int			n_categories = data->n_categories ? data->n_categories[f] : 0;
+
+		CHECK_FOR_INTERRUPTS();
+		if (n_categories > 0)
+		{
+			/* bins are the categories (level indices), 0 for missing */
+			bd->categorical[f] = true;
+			bd->n_bins[f] = Min(n_categories, TREE_MAX_BINS - 1) + 1;
+			for (int64 i = 0; i < n; i++)
+			{
+				double		v = data->X[i * d + f];
+
+				col[i] = isnan(v) ? 0 : (uint8) (Min(Max((int) v, 0), bd->n_bins[f] - 2) + 1);
+			}
+			continue;
+		}
+		else
+		{
+			int64		m = 0;
+			int64		distinct = 0;
+			double	   *upper = palloc(sizeof(double) * (max_bins + 1));
+			int			n_bins = 1;
+
+			for (int64 i = 0; i < n && m < BIN_SAMPLE; i += stride)
+			{
+				double		v = data->X[i * d + f];
+
+				if (!isnan(v))
+					sample[m++] = v;
+			}
+			qsort(sample, m, sizeof(double), compare_doubles);
+			for (int64 i = 0; i < m; i++)
+			{
+				if (i == 0 || sample[i] != sample[i - 1])
+					sample[distinct++] = sample[i];
+			}
+			if (distinct <= max_bins - 1)
+			{
+				/* a bin per distinct value, cut halfway between neighbours */
+				for (int64 k = 0; k + 1 < distinct; k++)
+					upper[n_bins++] = sample[k] + (sample[k + 1] - sample[k]) / 2.0;
+			}
+			else
+			{
+				/* quantiles of the distinct values weigh rare values too little; of the sample */
+				for (int k = 1; k < max_bins - 1; k++)
+				{
+					double		cut = sample[(int64) ((double) k * distinct / (max_bins - 1))];
+
+					if (n_bins == 1 || cut > upper[n_bins - 1])
+						upper[n_bins++] = cut;
+				}
+			}
+			upper[n_bins++] = INFINITY;
+			bd->n_bins[f] = n_bins;
+			bd->upper[f] = upper;
+			for (int64 i = 0; i < n; i++)
+			{
+				double		v = data->X[i * d + f];
+
+				col[i] = isnan(v) ? 0 : (uint8) bin_of(upper, n_bins, v);
+			}
+		}
+	}
+	pfree(sample);
+	return bd;
+}
+
+/* ---- histograms ---- */
+
+/* One histogram entry: n_channels sums of g, then the sum of h, then the row count. */
+#define ENTRY(C) ((C) + 2)
+
+typedef struct HistLayout
+{
+	int		   *offset;			/* per feature, first entry */
+	int			total_bins;
+	int			entry;			/* doubles per entry */
+} HistLayout;
+
+static void
+build_histogram(const BinnedData *bd, const HistLayout *layout, const int *features, int n_features,
+				const int64 *rows, int64 n_rows, const double *g, const double *h, int C, double *hist)
+{
+	int			E = layout->entry;
+
+	for (int k = 0; k < n_features; k++)
+	{
+		int			f = features[k];
+		const uint8 *col = bd->bins + (size_t) f * bd->n_rows;
+		double	   *H = hist + (size_t) layout->offset[f] * E;
+
+		memset(H, 0, sizeof(double) * bd->n_bins[f] * E);
+		if (C == 1)
+		{
+			for (int64 i = 0; i < n_rows; i++)
+			{
+				int64		row = rows[i];
+				double	   *e = H + col[row] * 3;
+
+				e[0] += g[row];
+				e[1] += h[row];
+				e[2] += 1.0;
+			}
+		}
+		else
+		{
+			for (int64 i = 0; i < n_rows; i++)
+			{
+				int64		row = rows[i];
+				double	   *e = H + col[row] * E;
+				const double *gr = g + row * C;
+
+				for (int c = 0; c < C; c++)
+					e[c] += gr[c];
+				e[C] += h[row];
+				e[C + 1] += 1.0;
+			}
+		}
+	}
+}
+
+/* ---- split finding ---- */
+
+typedef struct Split
+{
+	double		gain;			/* -inf: no valid split */
+	int			feature;
+	int			bin;			/* numeric: bins 1..bin go left */
+	bool		default_left;
+	bool		categorical;
+	uint64		categories[4];	/* categorical: category indices going left */
+} Split;
+
+static inline double
+threshold_l1(double g, double alpha)
+{
+	if (g > alpha)
+		return g - alpha;
+	if (g < -alpha)
+		return g + alpha;
+	return 0.0;
+}
+
+/* The score of a side: sum over channels of T(G)^2 / (H + lambda). */
+static inline double
+side_score(const double *sums, int C, double lambda, double alpha)
+{
+	double		s = 0.0;
+
+	for (int c = 0; c < C; c++)
+	{
+		double		t = threshold_l1(sums[c], alpha);
+
+		s += t * t / (sums[C] + lambda);
+	}
+	return s;
+}
+
+static inline bool
+side_ok(const double *sums, int C, const GrowParams *p)
+{
+	return sums[C + 1] >= p->min_rows_leaf && sums[C] >= p->min_hessian_leaf && sums[C + 1] > 0;
+}
+
+/* Tries left = L (+ missing when missing_left): keeps it in best when better. */
+static bool
+try_split(const double *L, const double *total, const double *missing, bool missing_left,
+		  int C, const GrowParams *p, double parent_score, double *best_gain)
+{
+	double		left[TREE_MAX_BINS];	/* C + 2 <= a class count + 2 */
+	double		right[TREE_MAX_BINS];
+	double		gain;
+
+	for (int c = 0; c < C + 2; c++)
+	{
+		left[c] = L[c] + (missing_left ? missing[c] : 0.0);
+		right[c] = total[c] - left[c];
+	}
+	if (!side_ok(left, C, p) || !side_ok(right, C, p))
+		return false;
+	gain = side_score(left, C, p->lambda, p->alpha) + side_score(right, C, p->lambda, p->alpha) - parent_score;
+	if (gain > *best_gain)
+	{
+		*best_gain = gain;
+		return true;
+	}
+	return false;
+}
+
+typedef struct CategoryOrder
+{
+	int			category;
+	double		key;
+} CategoryOrder;
+
+static int
+compare_category_order(const void *a, const void *b)
+{
+	double		x = ((const CategoryOrder *) a)->key;
+	double		y = ((const CategoryOrder *) b)->key;
+
+	return (x > y) - (x < y);
+}
+
+static void
+find_split_in_feature(const BinnedData *bd, int f, const double *H, const double *total,
+					  int C, const GrowParams *p, pg_prng_state *rng, Split *best)
+{
+	int			E = ENTRY(C);
+	int			nb = bd->n_bins[f];
+	const double *missing = H;	/* bin 0 */
+	double		parent_score = side_score(total, C, p->lambda, p->alpha);
+	double		cum[TREE_MAX_BINS];
+
+	if (!bd->categorical[f])
+	{
+		int			lo = -1,
+					hi = -1;
+
+		for (int b = 1; b < nb; b++)
+		{
+			if (H[b * E + C + 1] > 0)
+			{
+				if (lo < 0)
+					lo = b;
+				hi = b;
+			}
+		}
+		if (lo < 0 || lo == hi)
+			return;				/* one value (or none) in this node */
+		memset(cum, 0, sizeof(double) * E);
+		for (int b = 1; b < hi; b++)
+		{
+			for (int c = 0; c < E; c++)
+				cum[c] += H[b * E + c];
+			if (b < lo)
+				continue;
+			if (p->random_thresholds && b != lo + (int) pg_prng_uint64_range(rng, 0, hi - lo - 1))
+				continue;
+			for (int side = 0; side < 2; side++)
+			{
+				/* with no missing values in the node, send them where most rows go */
+				bool		missing_left = side == 0;
+
+				if (missing[C + 1] == 0 && side == 1)
+					break;
+				if (try_split(cum, total, missing, missing_left, C, p, parent_score, &best->gain))
+				{
+					best->feature = f;
+					best->bin = b;
+					best->categorical = false;
+					best->default_left = missing[C + 1] > 0 ? missing_left :
+						cum[C + 1] >= total[C + 1] - cum[C + 1];
+				}
+			}
+		}
+		return;
+	}
+	else
+	{
+		CategoryOrder order[TREE_MAX_BINS];
+		int			n_present = 0;
+		int			limit;
+
+		for (int b = 1; b < nb; b++)
+		{
+			const double *e = H + b * E;
+
+			if (e[C + 1] <= 0)
+				continue;
+			order[n_present].category = b - 1;
+			/* boosting and forests alike: order by the first channel's mean, smoothed */
+			order[n_present].key = p->random_thresholds ? (double) pg_prng_uint64(rng) :
+				e[0] / (e[C] + 10.0);
+			n_present++;
+		}
+		if (n_present < 2)
+			return;
+		qsort(order, n_present, sizeof(CategoryOrder), compare_category_order);
+		limit = Min(n_present - 1, p->max_cat_threshold);
+		if (p->random_thresholds)
+			limit = 1 + (int) pg_prng_uint64_range(rng, 0, limit - 1);
+		memset(cum, 0, sizeof(double) * E);
+		for (int k = 0; k < limit; k++)
+		{
+			const double *e = H + (order[k].category + 1) * E;
+
+			for (int c = 0; c < E; c++)
+				cum[c] += e[c];
+			if (p->random_thresholds && k != limit - 1)
+				continue;
+			for (int side = 0; side < 2; side++)
+			{
+				bool		missing_left = side == 0;
+
+				if (missing[C + 1] == 0 && side == 1)
+					break;
+				if (try_split(cum, total, missing, missing_left, C, p, parent_score, &best->gain))
+				{
+					best->feature = f;
+					best->categorical = true;
+					best->default_left = missing[C + 1] > 0 ? missing_left : false;
+					memset(best->categories, 0, sizeof(best->categories));
+					for (int j = 0; j <= k; j++)
+						best->categories[order[j].category / 64] |= UINT64CONST(1) << (order[j].category % 64);
+				}
+			}
+		}
+	}
+}
+
+/* ---- growth ---- */
+
+typedef struct GrowNode
+{
+	int64		start;			/* rows: idx[start .. start + n) */
+	int64		n;
+	int			depth;
+	double	   *hist;			/* NULL when not kept */
+	double		sums[TREE_MAX_BINS];	/* C channels, h, count */
+	Split		split;
+	int32		parent;			/* internal node index, -1 for the root */
+	bool		is_left;
+} GrowNode;
+
+typedef struct TreeBuilder
+{
+	Tree	   *tree;
+	int			capacity;		/* internal nodes */
+	int			leaf_capacity;
+} TreeBuilder;
+
+static void
+attach(TreeBuilder *tb, const GrowNode *node, int32 ref)
+{
+	Tree	   *t = tb->tree;
+
+	if (node->parent < 0)
+		return;
+	if (node->is_left)
+		t->left[node->parent] = ref;
+	else
+		t->right[node->parent] = ref;
+}
+
+static void
+make_leaf(TreeBuilder *tb, const GrowNode *node, int C, const GrowParams *p)
+{
+	Tree	   *t = tb->tree;
+
+	if (t->n_leaves == tb->leaf_capacity)
+	{
+		tb->leaf_capacity *= 2;
+		t->leaf_value = repalloc_huge(t->leaf_value, sizeof(double) * C * tb->leaf_capacity);
+	}
+	for (int c = 0; c < C; c++)
+		t->leaf_value[(size_t) t->n_leaves * C + c] =
+			threshold_l1(node->sums[c], p->alpha) / (node->sums[C] + p->lambda);
+	attach(tb, node, -(t->n_leaves + 1));
+	t->n_leaves++;
+}
+
+static int32
+make_internal(TreeBuilder *tb, const GrowNode *node, const BinnedData *bd)
+{
+	Tree	   *t = tb->tree;
+	int32		id = t->n_nodes;
+	const Split *s = &node->split;
+
+	if (id == tb->capacity)
+	{
+		tb->capacity *= 2;
+		t->feature = repalloc_huge(t->feature, sizeof(int32) * tb->capacity);
+		t->threshold = repalloc_huge(t->threshold, sizeof(double) * tb->capacity);
+		t->flags = repalloc_huge(t->flags, sizeof(uint8) * tb->capacity);
+		t->categories = repalloc_huge(t->categories, sizeof(uint64) * 4 * tb->capacity);
+		t->left = repalloc_huge(t->left, sizeof(int32) * tb->capacity);
+		t->right = repalloc_huge(t->right, sizeof(int32) * tb->capacity);
+	}
+	t->feature[id] = s->feature;
+	t->threshold[id] = s->categorical ? 0.0 : bd->upper[s->feature][s->bin];
+	t->flags[id] = (s->default_left ? TREE_DEFAULT_LEFT : 0) | (s->categorical ? TREE_CATEGORICAL : 0);
+	memcpy(t->categories + (size_t) id * 4, s->categories, sizeof(s->categories));
+	t->left[id] = t->right[id] = 0;
+	attach(tb, node, id);
+	t->n_nodes++;
+	return id;
+}
+
+static inline bool
+row_goes_left(const BinnedData *bd, const Split *s, int64 row)
+{
+	int			b = bd->bins[(size_t) s->feature * bd->n_rows + row];
+
+	if (b == 0)
+		return s->default_left;
+	if (s->categorical)
+		return (s->categories[(b - 1) / 64] >> ((b - 1) % 64)) & 1;
+	return b <= s->bin;
+}
+
+typedef struct GrowContext
+{
+	const BinnedData *bd;
+	const double *g;
+	const double *h;
+	const GrowParams *p;
+	pg_prng_state *rng;
+	HistLayout	layout;
+	int64	   *idx;
+	int		   *all_features;
+	int		   *sampled;
+	bool		keep_histograms;
+	double	   *scratch;		/* the histogram of a node when none is kept */
+} GrowContext;
+
+/* The best split of a node; builds its histogram when it has none. */
+static void
+evaluate(GrowContext *gc, GrowNode *node)
+{
+	const GrowParams *p = gc->p;
+	int			C = p->n_channels;
+	int			d = gc->bd->n_features;
+	int			n_try = d;
+	const int  *features = gc->all_features;
+	double	   *hist = node->hist;
+
+	node->split.gain = -INFINITY;
+	if (node->n < 2 * p->min_rows_leaf || (p->max_depth > 0 && node->depth >= p->max_depth))
+		return;
+
+	if (p->feature_fraction < 1.0)
+	{
+		/* a fresh random subset of features for every split (forests) */
+		n_try = Max(1, (int) (p->feature_fraction * d + 0.5));
+		for (int k = 0; k < d; k++)
+			gc->sampled[k] = k;
+		for (int k = 0; k < n_try; k++)
+		{
+			int			j = k + (int) pg_prng_uint64_range(gc->rng, 0, d - 1 - k);
+			int			t = gc->sampled[k];
+
+			gc->sampled[k] = gc->sampled[j];
+			gc->sampled[j] = t;
+		}
+		features = gc->sampled;
+	}
+	if (hist == NULL)
+	{
+		hist = gc->keep_histograms ?
+			palloc(sizeof(double) * gc->layout.total_bins * gc->layout.entry) : gc->scratch;
+		build_histogram(gc->bd, &gc->layout, features, n_try, gc->idx + node->start, node->n,
+						gc->g, gc->h, C, hist);
+	}
+	for (int k = 0; k < n_try; k++)
+	{
+		int			f = features[k];
+
+		find_split_in_feature(gc->bd, f, hist + (size_t) gc->layout.offset[f] * gc->layout.entry,
+							  node->sums, C, p, gc->rng, &node->split);
+	}
+	if (gc->keep_histograms)
+		node->hist = hist;
+}
+
+Tree *
+tree_grow(const BinnedData *bd, const int64 *rows, int64 n_rows,
+		  const double *g, const double *h, const GrowParams *p,
+		  pg_prng_state *rng, double *gain_out, double *splits_out)
+{
+	int			C = p->n_channels;
+	int			d = bd->n_features;
+	GrowContext gc;
+	TreeBuilder tb;
+	Tree	   *t = palloc0(sizeof(Tree));
+	GrowNode   *frontier;
+	int			n_frontier = 0;
+	int			frontier_capacity = 64;
+	int			n_leaves_open = 1;
+
+	Assert(C + 2 <= TREE_MAX_BINS);
+	gc.bd = bd;
+	gc.g = g;
+	gc.h = h;
+	gc.p = p;
+	gc.rng = rng;
+	gc.layout.offset = palloc(sizeof(int) * d);
+	gc.layout.total_bins = 0;
+	gc.layout.entry = ENTRY(C);
+	for (int f = 0; f < d; f++)
+	{
+		gc.layout.offset[f] = gc.layout.total_bins;
+		gc.layout.total_bins += bd->n_bins[f];
+	}
+	gc.idx = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(int64) * Max(n_rows, 1));
+	memcpy(gc.idx, rows, sizeof(int64) * n_rows);
+	gc.all_features = palloc(sizeof(int) * d);
+	gc.sampled = palloc(sizeof(int) * d);
+	for (int f = 0; f < d; f++)
+		gc.all_features[f] = f;
+	/* subtraction needs every feature's histogram; forests sample features instead */
+	gc.keep_histograms = p->feature_fraction >= 1.0;
+	gc.scratch = gc.keep_histograms ? NULL :
+		MemoryContextAllocHuge(CurrentMemoryContext,
+							   sizeof(double) * gc.layout.total_bins * gc.layout.entry);
+
+	t->n_outputs = C;
+	tb.tree = t;
+	tb.capacity = 16;
+	tb.leaf_capacity = 16;
+	t->feature = palloc(sizeof(int32) * tb.capacity);
+	t->threshold = palloc(sizeof(double) * tb.capacity);
+	t->flags = palloc(sizeof(uint8) * tb.capacity);
+	t->categories = palloc(sizeof(uint64) * 4 * tb.capacity);
+	t->left = palloc(sizeof(int32) * tb.capacity);
+	t->right = palloc(sizeof(int32) * tb.capacity);
+	t->leaf_value = palloc(sizeof(double) * C * tb.leaf_capacity);
+
+	frontier = palloc(sizeof(GrowNode) * frontier_capacity);
+	memset(&frontier[0], 0, sizeof(GrowNode));
+	frontier[0].n = n_rows;
+	frontier[0].parent = -1;
+	for (int64 i = 0; i < n_rows; i++)
+	{
+		const double *gr = g + rows[i] * C;
+
+		for (int c = 0; c < C; c++)
+			frontier[0].sums[c] += gr[c];
+		frontier[0].sums[C] += h[rows[i]];
+	}
+	frontier[0].sums[C + 1] = (double) n_rows;
+	evaluate(&gc, &frontier[0]);
+	n_frontier = 1;
+
+	while (n_frontier > 0)
+	{
+		int			pick = n_frontier - 1;
+		GrowNode	node;
+		GrowNode	children[2];
+		int64		lo,
+					hi;
+		int			small;
+
+		CHECK_FOR_INTERRUPTS();
+		/* best-first with a leaf budget; otherwise the order does not matter: depth-first */
+		if (p->max_leaves > 0)
+		{
+			for (int k = 0; k < n_frontier; k++)
+			{
+				if (frontier[k].split.gain > frontier[pick].split.gain)
+					pick = k;
+			}
+		}
+		node = frontier[pick];
+		frontier[pick] = frontier[--n_frontier];
+
+		if (!(node.split.gain > 1e-12) || (p->max_leaves > 0 && n_leaves_open >= p->max_leaves) ||
+			t->n_nodes >= MAX_STORED_NODES)
+		{
+			make_leaf(&tb, &node, C, p);
+			if (node.hist)
+				pfree(node.hist);
+			continue;
+		}
+
+		/* split: partition the node's rows in place */
+		make_internal(&tb, &node, bd);
+		gain_out[node.split.feature] += node.split.gain;
+		splits_out[node.split.feature] += 1.0;
+		lo = node.start;
+		hi = node.start + node.n - 1;
+		while (lo <= hi)
+		{
+			if (row_goes_left(bd, &node.split, gc.idx[lo]))
+				lo++;
+			else
+			{
+				int64		tmp = gc.idx[lo];
+
+				gc.idx[lo] = gc.idx[hi];
+				gc.idx[hi--] = tmp;
+			}
+		}
+		memset(children, 0, sizeof(children));
+		children[0].start = node.start;
+		children[0].n = lo - node.start;
+		children[1].start = lo;
+		children[1].n = node.start + node.n - lo;
+		for (int k = 0; k < 2; k++)
+		{
+			children[k].depth = node.depth + 1;
+			children[k].parent = t->n_nodes - 1;
+			children[k].is_left = (k == 0);
+			for (int64 i = children[k].start; i < children[k].start + children[k].n; i++)
+			{
+				int64		row = gc.idx[i];
+				const double *gr = g + row * C;
+
+				for (int c = 0; c < C; c++)
+					children[k].sums[c] += gr[c];
+				children[k].sums[C] += h[row];
+			}
+			children[k].sums[C + 1] = (double) children[k].n;
+		}
+
+		/* the smaller child's histogram is built, the larger one's is the difference */
+		small = children[0].n <= children[1].n ? 0 : 1;
+		if (node.hist != NULL)
+		{
+			size_t		size = (size_t) gc.layout.total_bins * gc.layout.entry;
+			double	   *hs = palloc(sizeof(double) * size);
+
+			build_histogram(bd, &gc.layout, gc.all_features, d, gc.idx + children[small].start,
+							children[small].n, g, h, C, hs);
+			for (size_t j = 0; j < size; j++)
+				node.hist[j] -= hs[j];
+			children[small].hist = hs;
+			children[1 - small].hist = node.hist;
+		}
+		n_leaves_open++;
+		for (int k = 0; k < 2; k++)
+		{
+			evaluate(&gc, &children[k]);
+			if (!(children[k].split.gain > 1e-12) && children[k].hist)
+			{
+				pfree(children[k].hist);
+				children[k].hist = NULL;
+			}
+			if (n_frontier == frontier_capacity)
+			{
+				frontier_capacity *= 2;
+				frontier = repalloc(frontier, sizeof(GrowNode) * frontier_capacity);
+			}
+			frontier[n_frontier++] = children[k];
+		}
+	}
+	pfree(gc.idx);
+	pfree(frontier);
+	if (gc.scratch)
+		pfree(gc.scratch);
+	pfree(gc.layout.offset);
+	pfree(gc.all_features);
+	pfree(gc.sampled);
+	return t;
+}
+
+/* ---- stored form ---- */
+
+void
+tree_save(const Tree *t, ByteWriter *w)
+{
+	bytes_put_u32(w, (uint32) t->n_nodes);
+	bytes_put_u32(w, (uint32) t->n_leaves);
+	for (int i = 0; i < t->n_nodes; i++)
+	{
+		bytes_put_u32(w, (uint32) t->feature[i]);
+		bytes_put_f64(w, t->threshold[i]);
+		bytes_put_u8(w, t->flags[i]);
+		for (int k = 0; k < 4; k++)
+			bytes_put_u64(w, t->categories[i * 4 + k]);
+		bytes_put_u32(w, (uint32) t->left[i]);
+		bytes_put_u32(w, (uint32) t->right[i]);
+	}
+	bytes_put_f64_array(w, t->leaf_value, (size_t) t->n_leaves * t->n_outputs);
+}
+
+/*
+ * Besides the bounds, the loader checks that every internal node but the
+ * root is the child of exactly one earlier node and every leaf is reached
+ * exactly once: the walk in tree_leaf then always ends.
+ */
+Tree *
+tree_load(ByteReader *r, int n_features, int n_outputs)
+{
+	Tree	   *t = palloc0(sizeof(Tree));
+	uint8	   *seen;
+
+	/* each node is at least 57 bytes, each leaf n_outputs doubles */
+	t->n_nodes = (int) bytes_get_count(r, 57, MAX_STORED_NODES);
+	t->n_leaves = (int) bytes_get_u32(r);
+	t->n_outputs = n_outputs;
+	if (t->n_leaves != t->n_nodes + 1)
+		bytes_corrupted(r, "a tree has a wrong number of leaves");
+	t->feature = palloc(sizeof(int32) * Max(t->n_nodes, 1));
+	t->threshold = palloc(sizeof(double) * Max(t->n_nodes, 1));
+	t->flags = palloc(sizeof(uint8) * Max(t->n_nodes, 1));
+	t->categories = palloc(sizeof(uint64) * 4 * Max(t->n_nodes, 1));
+	t->left = palloc(sizeof(int32) * Max(t->n_nodes, 1));
+	t->right = palloc(sizeof(int32) * Max(t->n_nodes, 1));
+	seen = palloc0(t->n_nodes + t->n_leaves);
+	for (int i = 0; i < t->n_nodes; i++)
+	{
+		t->feature[i] = (int32) bytes_get_u32(r);
+		if (t->feature[i] < 0 || t->feature[i] >= n_features)
+			bytes_corrupted(r, "a tree splits on an unknown feature");
+		t->threshold[i] = bytes_get_f64(r);
+		if (isnan(t->threshold[i]))
+			bytes_corrupted(r, "a tree threshold is not a number");
+		t->flags[i] = bytes_get_u8(r);
+		if (t->flags[i] & ~(TREE_DEFAULT_LEFT | TREE_CATEGORICAL))
+			bytes_corrupted(r, "unknown tree node flags");
+		for (int k = 0; k < 4; k++)
+			t->categories[i * 4 + k] = bytes_get_u64(r);
+		t->left[i] = (int32) bytes_get_u32(r);
+		t->right[i] = (int32) bytes_get_u32(r);
+	}
+	for (int i = 0; i < t->n_nodes; i++)
+	{
+		int32		children[2] = {t->left[i], t->right[i]};
+
+		for (int k = 0; k < 2; k++)
+		{
+			int32		c = children[k];
+
+			/* an internal child must come after its parent: no cycles */
+			if (c >= 0 ? (c <= i || c >= t->n_nodes) : (-c - 1 >= t->n_leaves))
+				bytes_corrupted(r, "a tree child is out of range");
+			if (seen[c >= 0 ? c : t->n_nodes + (-c - 1)]++)
+				bytes_corrupted(r, "a tree node is reached twice");
+		}
+	}
+	t->leaf_value = bytes_get_f64_array(r, (size_t) t->n_leaves * n_outputs);
+	pfree(seen);
+	return t;
+}
+
+void
+tree_importance_json(StringInfo json, const double *gain, const double *splits, int n_features)
+{
+	appendStringInfoString(json, "\"importance_gain\": ");
+	learner_json_array(json, gain, n_features);
+	appendStringInfoString(json, ", \"importance_splits\": ");
+	learner_json_array(json, splits, n_features);
+}

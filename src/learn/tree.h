@@ -1,0 +1,115 @@
+/*
+ * tree.h: the histogram tree core shared by gradient boosting, random forest
+ * and extra trees (gbdt.c, forest.c).
+ *
+ * Features are binned once per fit: at most 255 value bins from quantiles of
+ * (a sample of) the training values, plus bin 0 for missing values; a
+ * categorical feature's bins are its categories. A tree is grown best-first
+ * (leaf-wise) from per-row "gradient" channels and a per-row hessian:
+ * boosting passes one channel, the negative gradient, and the hessian;
+ * forests pass the target (or one channel per class) with a hessian of 1.
+ * Leaves hold sum(g) / (sum(h) + lambda) per channel. Finished trees are flat
+ * arrays, walked on raw values, so prediction needs no bins.
+ */
+#ifndef AUTOML_TREE_H
+#define AUTOML_TREE_H
+
+#include "postgres.h"
+#include "common/bytes.h"
+#include "common/pg_prng.h"
+#include "learn/learner.h"
+
+#define TREE_MAX_BINS 256			/* including bin 0, for missing values */
+
+typedef struct BinnedData
+{
+	int64		n_rows;
+	int			n_features;
+	uint8	   *bins;				/* feature-major: bins[f * n_rows + row] */
+	int		   *n_bins;				/* per feature, including bin 0 */
+	bool	   *categorical;
+	double	  **upper;				/* numeric: bin b >= 1 holds values <= upper[f][b] */
+} BinnedData;
+
+/* Bins the dataset's features (NaN = missing; categories as level indices). */
+extern BinnedData *tree_bin_data(const Dataset *data, int max_bins);
+
+typedef struct GrowParams
+{
+	int			n_channels;
+	int			max_leaves;			/* 0: no limit */
+	int			max_depth;			/* 0: no limit */
+	int			min_rows_leaf;
+	double		min_hessian_leaf;
+	double		lambda;				/* L2 on leaf values */
+	double		alpha;				/* L1 on leaf values */
+	double		feature_fraction;	/* features tried per split (0 < f <= 1) */
+	bool		random_thresholds;	/* extra trees: one random threshold per feature */
+	int			max_cat_threshold;	/* most categories sent left by one split */
+} GrowParams;
+
+/* A grown tree, flat. Leaves are referenced as -(leaf + 1). */
+typedef struct Tree
+{
+	int			n_nodes;			/* internal nodes; 0 when the tree is one leaf */
+	int			n_leaves;
+	int			n_outputs;			/* values per leaf */
+	int32	   *feature;
+	double	   *threshold;			/* numeric: go left when x <= threshold */
+	uint8	   *flags;				/* TREE_DEFAULT_LEFT, TREE_CATEGORICAL */
+	uint64	   *categories;			/* 4 words per node: categories going left */
+	int32	   *left;
+	int32	   *right;
+	double	   *leaf_value;			/* n_leaves x n_outputs */
+} Tree;
+
+#define TREE_DEFAULT_LEFT 1
+#define TREE_CATEGORICAL 2
+
+/*
+ * Grows one tree on rows[0..n_rows) (repeats allowed: bootstrap). g holds
+ * n_channels values per row of the data (row-major), h one per row.
+ * gain_out and splits_out, per feature, are incremented by the tree's splits.
+ */
+extern Tree *tree_grow(const BinnedData *bins, const int64 *rows, int64 n_rows,
+					   const double *g, const double *h, const GrowParams *params,
+					   pg_prng_state *rng, double *gain_out, double *splits_out);
+
+/* The leaf values of x (raw model inputs) in tree. */
+static inline const double *
+tree_leaf(const Tree *tree, const double *x)
+{
+	int32		node = tree->n_nodes > 0 ? 0 : -1;
+
+	while (node >= 0)
+	{
+		double		v = x[tree->feature[node]];
+		bool		go_left;
+
+		if (v != v)				/* NaN: missing */
+			go_left = (tree->flags[node] & TREE_DEFAULT_LEFT) != 0;
+		else if (tree->flags[node] & TREE_CATEGORICAL)
+		{
+			int			c = (int) v;
+
+			go_left = (c >= 0 && c < 256) ?
+				(tree->categories[node * 4 + c / 64] >> (c % 64)) & 1 :
+				(tree->flags[node] & TREE_DEFAULT_LEFT) != 0;
+		}
+		else
+			go_left = v <= tree->threshold[node];
+		node = go_left ? tree->left[node] : tree->right[node];
+	}
+	return tree->leaf_value + (size_t) (-node - 1) * tree->n_outputs;
+}
+
+extern void tree_save(const Tree *tree, ByteWriter *w);
+
+/* Reads a tree and checks every index against n_features and its own sizes. */
+extern Tree *tree_load(ByteReader *r, int n_features, int n_outputs);
+
+/* Per-feature importance as JSON members: "importance_gain", "importance_splits". */
+extern void tree_importance_json(StringInfo json, const double *gain, const double *splits,
+								 int n_features);
+
+#endif							/* AUTOML_TREE_H */
