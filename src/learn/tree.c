@@ -280,7 +280,8 @@ find_split_in_feature(const BinnedData *bd, int f, const double *H, const double
 	if (!bd->categorical[f])
 	{
 		int			lo = -1,
-					hi = -1;
+					hi = -1,
+					chosen;
 
 		for (int b = 1; b < nb; b++)
 		{
@@ -291,24 +292,32 @@ find_split_in_feature(const BinnedData *bd, int f, const double *H, const double
 				hi = b;
 			}
 		}
-		if (lo < 0 || lo == hi)
-			return;				/* one value (or none) in this node */
+		if (lo < 0 || (lo == hi && missing[C + 1] == 0))
+			return;				/* one value (or none), nothing missing */
 		memset(cum, 0, sizeof(double) * E);
-		for (int b = 1; b < hi; b++)
+		/* extra trees: one random threshold among the values present */
+		chosen = p->random_thresholds ?
+			lo + (int) pg_prng_uint64_range(rng, 0, Max(hi - lo - 1, 0)) : -1;
+		for (int b = 1; b <= hi; b++)
 		{
 			for (int c = 0; c < E; c++)
 				cum[c] += H[b * E + c];
 			if (b < lo)
 				continue;
-			if (p->random_thresholds && b != lo + (int) pg_prng_uint64_range(rng, 0, hi - lo - 1))
+			if (p->random_thresholds && b != chosen && b != hi)
 				continue;
 			for (int side = 0; side < 2; side++)
 			{
-				/* with no missing values in the node, send them where most rows go */
+				/*
+				 * Missing values go left or right, whichever gains more; with
+				 * none in the node, where most rows go. At the last value bin
+				 * the split is "missing or not".
+				 */
 				bool		missing_left = side == 0;
 
-				if (missing[C + 1] == 0 && side == 1)
-					break;
+				if ((missing[C + 1] == 0 && side == 1) ||
+					(b == hi && (missing[C + 1] == 0 || missing_left)))
+					continue;
 				if (try_split(cum, total, missing, missing_left, C, p, parent_score, &best->gain))
 				{
 					best->feature = f;
