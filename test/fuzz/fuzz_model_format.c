@@ -128,7 +128,7 @@ make_frame(int n)
 }
 
 static Seed
-make_seed(Task task, int n_classes)
+make_seed(Task task, int n_classes, const Learner *learner)
 {
 	jmp_buf		jump;
 	Seed		seed = {NULL, 0};
@@ -139,7 +139,7 @@ make_seed(Task task, int n_classes)
 	double	   *X;
 	double	   *y;
 	int		   *label;
-	double		hp[4];
+	double		hp[32];
 	Dataset		data;
 	Model		model;
 	char	   *classes[3] = {"no", "yes", "maybe"};
@@ -162,6 +162,7 @@ make_seed(Task task, int n_classes)
 	}
 	prep_warnings_init(&warnings);
 	model.prep = prep_choose_features(frame, &warnings);
+	model.prep->for_trees = learner->raw_inputs;
 	prep_fit(model.prep, frame, rows, n);
 	X = palloc(sizeof(double) * n * model.prep->n_outputs);
 	prep_apply_frame(model.prep, frame, rows, n, X);
@@ -174,11 +175,22 @@ make_seed(Task task, int n_classes)
 	data.label = label;
 	data.n_classes = task == TASK_CLASSIFICATION ? n_classes : 0;
 	data.class_weight = NULL;
+	data.n_categories = NULL;
+	if (model.prep->for_trees)
+	{
+		int		   *categories = palloc(sizeof(int) * model.prep->n_outputs);
+
+		for (int o = 0; o < model.prep->n_outputs; o++)
+			categories[o] = prep_output_categories(model.prep, o);
+		data.n_categories = categories;
+	}
 
 	model.task = task;
-	model.learner = task == TASK_REGRESSION ? &ridge_learner : &logistic_learner;
+	model.learner = learner;
 	for (int i = 0; i < model.learner->n_hyperparams; i++)
 		hp[i] = model.learner->hyperparams[i].default_value;
+	if (learner->raw_inputs)
+		hp[0] = 5;				/* n_estimators: small seeds mutate faster */
 	model.n_classes = data.n_classes;
 	model.classes = classes;
 	model.learner_state = model.learner->fit(&data, hp);
@@ -303,17 +315,22 @@ main(int argc, char **argv)
 {
 	double		seconds = argc > 1 ? atof(argv[1]) : 10.0;
 	uint64		start_seed = argc > 2 ? strtoull(argv[2], NULL, 10) : 1;
-	Seed		seeds[3];
+	Seed		seeds[7];
+	int			n_seeds = lengthof(seeds);
 	uint8	   *buf;
 	size_t		max_len = 0;
 	long		runs = 0,
 				loaded = 0;
 	time_t		deadline = time(NULL) + (time_t) ceil(seconds);
 
-	seeds[0] = make_seed(TASK_REGRESSION, 0);
-	seeds[1] = make_seed(TASK_CLASSIFICATION, 2);
-	seeds[2] = make_seed(TASK_CLASSIFICATION, 3);
-	for (int s = 0; s < 3; s++)
+	seeds[0] = make_seed(TASK_REGRESSION, 0, &ridge_learner);
+	seeds[1] = make_seed(TASK_CLASSIFICATION, 2, &logistic_learner);
+	seeds[2] = make_seed(TASK_CLASSIFICATION, 3, &logistic_learner);
+	seeds[3] = make_seed(TASK_REGRESSION, 0, &gbdt_learner);
+	seeds[4] = make_seed(TASK_CLASSIFICATION, 3, &gbdt_learner);
+	seeds[5] = make_seed(TASK_CLASSIFICATION, 2, &random_forest_learner);
+	seeds[6] = make_seed(TASK_REGRESSION, 0, &extra_trees_learner);
+	for (int s = 0; s < n_seeds; s++)
 	{
 		if (!try_load(seeds[s].bytes, seeds[s].len))
 		{
@@ -329,7 +346,7 @@ main(int argc, char **argv)
 	{
 		for (int batch = 0; batch < 1000; batch++)
 		{
-			const Seed *seed = &seeds[random_below(3)];
+			const Seed *seed = &seeds[random_below(n_seeds)];
 			size_t		len = seed->len;
 			int			n_mutations = 1 + (int) random_below(4);
 
@@ -344,7 +361,7 @@ main(int argc, char **argv)
 	}
 	printf("fuzz_model_format: %ld inputs, %ld loaded, %ld rejected with an error, no crash\n",
 		   runs, loaded, runs - loaded);
-	for (int s = 0; s < 3; s++)
+	for (int s = 0; s < n_seeds; s++)
 		free(seeds[s].bytes);
 	free(buf);
 	return 0;

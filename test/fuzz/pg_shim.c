@@ -307,3 +307,19 @@ appendStringInfo(StringInfo str, const char *fmt,...)
 		abort();
 	appendBinaryStringInfo(str, buf, n);
 }
+
+Size
+mul_size(Size s1, Size s2)
+{
+	Size		result = s1 * s2;
+
+	if (s1 != 0 && result / s1 != s2)
+		abort();				/* the server raises an error; overflow is a bug here */
+	return result;
+}
+
+void *
+repalloc(void *pointer, Size size)
+{
+	return repalloc_huge(pointer, size);
+}

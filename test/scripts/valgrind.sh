@@ -25,6 +25,11 @@ SELECT sum(automl_predict('r', p)), sum(automl_predict('b', p)), sum(automl_pred
 SELECT count(automl_predict_label('m', p)), sum((automl_predict_proba('m', p))[1]) FROM p;
 SELECT sum(automl_predict(CASE WHEN id % 2 = 0 THEN 'r' ELSE 'r@2' END, p)) FROM p;
 SELECT automl_predict('r', q) FROM (SELECT 1 AS x3, NULL::float8 AS x1, 2.5 AS x2, true AS f, NULL::numeric AS x4, 'purple' AS color, NULL AS city, DATE '2030-01-01' AS day, NULL::timestamptz AS seen, 'free text' AS t) q;
+SELECT * FROM automl_train('tg', 'p', 'y', exclude => ARRAY['id','c','g'], algorithms => ARRAY['gbdt'], hyperparams => '{"n_estimators": 5}');
+SELECT * FROM automl_train('tc', 'p', 'g', exclude => ARRAY['id','y','c'], algorithms => ARRAY['gbdt'], hyperparams => '{"n_estimators": 5}');
+SELECT * FROM automl_train('tr', 'p', 'c', exclude => ARRAY['id','y','g'], algorithms => ARRAY['random_forest'], hyperparams => '{"n_estimators": 3}');
+SELECT * FROM automl_train('te', 'p', 'y', exclude => ARRAY['id','c','g'], algorithms => ARRAY['extra_trees'], hyperparams => '{"n_estimators": 3}');
+SELECT sum(automl_predict('tg', p)), sum((automl_predict_proba('tc', p))[1]), sum(automl_predict('tr', p)), sum(automl_predict('te', p)) FROM p;
 SET automl.train_memory = '1MB';
 CREATE TABLE big AS SELECT sin(i) AS a, 'k' || (i % 100) AS k, cos(i) AS y FROM generate_series(1, 40000) i;
 SELECT * FROM automl_train('s', 'big', 'y');
