@@ -806,6 +806,8 @@ automl_train(PG_FUNCTION_ARGS)
 	const char **feature_kinds;
 	PrepWarnings warnings;
 	ModelPolicy policy;
+	double		refit_started;
+	double		refit_seconds;
 	int			version;
 	bool		deployed;
 	Datum		result[7];
@@ -889,7 +891,9 @@ automl_train(PG_FUNCTION_ARGS)
 
 		for (int64 i = 0; i < frame->n_rows; i++)
 			all_rows[i] = i;
+		refit_started = seconds_now();
 		model = fit_model(&td, features, all_rows, frame->n_rows);
+		refit_seconds = seconds_now() - refit_started;
 		model->classes = classes;
 	}
 	prep_check_target(features, frame, td.task == TASK_CLASSIFICATION, td.n_classes, &warnings);
@@ -944,8 +948,9 @@ automl_train(PG_FUNCTION_ARGS)
 		appendStringInfoString(&json, "null");
 	appendStringInfo(&json, ", \"rows_with_null_target\": " INT64_FORMAT
 					 ", \"rows_in_relation\": " INT64_FORMAT ", \"rows_used\": " INT64_FORMAT
-					 ", \"train_memory_mb\": %d, \"class_weights\": ",
-					 frame->n_null_target, frame->n_rows_seen, frame->n_rows, automl_train_memory_mb);
+					 ", \"train_memory_mb\": %d, \"refit_seconds\": %.6f, \"class_weights\": ",
+					 frame->n_null_target, frame->n_rows_seen, frame->n_rows, automl_train_memory_mb,
+					 refit_seconds);
 	if (td.class_weight)
 		learner_json_array(&json, td.class_weight, td.n_classes);
 	else
