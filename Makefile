@@ -45,7 +45,7 @@ OPENBLAS_INC ?= /usr/include/$(MULTIARCH)/openblas-serial
 
 PG_CPPFLAGS = -I$(srcdir)/src -I$(OPENBLAS_INC)
 PG_CFLAGS   = -Wall -Wextra -Werror -Wno-unused-parameter -Wno-missing-field-initializers -Wno-sign-compare
-SHLIB_LINK  = -L$(OPENBLAS_DIR) -Wl,-rpath,$(OPENBLAS_DIR) -lopenblas -lm
+SHLIB_LINK  = -L$(OPENBLAS_DIR) -Wl,-rpath,$(OPENBLAS_DIR) -lopenblas -lm -lpthread
 
 EXTRA_CLEAN = test/fuzz/fuzz_model_format test/fuzz/*.o
 

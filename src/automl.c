@@ -7,6 +7,7 @@
 
 #include "data/frame.h"
 #include "fmgr.h"
+#include "learn/tree.h"
 #include "prep/prep.h"
 #include "utils/guc.h"
 
@@ -33,6 +34,13 @@ _PG_init(void)
 							 false,
 							 PGC_USERSET, 0,
 							 NULL, NULL, NULL);
+	DefineCustomIntVariable("automl.threads",
+							"Threads that build tree histograms during training (0: one per core).",
+							"They run only arithmetic; everything else stays on the backend's thread.",
+							&automl_threads,
+							0, 0, TREE_MAX_THREADS,
+							PGC_USERSET, 0,
+							NULL, NULL, NULL);
 	/* set only by automl_delete, for its own transaction (see automl.forbid_change) */
 	DefineCustomStringVariable("automl.deleting",
 							   "The model name that automl_delete is removing.",

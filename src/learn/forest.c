@@ -65,6 +65,7 @@ forest_fit(const Dataset *data, const double *hp, bool extra)
 	int			C = data->task == TASK_REGRESSION ? 1 : data->n_classes;
 	int			n_trees = (int) hp[HP_N_ESTIMATORS];
 	BinnedData *bd;
+	TreeThreads *threads;
 	GrowParams	gp;
 	pg_prng_state rng;
 	double	   *g;
@@ -79,6 +80,7 @@ forest_fit(const Dataset *data, const double *hp, bool extra)
 				 errhint("Use gbdt or linear for this target.")));
 	bd = tree_bin_data(data, (int) hp[HP_MAX_BINS]);
 	g = MemoryContextAllocHuge(CurrentMemoryContext, mul_size(sizeof(double) * C, (Size) n));
+	threads = tree_threads_create(bd, C);
 
 	/* the channels: the target, or a (class-weighted) one-hot of the class */
 	for (int64 i = 0; i < n; i++)
@@ -125,7 +127,7 @@ forest_fit(const Dataset *data, const double *hp, bool extra)
 		for (int64 i = 0; i < n; i++)
 			rows[i] = hp[HP_BOOTSTRAP] > 0 ? (int64) pg_prng_uint64_range(&rng, 0, n - 1) : i;
 		st->trees[t] = tree_grow(bd, rows, n, g, h, &gp, &rng,
-								 st->importance_gain, st->importance_splits);
+								 st->importance_gain, st->importance_splits, threads);
 	}
 	pfree(g);
 	pfree(h);

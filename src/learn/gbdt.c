@@ -118,6 +118,8 @@ gbdt_fit(const Dataset *data, const double *hp)
 	double		best_loss = INFINITY;
 	int			best_rounds = 0;
 
+	TreeThreads *threads = tree_threads_create(bd, 1);
+
 	pg_prng_seed(&rng, (uint64) hp[HP_SEED] * 7919 + 17);
 	gp.n_channels = 1;
 	gp.max_leaves = (int) hp[HP_MAX_LEAVES];
@@ -222,7 +224,7 @@ gbdt_fit(const Dataset *data, const double *hp)
 				}
 			}
 			tree = tree_grow(bd, round_rows, n_round, g, h, &gp, &rng,
-							 st->importance_gain, st->importance_splits);
+							 st->importance_gain, st->importance_splits, threads);
 			for (int j = 0; j < tree->n_leaves; j++)
 				tree->leaf_value[j] *= rate;
 			st->trees[(size_t) round * m + k] = tree;

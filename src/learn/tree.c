@@ -6,6 +6,10 @@
 
 #include <math.h>
 
+#include <pthread.h>
+#include <signal.h>
+#include <unistd.h>
+
 #include "learn/tree.h"
 #include "miscadmin.h"
 
@@ -14,14 +18,14 @@
 
 /* ---- binning ---- */
 
-static int
-compare_doubles(const void *a, const void *b)
-{
-	double		x = *(const double *) a;
-	double		y = *(const double *) b;
-
-	return (x > y) - (x < y);
-}
+/* sort_doubles(): an inlined comparison sorts the bin samples about 3x faster than qsort */
+#define ST_SORT sort_doubles
+#define ST_ELEMENT_TYPE double
+#define ST_COMPARE(a, b) ((*(a) > *(b)) - (*(a) < *(b)))
+#define ST_SCOPE static
+#define ST_DECLARE
+#define ST_DEFINE
+#include "lib/sort_template.h"
 
 /* The bin of v: the first b >= 1 with v <= upper[b]; the last bin's upper is +inf. */
 static inline int
@@ -61,7 +65,7 @@ tree_bin_data(const Dataset *data, int max_bins)
 
 	for (int f = 0; f < d; f++)
 	{
-		uint8	   *col = bd->bins + (size_t) f * n;
+		uint8	   *col = bd->bins + f;	/* row-major: col[i * d] */
 		int			n_categories = data->n_categories ? data->n_categories[f] : 0;
 
 		CHECK_FOR_INTERRUPTS();
@@ -74,7 +78,7 @@ tree_bin_data(const Dataset *data, int max_bins)
 			{
 				double		v = data->X[i * d + f];
 
-				col[i] = isnan(v) ? 0 : (uint8) (Min(Max((int) v, 0), bd->n_bins[f] - 2) + 1);
+				col[i * d] = isnan(v) ? 0 : (uint8) (Min(Max((int) v, 0), bd->n_bins[f] - 2) + 1);
 			}
 			continue;
 		}
@@ -92,7 +96,7 @@ tree_bin_data(const Dataset *data, int max_bins)
 				if (!isnan(v))
 					sample[m++] = v;
 			}
-			qsort(sample, m, sizeof(double), compare_doubles);
+			sort_doubles(sample, m);
 			for (int64 i = 0; i < m; i++)
 			{
 				if (i == 0 || sample[i] != sample[i - 1])
@@ -122,7 +126,7 @@ tree_bin_data(const Dataset *data, int max_bins)
 			{
 				double		v = data->X[i * d + f];
 
-				col[i] = isnan(v) ? 0 : (uint8) bin_of(upper, n_bins, v);
+				col[i * d] = isnan(v) ? 0 : (uint8) bin_of(upper, n_bins, v);
 			}
 		}
 	}
@@ -142,43 +146,155 @@ typedef struct HistLayout
 	int			entry;			/* doubles per entry */
 } HistLayout;
 
+/*
+ * Adds rows[0..n) into hist for the listed features (all of them when
+ * features is NULL). Row-major bins make each row's bins one contiguous read;
+ * the histograms, a few hundred kilobytes, stay in cache. Pure arithmetic:
+ * this runs in worker threads too, so it calls no PostgreSQL function.
+ */
 static void
-build_histogram(const BinnedData *bd, const HistLayout *layout, const int *features, int n_features,
-				const int64 *rows, int64 n_rows, const double *g, const double *h, int C, double *hist)
+accumulate_rows(const BinnedData *bd, const HistLayout *layout, const int *features, int n_features,
+				const int64 *rows, int64 n, const double *g, const double *h, int C, double *hist)
 {
+	int			d = bd->n_features;
 	int			E = layout->entry;
+	const int  *offset = layout->offset;
 
-	for (int k = 0; k < n_features; k++)
+	if (C == 1 && features == NULL)
 	{
-		int			f = features[k];
-		const uint8 *col = bd->bins + (size_t) f * bd->n_rows;
-		double	   *H = hist + (size_t) layout->offset[f] * E;
-
-		memset(H, 0, sizeof(double) * bd->n_bins[f] * E);
-		if (C == 1)
+		for (int64 i = 0; i < n; i++)
 		{
-			for (int64 i = 0; i < n_rows; i++)
-			{
-				int64		row = rows[i];
-				double	   *e = H + col[row] * 3;
+			int64		r = rows[i];
+			const uint8 *br = bd->bins + (size_t) r * d;
+			double		gi = g[r];
+			double		hi = h[r];
 
-				e[0] += g[row];
-				e[1] += h[row];
+			for (int f = 0; f < d; f++)
+			{
+				double	   *e = hist + (size_t) (offset[f] + br[f]) * 3;
+
+				e[0] += gi;
+				e[1] += hi;
 				e[2] += 1.0;
 			}
 		}
-		else
-		{
-			for (int64 i = 0; i < n_rows; i++)
-			{
-				int64		row = rows[i];
-				double	   *e = H + col[row] * E;
-				const double *gr = g + row * C;
+		return;
+	}
+	for (int64 i = 0; i < n; i++)
+	{
+		int64		r = rows[i];
+		const uint8 *br = bd->bins + (size_t) r * d;
+		const double *gr = g + r * C;
 
-				for (int c = 0; c < C; c++)
-					e[c] += gr[c];
-				e[C] += h[row];
-				e[C + 1] += 1.0;
+		for (int k = 0; k < n_features; k++)
+		{
+			int			f = features ? features[k] : k;
+			double	   *e = hist + (size_t) (offset[f] + br[f]) * E;
+
+			for (int c = 0; c < C; c++)
+				e[c] += gr[c];
+			e[C] += h[r];
+			e[C + 1] += 1.0;
+		}
+	}
+}
+
+typedef struct HistWorker
+{
+	const BinnedData *bd;
+	const HistLayout *layout;
+	const int  *features;
+	int			n_features;
+	const int64 *rows;
+	int64		n;
+	const double *g;
+	const double *h;
+	int			C;
+	double	   *hist;			/* private, zeroed by the caller */
+} HistWorker;
+
+static void *
+hist_worker_main(void *arg)
+{
+	HistWorker *w = arg;
+
+	accumulate_rows(w->bd, w->layout, w->features, w->n_features, w->rows, w->n,
+					w->g, w->h, w->C, w->hist);
+	return NULL;
+}
+
+/* Below this many rows a node's histogram is not worth a thread. */
+#define THREAD_MIN_ROWS 20000
+
+static void
+build_histogram(const BinnedData *bd, const HistLayout *layout, const int *features, int n_features,
+				const int64 *rows, int64 n_rows, const double *g, const double *h, int C, double *hist,
+				TreeThreads *threads)
+{
+	int			E = layout->entry;
+	int			n_threads = threads ? Min(threads->n_threads, (int) (n_rows / THREAD_MIN_ROWS) + 1) : 1;
+	bool		all = (n_features == bd->n_features);
+
+	for (int k = 0; k < n_features; k++)
+	{
+		int			f = all ? k : features[k];
+
+		memset(hist + (size_t) layout->offset[f] * E, 0, sizeof(double) * bd->n_bins[f] * E);
+	}
+	if (n_threads <= 1)
+	{
+		accumulate_rows(bd, layout, all ? NULL : features, n_features, rows, n_rows, g, h, C, hist);
+		return;
+	}
+
+	/* the main thread takes the first share; workers the others, into private histograms */
+	{
+		HistWorker	workers[TREE_MAX_THREADS];
+		pthread_t	ids[TREE_MAX_THREADS];
+		bool		started[TREE_MAX_THREADS] = {false};
+		int64		share = (n_rows + n_threads - 1) / n_threads;
+		size_t		size = (size_t) layout->total_bins * E;
+		sigset_t	all_signals,
+					saved;
+
+		/* workers must never take a signal meant for the backend */
+		sigfillset(&all_signals);
+		pthread_sigmask(SIG_BLOCK, &all_signals, &saved);
+		for (int t = 1; t < n_threads; t++)
+		{
+			HistWorker *w = &workers[t];
+
+			w->bd = bd;
+			w->layout = layout;
+			w->features = all ? NULL : features;
+			w->n_features = n_features;
+			w->rows = rows + Min(n_rows, t * share);
+			w->n = Max(0, Min(n_rows, (t + 1) * share) - t * share);
+			w->g = g;
+			w->h = h;
+			w->C = C;
+			w->hist = threads->buffers[t];
+			memset(w->hist, 0, sizeof(double) * size);
+			started[t] = pthread_create(&ids[t], NULL, hist_worker_main, w) == 0;
+			if (!started[t])
+				hist_worker_main(w);	/* no thread: do its share here */
+		}
+		pthread_sigmask(SIG_SETMASK, &saved, NULL);
+
+		accumulate_rows(bd, layout, all ? NULL : features, n_features, rows, Min(n_rows, share),
+						g, h, C, hist);
+		for (int t = 1; t < n_threads; t++)
+		{
+			if (started[t])
+				pthread_join(ids[t], NULL);
+			for (int k = 0; k < n_features; k++)
+			{
+				int			f = all ? k : features[k];
+				size_t		from = (size_t) layout->offset[f] * E;
+				size_t		to = from + (size_t) bd->n_bins[f] * E;
+
+				for (size_t j = from; j < to; j++)
+					hist[j] += workers[t].hist[j];
 			}
 		}
 	}
@@ -464,7 +580,7 @@ make_internal(TreeBuilder *tb, const GrowNode *node, const BinnedData *bd)
 static inline bool
 row_goes_left(const BinnedData *bd, const Split *s, int64 row)
 {
-	int			b = bd->bins[(size_t) s->feature * bd->n_rows + row];
+	int			b = bd->bins[(size_t) row * bd->n_features + s->feature];
 
 	if (b == 0)
 		return s->default_left;
@@ -486,6 +602,7 @@ typedef struct GrowContext
 	int		   *sampled;
 	bool		keep_histograms;
 	double	   *scratch;		/* the histogram of a node when none is kept */
+	TreeThreads *threads;
 } GrowContext;
 
 /* The best split of a node; builds its histogram when it has none. */
@@ -524,7 +641,7 @@ evaluate(GrowContext *gc, GrowNode *node)
 		hist = gc->keep_histograms ?
 			palloc(sizeof(double) * gc->layout.total_bins * gc->layout.entry) : gc->scratch;
 		build_histogram(gc->bd, &gc->layout, features, n_try, gc->idx + node->start, node->n,
-						gc->g, gc->h, C, hist);
+						gc->g, gc->h, C, hist, gc->threads);
 	}
 	for (int k = 0; k < n_try; k++)
 	{
@@ -540,7 +657,7 @@ evaluate(GrowContext *gc, GrowNode *node)
 Tree *
 tree_grow(const BinnedData *bd, const int64 *rows, int64 n_rows,
 		  const double *g, const double *h, const GrowParams *p,
-		  pg_prng_state *rng, double *gain_out, double *splits_out)
+		  pg_prng_state *rng, double *gain_out, double *splits_out, TreeThreads *threads)
 {
 	int			C = p->n_channels;
 	int			d = bd->n_features;
@@ -558,6 +675,7 @@ tree_grow(const BinnedData *bd, const int64 *rows, int64 n_rows,
 	gc.h = h;
 	gc.p = p;
 	gc.rng = rng;
+	gc.threads = threads;
 	gc.layout.offset = palloc(sizeof(int) * d);
 	gc.layout.total_bins = 0;
 	gc.layout.entry = ENTRY(C);
@@ -685,7 +803,7 @@ tree_grow(const BinnedData *bd, const int64 *rows, int64 n_rows,
 			double	   *hs = palloc(sizeof(double) * size);
 
 			build_histogram(bd, &gc.layout, gc.all_features, d, gc.idx + children[small].start,
-							children[small].n, g, h, C, hs);
+							children[small].n, g, h, C, hs, threads);
 			for (size_t j = 0; j < size; j++)
 				node.hist[j] -= hs[j];
 			children[small].hist = hs;
@@ -716,6 +834,27 @@ tree_grow(const BinnedData *bd, const int64 *rows, int64 n_rows,
 	pfree(gc.all_features);
 	pfree(gc.sampled);
 	return t;
+}
+
+/* ---- threads ---- */
+
+int			automl_threads = 0;
+
+TreeThreads *
+tree_threads_create(const BinnedData *bd, int n_channels)
+{
+	TreeThreads *threads = palloc0(sizeof(TreeThreads));
+	int			n = automl_threads > 0 ? automl_threads : (int) sysconf(_SC_NPROCESSORS_ONLN);
+	int			total_bins = 0;
+
+	threads->n_threads = Max(1, Min(n, TREE_MAX_THREADS));
+	for (int f = 0; f < bd->n_features; f++)
+		total_bins += bd->n_bins[f];
+	/* each worker gets a private histogram, allocated here on the main thread */
+	for (int t = 1; t < threads->n_threads; t++)
+		threads->buffers[t] = MemoryContextAllocHuge(CurrentMemoryContext,
+													 sizeof(double) * total_bins * ENTRY(n_channels));
+	return threads;
 }
 
 /* ---- stored form ---- */

@@ -25,11 +25,26 @@ typedef struct BinnedData
 {
 	int64		n_rows;
 	int			n_features;
-	uint8	   *bins;				/* feature-major: bins[f * n_rows + row] */
+	uint8	   *bins;				/* row-major: bins[row * n_features + f] */
 	int		   *n_bins;				/* per feature, including bin 0 */
 	bool	   *categorical;
 	double	  **upper;				/* numeric: bin b >= 1 holds values <= upper[f][b] */
 } BinnedData;
+
+#define TREE_MAX_THREADS 64
+
+/*
+ * Threads that build histograms over shares of a node's rows. They run only
+ * arithmetic on buffers allocated beforehand: no PostgreSQL call, and all
+ * signals blocked. automl.threads sets their number (0: the machine's cores).
+ */
+typedef struct TreeThreads
+{
+	int			n_threads;
+	double	   *buffers[TREE_MAX_THREADS];	/* private histograms, [0] unused */
+} TreeThreads;
+
+extern int	automl_threads;
 
 /* Bins the dataset's features (NaN = missing; categories as level indices). */
 extern BinnedData *tree_bin_data(const Dataset *data, int max_bins);
@@ -73,7 +88,11 @@ typedef struct Tree
  */
 extern Tree *tree_grow(const BinnedData *bins, const int64 *rows, int64 n_rows,
 					   const double *g, const double *h, const GrowParams *params,
-					   pg_prng_state *rng, double *gain_out, double *splits_out);
+					   pg_prng_state *rng, double *gain_out, double *splits_out,
+					   TreeThreads *threads);
+
+/* Histogram threads for this binned data and channel count (see automl.threads). */
+extern TreeThreads *tree_threads_create(const BinnedData *bins, int n_channels);
 
 /* The leaf values of x (raw model inputs) in tree. */
 static inline const double *
