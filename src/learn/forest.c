@@ -127,7 +127,7 @@ forest_fit(const Dataset *data, const double *hp, bool extra)
 		for (int64 i = 0; i < n; i++)
 			rows[i] = hp[HP_BOOTSTRAP] > 0 ? (int64) pg_prng_uint64_range(&rng, 0, n - 1) : i;
 		st->trees[t] = tree_grow(bd, rows, n, g, h, &gp, &rng,
-								 st->importance_gain, st->importance_splits, threads);
+								 st->importance_gain, st->importance_splits, threads, NULL);
 	}
 	pfree(g);
 	pfree(h);

@@ -107,12 +107,15 @@ gbdt_fit(const Dataset *data, const double *hp)
 	GrowParams	gp;
 	pg_prng_state rng;
 	double	   *F = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(double) * n * m);
-	double	   *g = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(double) * n);
-	double	   *h = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(double) * n);
+	/* output-major: output k's values for all rows are g[k * n ...] */
+	double	   *g = MemoryContextAllocHuge(CurrentMemoryContext, mul_size(sizeof(double) * m, (Size) n));
+	double	   *h = MemoryContextAllocHuge(CurrentMemoryContext, mul_size(sizeof(double) * m, (Size) n));
 	double	   *prob = palloc(sizeof(double) * m);
 	int64	   *train_rows = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(int64) * n);
 	int64	   *valid_rows = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(int64) * n);
 	int64	   *round_rows = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(int64) * n);
+	int32	   *leaf_of_row = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(int32) * n);
+	bool	   *grown_on = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(bool) * n);
 	int64		n_train = 0,
 				n_valid = 0;
 	double		best_loss = INFINITY;
@@ -190,57 +193,70 @@ gbdt_fit(const Dataset *data, const double *hp)
 		if (n_round == 0)
 			round_rows[n_round++] = train_rows[0];
 
+		/*
+		 * Negative gradients and hessians of the loss, weighted by class, for
+		 * every output before any of this round's trees changes the scores.
+		 */
+		for (int64 j = 0; j < n_round; j++)
+		{
+			int64		i = round_rows[j];
+			const double *Fi = F + i * m;
+			double		w = 1.0;
+
+			if (data->task == TASK_REGRESSION)
+			{
+				g[i] = data->y[i] - Fi[0];
+				h[i] = 1.0;
+				continue;
+			}
+			if (data->class_weight)
+				w = data->class_weight[data->label[i]];
+			if (m == 1)
+			{
+				double		p = sigmoid(Fi[0]);
+
+				g[i] = w * ((data->label[i] == 1 ? 1.0 : 0.0) - p);
+				h[i] = w * Max(p * (1.0 - p), 1e-16);
+				continue;
+			}
+			scores_to_probabilities(Fi, m, prob);
+			for (int k = 0; k < m; k++)
+			{
+				g[k * n + i] = w * ((data->label[i] == k ? 1.0 : 0.0) - prob[k]);
+				h[k * n + i] = w * Max(prob[k] * (1.0 - prob[k]), 1e-16);
+			}
+		}
+
 		for (int k = 0; k < m; k++)
 		{
 			Tree	   *tree;
 
-			/* negative gradients and hessians of the loss, weighted by class */
-			for (int64 j = 0; j < n_round; j++)
-			{
-				int64		i = round_rows[j];
-				const double *Fi = F + i * m;
-				double		w = 1.0;
-
-				if (data->task == TASK_REGRESSION)
-				{
-					g[i] = data->y[i] - Fi[0];
-					h[i] = 1.0;
-					continue;
-				}
-				if (data->class_weight)
-					w = data->class_weight[data->label[i]];
-				if (m == 1)
-				{
-					double		p = sigmoid(Fi[0]);
-
-					g[i] = w * ((data->label[i] == 1 ? 1.0 : 0.0) - p);
-					h[i] = w * Max(p * (1.0 - p), 1e-16);
-				}
-				else
-				{
-					scores_to_probabilities(Fi, m, prob);
-					g[i] = w * ((data->label[i] == k ? 1.0 : 0.0) - prob[k]);
-					h[i] = w * Max(prob[k] * (1.0 - prob[k]), 1e-16);
-				}
-			}
-			tree = tree_grow(bd, round_rows, n_round, g, h, &gp, &rng,
-							 st->importance_gain, st->importance_splits, threads);
+			tree = tree_grow(bd, round_rows, n_round, g + (size_t) k * n, h + (size_t) k * n, &gp, &rng,
+							 st->importance_gain, st->importance_splits, threads, leaf_of_row);
 			for (int j = 0; j < tree->n_leaves; j++)
 				tree->leaf_value[j] *= rate;
 			st->trees[(size_t) round * m + k] = tree;
+
+			/*
+			 * The new tree's scores: rows it was grown on by their leaf,
+			 * others (held out, not sampled) by walking it.
+			 */
+			for (int64 i = 0; i < n; i++)
+				grown_on[i] = false;
+			for (int64 j = 0; j < n_round; j++)
+			{
+				int64		i = round_rows[j];
+
+				F[i * m + k] += tree->leaf_value[leaf_of_row[i]];
+				grown_on[i] = true;
+			}
+			for (int64 i = 0; i < n; i++)
+			{
+				if (!grown_on[i])
+					F[i * m + k] += tree_leaf(tree, data->X + i * d)[0];
+			}
 		}
 		st->n_rounds = round + 1;
-
-		/* the new trees' scores for every row */
-		for (int64 i = 0; i < n; i++)
-		{
-			const double *x = data->X + i * d;
-
-			if ((i & 0xFFFF) == 0)
-				CHECK_FOR_INTERRUPTS();
-			for (int k = 0; k < m; k++)
-				F[i * m + k] += tree_leaf(st->trees[(size_t) round * m + k], x)[0];
-		}
 		if (n_valid > 0)
 		{
 			double		loss = 0.0;
@@ -262,6 +278,8 @@ gbdt_fit(const Dataset *data, const double *hp)
 	pfree(F);
 	pfree(g);
 	pfree(h);
+	pfree(leaf_of_row);
+	pfree(grown_on);
 	return st;
 }
 

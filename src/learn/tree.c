@@ -352,6 +352,32 @@ try_split(const double *L, const double *total, const double *missing, bool miss
 	double		right[TREE_MAX_BINS];
 	double		gain;
 
+	if (C == 1)
+	{
+		/* boosting: one channel, the common case, without the loops */
+		double		lg = L[0] + (missing_left ? missing[0] : 0.0);
+		double		lh = L[1] + (missing_left ? missing[1] : 0.0);
+		double		ln = L[2] + (missing_left ? missing[2] : 0.0);
+		double		rg = total[0] - lg,
+					rh = total[1] - lh,
+					rn = total[2] - ln;
+		double		tl,
+					tr;
+
+		if (ln < p->min_rows_leaf || rn < p->min_rows_leaf || ln <= 0 || rn <= 0 ||
+			lh < p->min_hessian_leaf || rh < p->min_hessian_leaf)
+			return false;
+		tl = threshold_l1(lg, p->alpha);
+		tr = threshold_l1(rg, p->alpha);
+		gain = tl * tl / (lh + p->lambda) + tr * tr / (rh + p->lambda) - parent_score;
+		if (gain > *best_gain)
+		{
+			*best_gain = gain;
+			return true;
+		}
+		return false;
+	}
+
 	for (int c = 0; c < C + 2; c++)
 	{
 		left[c] = L[c] + (missing_left ? missing[c] : 0.0);
@@ -657,7 +683,8 @@ evaluate(GrowContext *gc, GrowNode *node)
 Tree *
 tree_grow(const BinnedData *bd, const int64 *rows, int64 n_rows,
 		  const double *g, const double *h, const GrowParams *p,
-		  pg_prng_state *rng, double *gain_out, double *splits_out, TreeThreads *threads)
+		  pg_prng_state *rng, double *gain_out, double *splits_out, TreeThreads *threads,
+		  int32 *leaf_of_row)
 {
 	int			C = p->n_channels;
 	int			d = bd->n_features;
@@ -749,6 +776,11 @@ tree_grow(const BinnedData *bd, const int64 *rows, int64 n_rows,
 		if (!(node.split.gain > 1e-12) || (p->max_leaves > 0 && n_leaves_open >= p->max_leaves) ||
 			t->n_nodes >= MAX_STORED_NODES)
 		{
+			if (leaf_of_row)
+			{
+				for (int64 i = node.start; i < node.start + node.n; i++)
+					leaf_of_row[gc.idx[i]] = t->n_leaves;
+			}
 			make_leaf(&tb, &node, C, p);
 			if (node.hist)
 				pfree(node.hist);
@@ -783,17 +815,41 @@ tree_grow(const BinnedData *bd, const int64 *rows, int64 n_rows,
 			children[k].depth = node.depth + 1;
 			children[k].parent = t->n_nodes - 1;
 			children[k].is_left = (k == 0);
-			for (int64 i = children[k].start; i < children[k].start + children[k].n; i++)
-			{
-				int64		row = gc.idx[i];
-				const double *gr = g + row * C;
-
-				for (int c = 0; c < C; c++)
-					children[k].sums[c] += gr[c];
-				children[k].sums[C] += h[row];
-			}
-			children[k].sums[C + 1] = (double) children[k].n;
 		}
+		if (node.hist != NULL)
+		{
+			/* the children's sums are the parent's histogram bins of the split feature */
+			int			f = node.split.feature;
+			const double *H = node.hist + (size_t) gc.layout.offset[f] * gc.layout.entry;
+
+			for (int b = 0; b < bd->n_bins[f]; b++)
+			{
+				bool		left = b == 0 ? node.split.default_left :
+					node.split.categorical ? (node.split.categories[(b - 1) / 64] >> ((b - 1) % 64)) & 1 :
+					b <= node.split.bin;
+				GrowNode   *child = &children[left ? 0 : 1];
+
+				for (int c = 0; c < C + 1; c++)
+					child->sums[c] += H[b * gc.layout.entry + c];
+			}
+		}
+		else
+		{
+			for (int k = 0; k < 2; k++)
+			{
+				for (int64 i = children[k].start; i < children[k].start + children[k].n; i++)
+				{
+					int64		row = gc.idx[i];
+					const double *gr = g + row * C;
+
+					for (int c = 0; c < C; c++)
+						children[k].sums[c] += gr[c];
+					children[k].sums[C] += h[row];
+				}
+			}
+		}
+		children[0].sums[C + 1] = (double) children[0].n;
+		children[1].sums[C + 1] = (double) children[1].n;
 
 		/* the smaller child's histogram is built, the larger one's is the difference */
 		small = children[0].n <= children[1].n ? 0 : 1;

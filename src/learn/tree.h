@@ -85,11 +85,13 @@ typedef struct Tree
  * Grows one tree on rows[0..n_rows) (repeats allowed: bootstrap). g holds
  * n_channels values per row of the data (row-major), h one per row.
  * gain_out and splits_out, per feature, are incremented by the tree's splits.
+ * When leaf_of_row is not NULL, leaf_of_row[row] gets the leaf of each row
+ * grown on, so a booster can update its scores without walking the tree.
  */
 extern Tree *tree_grow(const BinnedData *bins, const int64 *rows, int64 n_rows,
 					   const double *g, const double *h, const GrowParams *params,
 					   pg_prng_state *rng, double *gain_out, double *splits_out,
-					   TreeThreads *threads);
+					   TreeThreads *threads, int32 *leaf_of_row);
 
 /* Histogram threads for this binned data and channel count (see automl.threads). */
 extern TreeThreads *tree_threads_create(const BinnedData *bins, int n_channels);
