@@ -554,9 +554,9 @@ attach(TreeBuilder *tb, const GrowNode *node, int32 ref)
 	if (node->parent < 0)
 		return;
 	if (node->is_left)
-		t->left[node->parent] = ref;
+		t->nodes[node->parent].left = ref;
 	else
-		t->right[node->parent] = ref;
+		t->nodes[node->parent].right = ref;
 }
 
 static void
@@ -586,18 +586,14 @@ make_internal(TreeBuilder *tb, const GrowNode *node, const BinnedData *bd)
 	if (id == tb->capacity)
 	{
 		tb->capacity *= 2;
-		t->feature = repalloc_huge(t->feature, sizeof(int32) * tb->capacity);
-		t->threshold = repalloc_huge(t->threshold, sizeof(double) * tb->capacity);
-		t->flags = repalloc_huge(t->flags, sizeof(uint8) * tb->capacity);
+		t->nodes = repalloc_huge(t->nodes, sizeof(TreeNode) * tb->capacity);
 		t->categories = repalloc_huge(t->categories, sizeof(uint64) * 4 * tb->capacity);
-		t->left = repalloc_huge(t->left, sizeof(int32) * tb->capacity);
-		t->right = repalloc_huge(t->right, sizeof(int32) * tb->capacity);
 	}
-	t->feature[id] = s->feature;
-	t->threshold[id] = s->categorical ? 0.0 : bd->upper[s->feature][s->bin];
-	t->flags[id] = (s->default_left ? TREE_DEFAULT_LEFT : 0) | (s->categorical ? TREE_CATEGORICAL : 0);
+	t->nodes[id].feature = s->feature;
+	t->nodes[id].threshold = s->categorical ? 0.0 : bd->upper[s->feature][s->bin];
+	t->nodes[id].flags = (s->default_left ? TREE_DEFAULT_LEFT : 0) | (s->categorical ? TREE_CATEGORICAL : 0);
 	memcpy(t->categories + (size_t) id * 4, s->categories, sizeof(s->categories));
-	t->left[id] = t->right[id] = 0;
+	t->nodes[id].left = t->nodes[id].right = 0;
 	attach(tb, node, id);
 	t->n_nodes++;
 	return id;
@@ -727,12 +723,8 @@ tree_grow(const BinnedData *bd, const int64 *rows, int64 n_rows,
 	tb.tree = t;
 	tb.capacity = 16;
 	tb.leaf_capacity = 16;
-	t->feature = palloc(sizeof(int32) * tb.capacity);
-	t->threshold = palloc(sizeof(double) * tb.capacity);
-	t->flags = palloc(sizeof(uint8) * tb.capacity);
+	t->nodes = palloc0(sizeof(TreeNode) * tb.capacity);
 	t->categories = palloc(sizeof(uint64) * 4 * tb.capacity);
-	t->left = palloc(sizeof(int32) * tb.capacity);
-	t->right = palloc(sizeof(int32) * tb.capacity);
 	t->leaf_value = palloc(sizeof(double) * C * tb.leaf_capacity);
 
 	frontier = palloc(sizeof(GrowNode) * frontier_capacity);
@@ -922,13 +914,13 @@ tree_save(const Tree *t, ByteWriter *w)
 	bytes_put_u32(w, (uint32) t->n_leaves);
 	for (int i = 0; i < t->n_nodes; i++)
 	{
-		bytes_put_u32(w, (uint32) t->feature[i]);
-		bytes_put_f64(w, t->threshold[i]);
-		bytes_put_u8(w, t->flags[i]);
+		bytes_put_u32(w, (uint32) t->nodes[i].feature);
+		bytes_put_f64(w, t->nodes[i].threshold);
+		bytes_put_u8(w, t->nodes[i].flags);
 		for (int k = 0; k < 4; k++)
 			bytes_put_u64(w, t->categories[i * 4 + k]);
-		bytes_put_u32(w, (uint32) t->left[i]);
-		bytes_put_u32(w, (uint32) t->right[i]);
+		bytes_put_u32(w, (uint32) t->nodes[i].left);
+		bytes_put_u32(w, (uint32) t->nodes[i].right);
 	}
 	bytes_put_f64_array(w, t->leaf_value, (size_t) t->n_leaves * t->n_outputs);
 }
@@ -950,32 +942,28 @@ tree_load(ByteReader *r, int n_features, int n_outputs)
 	t->n_outputs = n_outputs;
 	if (t->n_leaves != t->n_nodes + 1)
 		bytes_corrupted(r, "a tree has a wrong number of leaves");
-	t->feature = palloc(sizeof(int32) * Max(t->n_nodes, 1));
-	t->threshold = palloc(sizeof(double) * Max(t->n_nodes, 1));
-	t->flags = palloc(sizeof(uint8) * Max(t->n_nodes, 1));
+	t->nodes = palloc0(sizeof(TreeNode) * Max(t->n_nodes, 1));
 	t->categories = palloc(sizeof(uint64) * 4 * Max(t->n_nodes, 1));
-	t->left = palloc(sizeof(int32) * Max(t->n_nodes, 1));
-	t->right = palloc(sizeof(int32) * Max(t->n_nodes, 1));
 	seen = palloc0(t->n_nodes + t->n_leaves);
 	for (int i = 0; i < t->n_nodes; i++)
 	{
-		t->feature[i] = (int32) bytes_get_u32(r);
-		if (t->feature[i] < 0 || t->feature[i] >= n_features)
+		t->nodes[i].feature = (int32) bytes_get_u32(r);
+		if (t->nodes[i].feature < 0 || t->nodes[i].feature >= n_features)
 			bytes_corrupted(r, "a tree splits on an unknown feature");
-		t->threshold[i] = bytes_get_f64(r);
-		if (isnan(t->threshold[i]))
+		t->nodes[i].threshold = bytes_get_f64(r);
+		if (isnan(t->nodes[i].threshold))
 			bytes_corrupted(r, "a tree threshold is not a number");
-		t->flags[i] = bytes_get_u8(r);
-		if (t->flags[i] & ~(TREE_DEFAULT_LEFT | TREE_CATEGORICAL))
+		t->nodes[i].flags = bytes_get_u8(r);
+		if (t->nodes[i].flags & ~(TREE_DEFAULT_LEFT | TREE_CATEGORICAL))
 			bytes_corrupted(r, "unknown tree node flags");
 		for (int k = 0; k < 4; k++)
 			t->categories[i * 4 + k] = bytes_get_u64(r);
-		t->left[i] = (int32) bytes_get_u32(r);
-		t->right[i] = (int32) bytes_get_u32(r);
+		t->nodes[i].left = (int32) bytes_get_u32(r);
+		t->nodes[i].right = (int32) bytes_get_u32(r);
 	}
 	for (int i = 0; i < t->n_nodes; i++)
 	{
-		int32		children[2] = {t->left[i], t->right[i]};
+		int32		children[2] = {t->nodes[i].left, t->nodes[i].right};
 
 		for (int k = 0; k < 2; k++)
 		{

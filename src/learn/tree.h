@@ -63,18 +63,24 @@ typedef struct GrowParams
 	int			max_cat_threshold;	/* most categories sent left by one split */
 } GrowParams;
 
+/* An internal node, packed so that a walk touches one cache line per node. */
+typedef struct TreeNode
+{
+	double		threshold;			/* numeric: go left when x <= threshold */
+	int32		feature;
+	int32		left;				/* >= 0: a node; < 0: leaf -(left + 1) */
+	int32		right;
+	uint8		flags;				/* TREE_DEFAULT_LEFT, TREE_CATEGORICAL */
+} TreeNode;
+
 /* A grown tree, flat. Leaves are referenced as -(leaf + 1). */
 typedef struct Tree
 {
 	int			n_nodes;			/* internal nodes; 0 when the tree is one leaf */
 	int			n_leaves;
 	int			n_outputs;			/* values per leaf */
-	int32	   *feature;
-	double	   *threshold;			/* numeric: go left when x <= threshold */
-	uint8	   *flags;				/* TREE_DEFAULT_LEFT, TREE_CATEGORICAL */
+	TreeNode   *nodes;
 	uint64	   *categories;			/* 4 words per node: categories going left */
-	int32	   *left;
-	int32	   *right;
 	double	   *leaf_value;			/* n_leaves x n_outputs */
 } Tree;
 
@@ -104,22 +110,23 @@ tree_leaf(const Tree *tree, const double *x)
 
 	while (node >= 0)
 	{
-		double		v = x[tree->feature[node]];
+		const TreeNode *n = &tree->nodes[node];
+		double		v = x[n->feature];
 		bool		go_left;
 
-		if (v != v)				/* NaN: missing */
-			go_left = (tree->flags[node] & TREE_DEFAULT_LEFT) != 0;
-		else if (tree->flags[node] & TREE_CATEGORICAL)
+		if (likely(n->flags == 0 || n->flags == TREE_DEFAULT_LEFT) && v == v)
+			go_left = v <= n->threshold;	/* numeric, not missing: the common case */
+		else if (v != v)		/* NaN: missing */
+			go_left = (n->flags & TREE_DEFAULT_LEFT) != 0;
+		else
 		{
 			int			c = (int) v;
 
 			go_left = (c >= 0 && c < 256) ?
 				(tree->categories[node * 4 + c / 64] >> (c % 64)) & 1 :
-				(tree->flags[node] & TREE_DEFAULT_LEFT) != 0;
+				(n->flags & TREE_DEFAULT_LEFT) != 0;
 		}
-		else
-			go_left = v <= tree->threshold[node];
-		node = go_left ? tree->left[node] : tree->right[node];
+		node = go_left ? n->left : n->right;
 	}
 	return tree->leaf_value + (size_t) (-node - 1) * tree->n_outputs;
 }
