@@ -14,6 +14,7 @@
 #define LEAKAGE_THRESHOLD 0.99
 #define MIN_ROWS_PER_INPUT 10
 #define PII_SAMPLE 1000
+#define AUC_SAMPLE 100000			/* rows sorted for a column's ROC AUC, at most */
 
 typedef struct ValueClass
 {
@@ -30,16 +31,21 @@ compare_value_class(const void *a, const void *b)
 	return (x > y) - (x < y);
 }
 
-/* ROC AUC of a numeric column against a binary target (0.5 = no signal). */
+/*
+ * ROC AUC of a numeric column against a binary target (0.5 = no signal), on
+ * an evenly spaced sample of at most AUC_SAMPLE rows: enough to tell 0.99.
+ */
 static double
 single_column_auc(const FrameColumn *col, const int *label, int64 n)
 {
-	ValueClass *rows = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(ValueClass) * Max(n, 1));
+	int64		stride = Max(1, n / AUC_SAMPLE);
+	ValueClass *rows = MemoryContextAllocHuge(CurrentMemoryContext,
+											  sizeof(ValueClass) * Max(n / stride + 1, 1));
 	int64		m = 0,
 				n_pos = 0;
 	double		rank_sum = 0.0;
 
-	for (int64 i = 0; i < n; i++)
+	for (int64 i = 0; i < n; i += stride)
 	{
 		if (isnan(col->values[i]))
 			continue;
