@@ -13,7 +13,7 @@
 #include "learn/tree.h"
 #include "miscadmin.h"
 
-#define BIN_SAMPLE 200000
+#define BIN_SAMPLE 50000			/* values sorted per input for its bin edges */
 #define MAX_STORED_NODES 10000000
 
 /* ---- binning ---- */
