@@ -98,3 +98,7 @@ SELECT sum(automl_predict(CASE WHEN id % 2 = 0 THEN 'points_y' ELSE 'points_y@1'
        = sum(automl_predict('points_y', p)) AS same_model_by_two_names,
        count(DISTINCT automl_predict(CASE WHEN id % 2 = 0 THEN 'points_y@1' ELSE 'points_y@4' END, p)) > 300 AS scored
 FROM points p;
+
+-- t.* is the whole row too, also when a column is named like the alias
+CREATE TABLE named_like_alias AS SELECT x1, x2, x3, flag, x4, 'oops' AS p FROM points WHERE id <= 3;
+SELECT count(automl_predict('points_y', p.*)) AS scored FROM named_like_alias p;

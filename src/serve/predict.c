@@ -166,7 +166,7 @@ predict_row(FunctionCallInfo fcinfo)
 			ereport(ERROR,
 					(errcode(ERRCODE_DATATYPE_MISMATCH),
 					 errmsg("features must be a row value"),
-					 errhint("Pass a table's row, as in automl_predict('model', t) ... FROM t t.")));
+					 errhint("Pass a whole row, as in automl_predict('model', t.*) ... FROM my_table t.")));
 		found = model_cache_lookup(text_to_cstring(ref), &name, &version);
 		if (state != NULL)
 			free_state(state);
