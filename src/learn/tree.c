@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "learn/tree.h"
+#include "common/sort_doubles.h"
 #include "miscadmin.h"
 
 #define BIN_SAMPLE 50000			/* values sorted per input for its bin edges */
@@ -18,14 +19,6 @@
 
 /* ---- binning ---- */
 
-/* sort_doubles(): an inlined comparison sorts the bin samples about 3x faster than qsort */
-#define ST_SORT sort_doubles
-#define ST_ELEMENT_TYPE double
-#define ST_COMPARE(a, b) ((*(a) > *(b)) - (*(a) < *(b)))
-#define ST_SCOPE static
-#define ST_DECLARE
-#define ST_DEFINE
-#include "lib/sort_template.h"
 
 /* The bin of v: the first b >= 1 with v <= upper[b]; the last bin's upper is +inf. */
 static inline int

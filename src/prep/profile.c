@@ -11,6 +11,7 @@
 
 #include <math.h>
 
+#include "common/sort_doubles.h"
 #include "miscadmin.h"
 #include "prep/prep.h"
 #include "utils/json.h"
@@ -19,14 +20,6 @@
 #define PROFILE_SAMPLE 50000
 #define PROFILE_TOP_LEVELS 20
 
-/* sort_doubles(): an inlined comparison sorts the sample about 3x faster than qsort */
-#define ST_SORT sort_doubles
-#define ST_ELEMENT_TYPE double
-#define ST_COMPARE(a, b) ((*(a) > *(b)) - (*(a) < *(b)))
-#define ST_SCOPE static
-#define ST_DECLARE
-#define ST_DEFINE
-#include "lib/sort_template.h"
 
 static void
 append_number(StringInfo json, double v)

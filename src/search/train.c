@@ -452,42 +452,69 @@ fit_model(const TrainingData *td, PrepSpec *prep, const int64 *rows, int64 n_row
 	return model;
 }
 
-/* Validation metrics as a JSON object, and the chosen metric's value. */
-static char *
-validate(const TrainingData *td, const Model *model, const Split *split,
-		 const MetricDef *chosen, double *score)
+/* A model's predictions on the validation rows, with their true values. */
+typedef struct ValidationScores
+{
+	int64		n;
+	double	   *pred;			/* n x (1 or n_classes) */
+	double	   *y;				/* regression, or NULL */
+	int		   *label;			/* classification, or NULL */
+} ValidationScores;
+
+/*
+ * Scores the validation rows with model. binding maps the model's columns to
+ * the frame's (prep_bind) for a model fitted on other data; NULL for one
+ * fitted on this frame.
+ */
+static ValidationScores
+score_validation_rows(const TrainingData *td, const Model *model, const int *binding, const Split *split)
 {
 	const Frame *frame = td->frame;
-	int64		n = split->n_valid;
 	const PrepSpec *prep = model->prep;
 	int			width = td->task == TASK_REGRESSION ? 1 : td->n_classes;
-	double	   *pred = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(double) * n * width);
-	double	   *y = NULL;
-	int		   *label = NULL;
 	RawValue   *raw = palloc(sizeof(RawValue) * prep->n_columns);
 	double	   *x = palloc(sizeof(double) * prep->n_outputs);
-	const MetricDef *defs[8];
-	int			n_defs = metric_list_for_task(td->task, defs, lengthof(defs));
-	StringInfoData json;
+	ValidationScores vs;
 
-	if (td->task == TASK_REGRESSION)
-		y = palloc(sizeof(double) * Max(n, 1));
-	else
-		label = palloc(sizeof(int) * Max(n, 1));
-	for (int64 i = 0; i < n; i++)
+	vs.n = split->n_valid;
+	vs.pred = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(double) * Max(vs.n, 1) * width);
+	vs.y = td->task == TASK_REGRESSION ? palloc(sizeof(double) * Max(vs.n, 1)) : NULL;
+	vs.label = td->task == TASK_REGRESSION ? NULL : palloc(sizeof(int) * Max(vs.n, 1));
+	for (int64 i = 0; i < vs.n; i++)
 	{
 		int64		row = split->valid[i];
 
 		if ((i & 0xFFFF) == 0)
 			CHECK_FOR_INTERRUPTS();
-		prep_raw_from_frame(prep, frame, row, raw);
-		prep_apply(prep, raw, x);
-		model->learner->predict(model->learner_state, x, pred + i * width);
-		if (y)
-			y[i] = frame->target.values[row];
+		if (binding)
+			prep_raw_from_bound_frame(prep, frame, binding, row, raw);
 		else
-			label[i] = frame->target.codes[row];
+			prep_raw_from_frame(prep, frame, row, raw);
+		prep_apply(prep, raw, x);
+		model->learner->predict(model->learner_state, x, vs.pred + i * width);
+		if (vs.y)
+			vs.y[i] = frame->target.values[row];
+		else
+			vs.label[i] = frame->target.codes[row];
 	}
+	pfree(raw);
+	pfree(x);
+	return vs;
+}
+
+/* Validation metrics as a JSON object, and the chosen metric's value. */
+static char *
+validate(const TrainingData *td, const Model *model, const Split *split,
+		 const MetricDef *chosen, double *score)
+{
+	ValidationScores vs = score_validation_rows(td, model, NULL, split);
+	int64		n = vs.n;
+	double	   *pred = vs.pred;
+	double	   *y = vs.y;
+	int		   *label = vs.label;
+	const MetricDef *defs[8];
+	int			n_defs = metric_list_for_task(td->task, defs, lengthof(defs));
+	StringInfoData json;
 
 	initStringInfo(&json);
 	appendStringInfoChar(&json, '{');
@@ -663,16 +690,9 @@ score_champion(const TrainingData *td, const Split *split, const MetricDef *metr
 			   const Model *champion, char **classes, int champion_version,
 			   double *score, char **why_not)
 {
-	const Frame *frame = td->frame;
-	int64		n = split->n_valid;
-	int			width = td->task == TASK_REGRESSION ? 1 : td->n_classes;
 	int		   *binding = palloc(sizeof(int) * champion->prep->n_columns);
-	RawValue   *raw = palloc(sizeof(RawValue) * champion->prep->n_columns);
-	double	   *x = palloc(sizeof(double) * champion->prep->n_outputs);
-	double	   *pred = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(double) * n * width);
-	double	   *y = NULL;
-	int		   *label = NULL;
 	const char *missing;
+	ValidationScores vs;
 
 	if (champion->task != td->task || champion->n_classes != td->n_classes)
 	{
@@ -687,30 +707,13 @@ score_champion(const TrainingData *td, const Split *split, const MetricDef *metr
 			return false;
 		}
 	}
-	if (!prep_bind(champion->prep, frame, binding, &missing))
+	if (!prep_bind(champion->prep, td->frame, binding, &missing))
 	{
 		*why_not = psprintf("column \"%s\" of version %d is not in the new data", missing, champion_version);
 		return false;
 	}
-	if (y == NULL && td->task == TASK_REGRESSION)
-		y = palloc(sizeof(double) * Max(n, 1));
-	else
-		label = palloc(sizeof(int) * Max(n, 1));
-	for (int64 i = 0; i < n; i++)
-	{
-		int64		row = split->valid[i];
-
-		if ((i & 0xFFFF) == 0)
-			CHECK_FOR_INTERRUPTS();
-		prep_raw_from_bound_frame(champion->prep, frame, binding, row, raw);
-		prep_apply(champion->prep, raw, x);
-		champion->learner->predict(champion->learner_state, x, pred + i * width);
-		if (y)
-			y[i] = frame->target.values[row];
-		else
-			label[i] = frame->target.codes[row];
-	}
-	*score = metric_compute(metric->id, n, y, label, td->n_classes, pred);
+	vs = score_validation_rows(td, champion, binding, split);
+	*score = metric_compute(metric->id, vs.n, vs.y, vs.label, td->n_classes, vs.pred);
 	return true;
 }
 
