@@ -139,6 +139,19 @@ SELECT round(sqrt(avg((automl_predict('diabetes', d) - progression) ^ 2))::numer
        round(avg(abs(automl_predict('diabetes', d) - progression))::numeric, 2)      AS mae
 FROM diabetes d;
 
+\echo '   gradient-boosted trees on the same table: a new version, deployed only if it beats'
+\echo '   the ridge model on the same validation rows'
+SELECT * FROM automl_train('diabetes', 'diabetes', target => 'progression',
+                           algorithms => ARRAY['gbdt'], exclude => ARRAY['id'], seed => 42);
+SELECT version, algorithm, round(score::numeric, 2) AS rmse, comparison->>'champion_score' AS ridge_rmse_same_rows,
+       (comparison->>'deployed')::boolean AS deployed
+FROM automl.models WHERE name = 'diabetes' ORDER BY version;
+SELECT f AS input, round(g::numeric, 0) AS gain
+FROM automl.models,
+     LATERAL (SELECT jsonb_array_elements_text(summary->'features') AS f,
+                     jsonb_array_elements_text(summary->'importance_gain')::float8 AS g) q
+WHERE name = 'diabetes' AND version = 2 ORDER BY g DESC LIMIT 5;
+
 -- -----------------------------------------------------------------------------------
 \echo
 \echo '== 6. the catalog: every version, with its validation metrics, and what is deployed'
