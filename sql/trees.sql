@@ -95,3 +95,11 @@ SELECT name, algorithm, metric, score < 0.25 AS low_log_loss
 FROM automl_train('iris_gbdt', 'iris', 'species', algorithms => ARRAY['gbdt']);
 SELECT name, algorithm, metric, score < 0.25 AS low_log_loss
 FROM automl_train('iris_rf', 'iris', 'species', algorithms => ARRAY['random_forest']);
+
+-- the thread setting is checked
+SHOW automl.threads;
+SET automl.threads = 1;
+SELECT algorithm FROM automl_train('one_thread', 'blobs', 'shape', algorithms => ARRAY['gbdt'], exclude => ARRAY['id'],
+                                   hyperparams => '{"n_estimators": 5}');
+SET automl.threads = 65;
+RESET automl.threads;

@@ -889,6 +889,8 @@ tree_threads_create(const BinnedData *bd, int n_channels)
 	int			total_bins = 0;
 
 	threads->n_threads = Max(1, Min(n, TREE_MAX_THREADS));
+	if (bd->n_rows < 2 * THREAD_MIN_ROWS)
+		threads->n_threads = 1;	/* no node is large enough to share: no buffers */
 	for (int f = 0; f < bd->n_features; f++)
 		total_bins += bd->n_bins[f];
 	/* each worker gets a private histogram, allocated here on the main thread */
