@@ -217,7 +217,7 @@ hist_worker_main(void *arg)
 }
 
 /* Below this many rows a node's histogram is not worth a thread. */
-#define THREAD_MIN_ROWS 20000
+#define THREAD_MIN_ROWS 4000
 
 static void
 build_histogram(const BinnedData *bd, const HistLayout *layout, const int *features, int n_features,
