@@ -48,7 +48,7 @@ from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from compare_sklearn import (DEFAULT_DATA, REPO, PsqlError, environment,  # noqa: E402
-                             fmt, ident, lit, md_table, psql)
+                             fmt, ident, lit, md_table, psql, write_report)
 
 DEFAULT_OUT = os.path.join(REPO, "bench", "results", "compare_categorical.md")
 SMALL_DATA = os.path.join(REPO, "test", "data")
@@ -144,20 +144,27 @@ class Split:
         return sum(v is None for part in (self.train, self.test) for r in part for v in r)
 
 
+def read_train_test(name, train_path, test_path, target):
+    """A dataset given as training and test files (adult), labels spelled alike."""
+    header, train = read_csv(train_path)
+    h2, test = read_csv(test_path)
+    if h2 != header:
+        raise ValueError("%s: the test file's header differs from the training file's" % name)
+    t = header.index(target)
+    for r in test:              # adult's test labels end in a dot: "<=50K."
+        if r[t].endswith("."):
+            r[t] = r[t][:-1]
+    return header, train, test
+
+
 def load_split(name, args):
     spec = DATASETS[name]
     k = 1 if args.small else 0
     d = SMALL_DATA if args.small else args.data
     target = spec["target"]
     if "train" in spec:
-        header, train = read_csv(os.path.join(d, spec["train"][k]))
-        h2, test = read_csv(os.path.join(d, spec["test"][k]))
-        if h2 != header:
-            raise ValueError("%s: the test file's header differs from the training file's" % name)
-        t = header.index(target)
-        for r in test:              # adult's test labels end in a dot: "<=50K."
-            if r[t].endswith("."):
-                r[t] = r[t][:-1]
+        header, train, test = read_train_test(name, os.path.join(d, spec["train"][k]),
+                                              os.path.join(d, spec["test"][k]), target)
     else:
         header, rows = read_csv(os.path.join(d, spec["file"][k]))
         t = header.index(target)
@@ -421,14 +428,7 @@ def report(results, errors, args):
         lines += ["- %s (`%s`): `%s`" % (d, k, json.dumps(v)) for d, k, v in checks] + [""]
     errs = errors + [(r["dataset"], r["automl"]["error"]) for r in results
                      if r["automl"].get("error")]
-    if errs:
-        lines += ["## Errors", ""] + ["- %s: %s" % e for e in errs] + [""]
-    text = "\n".join(lines)
-    print(text)
-    os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
-    with open(args.out, "w") as f:
-        f.write(text)
-    print("written to %s" % args.out, file=sys.stderr)
+    write_report(lines, errs, args.out)
     return errs, partial
 
 

@@ -592,14 +592,19 @@ def report(results, errors, args):
              md_table(opt_hdr, opt_rows), "",
              "## Training-set metrics", "", md_table(met_hdr, met_rows), "",
              "## Models and times", "", md_table(time_hdr, time_rows), ""]
+    write_report(lines, errors, args.out)
+
+
+def write_report(lines, errors, out):
+    """Prints the report (lines, then errors as (dataset, message)) and writes it to out."""
     if errors:
-        lines += ["## Errors", ""] + ["- %s: %s" % e for e in errors] + [""]
+        lines = lines + ["## Errors", ""] + ["- %s: %s" % e for e in errors] + [""]
     text = "\n".join(lines)
     print(text)
-    os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
-    with open(args.out, "w") as f:
+    os.makedirs(os.path.dirname(os.path.abspath(out)), exist_ok=True)
+    with open(out, "w") as f:
         f.write(text)
-    print("written to %s" % args.out, file=sys.stderr)
+    print("written to %s" % out, file=sys.stderr)
 
 
 def main():

@@ -47,8 +47,8 @@ from sklearn.preprocessing import OneHotEncoder, OrdinalEncoder
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from compare_sklearn import (DEFAULT_DATA, REPO, PsqlError, environment,  # noqa: E402
-                             ident, lit, md_table, psql)
-from compare_categorical import Split, load_table, psql_notices, read_csv  # noqa: E402
+                             ident, lit, md_table, psql, write_report)
+from compare_categorical import Split, load_table, psql_notices, read_csv, read_train_test  # noqa: E402
 from gbdt_speed import build_id  # noqa: E402
 
 DEFAULT_OUT = os.path.join(REPO, "bench", "results", "gbdt_accuracy.md")
@@ -106,14 +106,8 @@ def load_split(name, args):
     spec = DATASETS[name]
     target = spec["target"]
     if "train" in spec:
-        header, train = read_csv(os.path.join(args.data, spec["train"]))
-        h2, test = read_csv(os.path.join(args.data, spec["test"]))
-        if h2 != header:
-            raise ValueError("%s: the test file's header differs from the training file's" % name)
-        t = header.index(target)
-        for r in test:              # adult's test labels end in a dot: "<=50K."
-            if r[t].endswith("."):
-                r[t] = r[t][:-1]
+        header, train, test = read_train_test(name, os.path.join(args.data, spec["train"]),
+                                              os.path.join(args.data, spec["test"]), target)
     else:
         header, rows = read_csv(os.path.join(args.data, spec["file"]))
         t = header.index(target)
@@ -388,15 +382,7 @@ def report(results, args):
     ]
     if notes:
         lines += ["## automl NOTICEs", ""] + notes + [""]
-    errs = [r for r in results if r["error"]]
-    if errs:
-        lines += ["## Errors", ""] + ["- %s: %s" % (r["dataset"], r["error"]) for r in errs] + [""]
-    text = "\n".join(lines)
-    print(text)
-    os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
-    with open(args.out, "w") as f:
-        f.write(text)
-    print("written to %s" % args.out, file=sys.stderr)
+    write_report(lines, [(r["dataset"], r["error"]) for r in results if r["error"]], args.out)
 
 
 def main():

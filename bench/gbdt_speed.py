@@ -648,12 +648,7 @@ def report(R, args):
         "10^6 bytes for the data sizes.", "",
         md_table(["what", "MB"], mem_rows), "",
     ]
-    text = "\n".join(lines)
-    print(text)
-    os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
-    with open(args.out, "w") as f:
-        f.write(text)
-    print("written to %s" % args.out, file=sys.stderr)
+    compare_sklearn.write_report(lines, [], args.out)
     if not args.keep:
         psql("DROP TABLE IF EXISTS %s, %s;\n" % (TRAIN, TEST))
 
