@@ -32,6 +32,11 @@ SELECT automl_predict('victim', c) FROM corrupt_src c LIMIT 1;
 UPDATE automl.models m SET model_bytes = g.model_bytes || '\x00'::bytea FROM good_bytes g WHERE m.name = 'victim';
 SELECT automl_predict('victim', c) FROM corrupt_src c LIMIT 1;
 
+-- damaged bytes of the deployed version do not stop a new training: the new
+-- version is stored, not deployed, and the reason says why
+SELECT version, deployed FROM automl_train('victim', 'corrupt_src', 'label');
+SELECT event, version, reason FROM automl.audit WHERE model = 'victim' AND event LIKE 'auto%';
+
 -- the good bytes serve again: the cache never keeps a model that failed to load
 UPDATE automl.models m SET model_bytes = g.model_bytes FROM good_bytes g WHERE m.name = 'victim';
 SELECT automl_predict('victim', c) IS NOT NULL AS works_again FROM corrupt_src c LIMIT 1;

@@ -13,6 +13,7 @@
 #include <math.h>
 #include <time.h>
 
+#include "access/xact.h"
 #include "catalog/namespace.h"
 #include "catalog/pg_class.h"
 #include "executor/spi.h"
@@ -30,6 +31,7 @@
 #include "utils/jsonb.h"
 #include "utils/memutils.h"
 #include "utils/regproc.h"
+#include "utils/resowner.h"
 #include "utils/varlena.h"
 
 PG_FUNCTION_INFO_V1(automl_train);
@@ -718,6 +720,54 @@ score_champion(const TrainingData *td, const Split *split, const MetricDef *metr
 }
 
 /*
+ * score_champion on the deployed version loaded from the catalog. A deployed
+ * version that cannot be loaded (damaged bytes, a format this build cannot
+ * read) must not make the new version's training fail: the error is caught
+ * in a subtransaction and becomes the reason not to deploy. Cancel is not.
+ */
+static bool
+load_and_score_champion(const TrainingData *td, const Split *split, const MetricDef *metric,
+						const char *name, char **classes, int champion_version,
+						double *score, char **why_not)
+{
+	MemoryContext caller_cxt = CurrentMemoryContext;
+	ResourceOwner caller_owner = CurrentResourceOwner;
+	volatile bool scored = false;
+
+	BeginInternalSubTransaction(NULL);
+	MemoryContextSwitchTo(caller_cxt);
+	PG_TRY();
+	{
+		char	   *champion_name;
+		int			loaded_version;
+		Model	   *champion = model_cache_lookup(psprintf("%s@%d", name, champion_version),
+												  &champion_name, &loaded_version);
+
+		scored = score_champion(td, split, metric, champion, classes, loaded_version, score, why_not);
+		ReleaseCurrentSubTransaction();
+		MemoryContextSwitchTo(caller_cxt);
+		CurrentResourceOwner = caller_owner;
+	}
+	PG_CATCH();
+	{
+		ErrorData  *error;
+
+		MemoryContextSwitchTo(caller_cxt);
+		error = CopyErrorData();
+		if (error->sqlerrcode == ERRCODE_QUERY_CANCELED)
+			PG_RE_THROW();
+		FlushErrorState();
+		RollbackAndReleaseCurrentSubTransaction();
+		MemoryContextSwitchTo(caller_cxt);
+		CurrentResourceOwner = caller_owner;
+		*why_not = psprintf("version %d could not be loaded: %s", champion_version, error->message);
+		scored = false;
+	}
+	PG_END_TRY();
+	return scored;
+}
+
+/*
  * Champion and challenger: the first version serves at once; a later one
  * only when it beats the deployed version on this training's validation rows
  * by more than the name's min_gain, and auto_deploy is on.
@@ -727,8 +777,6 @@ decide_deployment(const TrainingData *td, const Split *split, const MetricDef *m
 				  double score, const ModelPolicy *policy, const char *name, char **classes,
 				  ModelRecord *rec)
 {
-	Model	   *champion;
-	char	   *champion_name;
 	int			champion_version;
 	double		champion_score = NAN;
 	char	   *why_not = NULL;
@@ -751,9 +799,9 @@ decide_deployment(const TrainingData *td, const Split *split, const MetricDef *m
 		return;
 	}
 
-	champion = model_cache_lookup(psprintf("%s@%d", name, policy->deployed_version),
-								  &champion_name, &champion_version);
-	if (score_champion(td, split, metric, champion, classes, champion_version, &champion_score, &why_not) &&
+	champion_version = policy->deployed_version;
+	if (load_and_score_champion(td, split, metric, name, classes, champion_version,
+								&champion_score, &why_not) &&
 		!isnan(score) && !isnan(champion_score))
 	{
 		gain = metric->higher_is_better ? score - champion_score : champion_score - score;
