@@ -20,10 +20,16 @@ OBJS = \
 	src/learn/gbdt.o \
 	src/learn/forest.o \
 	src/search/train.o \
+	src/search/evaluate.o \
+	src/search/space.o \
+	src/search/search.o \
+	src/search/ensemble.o \
+	src/search/progress.o \
 	src/search/metrics.o \
 	src/search/split.o \
 	src/registry/catalog.o \
 	src/registry/lifecycle.o \
+	src/registry/model.o \
 	src/registry/model_format.o \
 	src/registry/model_cache.o \
 	src/serve/predict.o

@@ -5,36 +5,41 @@ SELECT i AS id, sin(i) AS a, cos(i) AS b, (sin(i) + cos(i) > 0) AS label, sin(i)
 FROM generate_series(1, 50) i;
 
 -- NULL arguments
-SELECT * FROM automl_train(NULL, 'clean', 'label');
-SELECT * FROM automl_train('m', NULL, 'label');
-SELECT * FROM automl_train('m', 'clean', NULL);
-SELECT * FROM automl_train('m', 'clean', 'label', exclude => ARRAY[NULL]);
+SELECT * FROM automl_train(NULL, 'clean', 'label', max_trials => 1);
+SELECT * FROM automl_train('m', NULL, 'label', max_trials => 1);
+SELECT * FROM automl_train('m', 'clean', NULL, max_trials => 1);
+SELECT * FROM automl_train('m', 'clean', 'label', exclude => ARRAY[NULL], max_trials => 1);
 
 -- names
-SELECT * FROM automl_train('', 'clean', 'label');
-SELECT * FROM automl_train('a@b', 'clean', 'label');
+SELECT * FROM automl_train('', 'clean', 'label', max_trials => 1);
+SELECT * FROM automl_train('a@b', 'clean', 'label', max_trials => 1);
 
 -- unknown relation, target, excluded columns
-SELECT * FROM automl_train('m', 'no_such_table', 'label');
-SELECT * FROM automl_train('m', 'clean', 'no_such_column');
-SELECT * FROM automl_train('m', 'clean', 'label', exclude => ARRAY['label']);
-SELECT * FROM automl_train('m', 'clean', 'label', exclude => ARRAY['no_such_column']);
-SELECT * FROM automl_train('m', 'clean', 'label', exclude => ARRAY['a', 'b', 'value', 'id']);
+SELECT * FROM automl_train('m', 'no_such_table', 'label', max_trials => 1);
+SELECT * FROM automl_train('m', 'clean', 'no_such_column', max_trials => 1);
+SELECT * FROM automl_train('m', 'clean', 'label', exclude => ARRAY['label'], max_trials => 1);
+SELECT * FROM automl_train('m', 'clean', 'label', exclude => ARRAY['no_such_column'], max_trials => 1);
+SELECT * FROM automl_train('m', 'clean', 'label', exclude => ARRAY['a', 'b', 'value', 'id'], max_trials => 1);
 CREATE SEQUENCE not_a_table;
-SELECT * FROM automl_train('m', 'not_a_table', 'label');
+SELECT * FROM automl_train('m', 'not_a_table', 'label', max_trials => 1);
 
--- options that do not exist or do nothing yet
-SELECT * FROM automl_train('m', 'clean', 'label', task => 'clustering');
-SELECT * FROM automl_train('m', 'clean', 'label', task => 'forecast');
-SELECT * FROM automl_train('m', 'clean', 'label', time_budget => 60);
-SELECT * FROM automl_train('m', 'clean', 'label', max_trials => 10);
-SELECT * FROM automl_train('m', 'clean', 'label', metric => 'accuracy_score');
-SELECT * FROM automl_train('m', 'clean', 'label', metric => 'rmse');
-SELECT * FROM automl_train('m', 'clean', 'value', metric => 'roc_auc');
+-- options out of range or not supported yet
+SELECT * FROM automl_train('m', 'clean', 'label', task => 'clustering', max_trials => 1);
+SELECT * FROM automl_train('m', 'clean', 'label', task => 'forecast', max_trials => 1);
+SELECT * FROM automl_train('m', 'clean', 'label', time_budget => 0);
+SELECT * FROM automl_train('m', 'clean', 'label', time_budget => -5);
+SELECT * FROM automl_train('m', 'clean', 'label', time_budget => 'NaN');
+SELECT * FROM automl_train('m', 'clean', 'label', time_budget => 'Infinity');
+SELECT * FROM automl_train('m', 'clean', 'label', time_budget => 1e9);
+SELECT * FROM automl_train('m', 'clean', 'label', max_trials => 0);
+SELECT * FROM automl_train('m', 'clean', 'label', max_trials => -3);
+SELECT * FROM automl_train('m', 'clean', 'label', metric => 'accuracy_score', max_trials => 1);
+SELECT * FROM automl_train('m', 'clean', 'label', metric => 'rmse', max_trials => 1);
+SELECT * FROM automl_train('m', 'clean', 'value', metric => 'roc_auc', max_trials => 1);
 SELECT * FROM automl_train('m', 'clean', 'label', algorithms => ARRAY['gbdt'], hyperparams => '{"C": 1}');
-SELECT * FROM automl_train('m', 'clean', 'label', algorithms => ARRAY['deep_learning']);
-SELECT * FROM automl_train('m', 'clean', 'label', algorithms => ARRAY[]::text[]);
-SELECT * FROM automl_train('m', 'clean', 'label', algorithms => ARRAY['ridge']);
+SELECT * FROM automl_train('m', 'clean', 'label', algorithms => ARRAY['deep_learning'], max_trials => 1);
+SELECT * FROM automl_train('m', 'clean', 'label', algorithms => ARRAY[]::text[], max_trials => 1);
+SELECT * FROM automl_train('m', 'clean', 'label', algorithms => ARRAY['ridge'], max_trials => 1);
 SELECT * FROM automl_train('m', 'clean', 'label', hyperparams => '{"alpha": 1}');
 SELECT * FROM automl_train('m', 'clean', 'label', hyperparams => '{"C": -1}');
 SELECT * FROM automl_train('m', 'clean', 'label', hyperparams => '{"max_iter": 2.5}');
@@ -43,26 +48,26 @@ SELECT * FROM automl_train('m', 'clean', 'label', hyperparams => '[1, 2]');
 
 -- the target: empty table, only NULLs, one class, too few rows, wrong type for the task
 CREATE TABLE empty (a float8, label boolean);
-SELECT * FROM automl_train('m', 'empty', 'label');
+SELECT * FROM automl_train('m', 'empty', 'label', max_trials => 1);
 CREATE TABLE null_target AS SELECT a, NULL::boolean AS label FROM clean;
-SELECT * FROM automl_train('m', 'null_target', 'label');
+SELECT * FROM automl_train('m', 'null_target', 'label', max_trials => 1);
 CREATE TABLE one_class AS SELECT a, 'yes'::text AS label FROM clean;
-SELECT * FROM automl_train('m', 'one_class', 'label');
+SELECT * FROM automl_train('m', 'one_class', 'label', max_trials => 1);
 CREATE TABLE few AS SELECT a, label FROM clean LIMIT 9;
-SELECT * FROM automl_train('m', 'few', 'label');
-SELECT * FROM automl_train('m', 'one_class', 'label', task => 'regression');
+SELECT * FROM automl_train('m', 'few', 'label', max_trials => 1);
+SELECT * FROM automl_train('m', 'one_class', 'label', task => 'regression', max_trials => 1);
 CREATE TABLE many_labels AS SELECT sin(i) AS a, 'label ' || i AS label FROM generate_series(1, 1100) i;
-SELECT * FROM automl_train('m', 'many_labels', 'label');
+SELECT * FROM automl_train('m', 'many_labels', 'label', max_trials => 1);
 
 -- features: none usable, all NULL, constant, unsupported types, infinity
 CREATE TABLE only_text AS SELECT a::text AS t, label FROM clean;
-SELECT * FROM automl_train('m', 'only_text', 'label');
+SELECT * FROM automl_train('m', 'only_text', 'label', max_trials => 1);
 CREATE TABLE all_null AS SELECT NULL::float8 AS a, 1.0::float8 AS b, label FROM clean;
-SELECT * FROM automl_train('m', 'all_null', 'label');
+SELECT * FROM automl_train('m', 'all_null', 'label', max_trials => 1);
 CREATE TABLE infinite AS SELECT CASE WHEN id % 10 = 0 THEN 'Infinity'::float8 ELSE a END AS a, label FROM clean;
-SELECT * FROM automl_train('m', 'infinite', 'label');
+SELECT * FROM automl_train('m', 'infinite', 'label', max_trials => 1);
 CREATE TABLE infinite_target AS SELECT a, CASE WHEN id = 5 THEN '-Infinity'::float8 ELSE value END AS value FROM clean;
-SELECT * FROM automl_train('m', 'infinite_target', 'value');
+SELECT * FROM automl_train('m', 'infinite_target', 'value', max_trials => 1);
 
 -- nothing was stored by any of the failures
 SELECT count(*) AS stored FROM automl.models WHERE name = 'm';
@@ -80,7 +85,7 @@ SELECT id,
        CASE WHEN id % 13 = 0 THEN NULL ELSE label END AS label
 FROM clean;
 SELECT name, version, task, algorithm, metric, deployed
-FROM automl_train('messy', 'messy', 'label', exclude => ARRAY['id']);
+FROM automl_train('messy', 'messy', 'label', exclude => ARRAY['id'], max_trials => 1);
 SELECT features, n_rows, options->'rows_with_null_target' AS null_targets FROM automl.models WHERE name = 'messy';
 SELECT count(automl_predict('messy', m)) AS scored FROM messy m;
 
@@ -90,7 +95,7 @@ SELECT sin(i) AS x1, cos(i) AS x2, sin(i * 0.3) AS x3, cos(i * 0.7) AS x4, sin(i
        sin(i) + cos(i * 0.7) > 0 AS label
 FROM generate_series(1, 1000000) i;
 SET statement_timeout = '300ms';
-SELECT * FROM automl_train('big', 'big', 'label');
+SELECT * FROM automl_train('big', 'big', 'label', max_trials => 1);
 RESET statement_timeout;
 SELECT count(*) AS stored FROM automl.models WHERE name = 'big';
 DROP TABLE big;

@@ -23,7 +23,7 @@ UPDATE shop SET spend = CASE color WHEN 'red' THEN 2 WHEN 'green' THEN 0 ELSE -1
                         + coalesce(signal, 0) + 0.3 * sin(id * 3.1) + 0.1 * visits;
 
 SELECT name, version, task, algorithm, metric, round(score::numeric, 1) AS rmse
-FROM automl_train('spend', 'shop', 'spend');
+FROM automl_train('spend', 'shop', 'spend', max_trials => 1);
 SELECT features, feature_kinds FROM automl.models WHERE name = 'spend';
 -- the model inputs each column became
 SELECT jsonb_array_elements_text(summary->'features') AS model_input FROM automl.models WHERE name = 'spend';
@@ -78,7 +78,7 @@ SELECT id, color, city, mood, signal,
        CASE WHEN color = 'red' OR signal > 0.8 THEN 'buyer' ELSE 'browser' END AS outcome
 FROM shop;
 SELECT name, task, metric, score > 0.9 AS good_auc
-FROM automl_train('outcome', 'visits', 'outcome', exclude => ARRAY['id']);
+FROM automl_train('outcome', 'visits', 'outcome', exclude => ARRAY['id'], max_trials => 1);
 SELECT classes FROM automl.models WHERE name = 'outcome';
 SELECT outcome, automl_predict_label('outcome', v) AS predicted, count(*)
 FROM visits v GROUP BY 1, 2 ORDER BY 1, 2;
@@ -94,31 +94,31 @@ SELECT i AS customer_id,
        (sin(i) > 0) AS churned,
        (sin(i) > 0)::int AS churn_flag_copy
 FROM generate_series(1, 300) i;
-SELECT name, version FROM automl_train('churn', 'people', 'churned');
+SELECT name, version FROM automl_train('churn', 'people', 'churned', max_trials => 1);
 SELECT features FROM automl.models WHERE name = 'churn' AND version = 1;
 SELECT w->>'check' AS "check", w->>'column' AS "column" FROM automl.models, jsonb_array_elements(warnings) w
 WHERE name = 'churn' AND version = 1 ORDER BY 1, 2;
 SET automl.keep_id_columns = on;
-SELECT name, version FROM automl_train('churn', 'people', 'churned', exclude => ARRAY['churn_flag_copy', 'contact', 'mobile_number', 'token']);
+SELECT name, version FROM automl_train('churn', 'people', 'churned', exclude => ARRAY['churn_flag_copy', 'contact', 'mobile_number', 'token'], max_trials => 1);
 RESET automl.keep_id_columns;
 SELECT features FROM automl.models WHERE name = 'churn' AND version = 2;
 
 -- strong class imbalance: balanced class weights, said and recorded
 CREATE TABLE rare AS
 SELECT sin(i) AS a, cos(i * 1.7) AS b, (i % 20 = 0) AS fraud FROM generate_series(1, 1000) i;
-SELECT name, task FROM automl_train('fraud', 'rare', 'fraud');
+SELECT name, task FROM automl_train('fraud', 'rare', 'fraud', max_trials => 1);
 SELECT options->'class_weights' AS class_weights FROM automl.models WHERE name = 'fraud';
 
 -- few rows for many inputs
 CREATE TABLE tiny AS SELECT i AS n, sin(i) AS a, cos(i) AS b, sin(2 * i) AS c, cos(3 * i) AS d,
                             i % 2 = 0 AS even FROM generate_series(1, 12) i;
-SELECT name, task FROM automl_train('tiny', 'tiny', 'even', exclude => ARRAY['n']);
+SELECT name, task FROM automl_train('tiny', 'tiny', 'even', exclude => ARRAY['n'], max_trials => 1);
 
 -- column names with spaces, quotes and capitals
 CREATE TABLE "Odd Names" ("Weird Column" float8, "quote""d" text, "UPPER" int, "Target Value" float8);
 INSERT INTO "Odd Names" SELECT sin(i), (ARRAY['p', 'q'])[i % 2 + 1], i % 5, 3 * sin(i) + (i % 2)
 FROM generate_series(1, 100) i;
-SELECT name, task FROM automl_train('odd', '"Odd Names"', 'Target Value');
+SELECT name, task FROM automl_train('odd', '"Odd Names"', 'Target Value', max_trials => 1);
 SELECT features FROM automl.models WHERE name = 'odd';
 SELECT round(automl_predict('odd', o)::numeric, 1) AS predicted, round("Target Value"::numeric, 1) AS actual
 FROM "Odd Names" o LIMIT 3;
@@ -134,14 +134,14 @@ BEGIN
          || ' FROM generate_series(1, 60) i';
 END
 $$;
-SELECT name, task FROM automl_train('wide', 'wide', 'y');
+SELECT name, task FROM automl_train('wide', 'wide', 'y', max_trials => 1);
 SELECT array_length(features, 1) AS n_features FROM automl.models WHERE name = 'wide';
 SELECT count(automl_predict('wide', w)) AS scored FROM wide w;
 
 -- the memory budget: past it, a seeded reservoir sample, said in a NOTICE
 CREATE TABLE many AS SELECT sin(i) AS a, cos(i) AS b, 2 * sin(i) - cos(i) AS y FROM generate_series(1, 60000) i;
 SET automl.train_memory = '1MB';
-SELECT name, task FROM automl_train('sampled', 'many', 'y');
+SELECT name, task FROM automl_train('sampled', 'many', 'y', max_trials => 1);
 RESET automl.train_memory;
 SELECT n_rows, options->'rows_in_relation' AS in_relation, options->'rows_used' AS used,
        profile->'rows_in_relation' AS profiled_from
@@ -149,6 +149,6 @@ FROM automl.models WHERE name = 'sampled';
 
 -- a categorical column with a million distinct values is an identifier
 CREATE TABLE million AS SELECT md5(i::text) AS key, sin(i) AS a, sin(i) * 3 AS y FROM generate_series(1, 1000000) i;
-SELECT name, task FROM automl_train('million', 'million', 'y');
+SELECT name, task FROM automl_train('million', 'million', 'y', max_trials => 1);
 SELECT features FROM automl.models WHERE name = 'million';
 DROP TABLE million;

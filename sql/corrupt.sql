@@ -2,7 +2,7 @@
 -- checksum and every value, and raises an error instead of crashing.
 CREATE TABLE corrupt_src AS
 SELECT sin(i) AS a, cos(i) AS b, (sin(i) > cos(i)) AS label FROM generate_series(1, 100) i;
-SELECT version FROM automl_train('victim', 'corrupt_src', 'label');
+SELECT version FROM automl_train('victim', 'corrupt_src', 'label', max_trials => 1);
 SELECT automl_predict('victim', c) IS NOT NULL AS works FROM corrupt_src c LIMIT 1;
 CREATE TABLE good_bytes AS SELECT model_bytes FROM automl.models WHERE name = 'victim';
 
@@ -34,7 +34,7 @@ SELECT automl_predict('victim', c) FROM corrupt_src c LIMIT 1;
 
 -- damaged bytes of the deployed version do not stop a new training: the new
 -- version is stored, not deployed, and the reason says why
-SELECT version, deployed FROM automl_train('victim', 'corrupt_src', 'label');
+SELECT version, deployed FROM automl_train('victim', 'corrupt_src', 'label', max_trials => 1);
 SELECT event, version, reason FROM automl.audit WHERE model = 'victim' AND event LIKE 'auto%';
 
 -- the good bytes serve again: the cache never keeps a model that failed to load

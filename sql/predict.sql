@@ -89,7 +89,7 @@ SELECT automl_predict_proba('points_y', p) FROM points p LIMIT 1;
 CREATE TABLE spelled AS
 SELECT x, CASE WHEN x < 0 THEN ' Ünïcode label ' ELSE 'it''s "quoted"' END AS label
 FROM (SELECT sin(i * 1.7) + 0.2 * cos(i) AS x FROM generate_series(1, 100) i) s;
-SELECT task FROM automl_train('spelled', 'spelled', 'label');
+SELECT task FROM automl_train('spelled', 'spelled', 'label', max_trials => 1);
 SELECT classes FROM automl.models WHERE name = 'spelled';
 SELECT DISTINCT automl_predict_label('spelled', s) AS label FROM spelled s ORDER BY 1;
 

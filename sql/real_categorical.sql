@@ -11,7 +11,7 @@ CREATE TABLE credit_g (
     own_telephone text, foreign_worker text, class text);
 \copy credit_g FROM 'test/data/credit_g.csv' WITH (FORMAT csv, HEADER true)
 SELECT name, task, algorithm, metric, score > 0.7 AS auc_above_07
-FROM automl_train('credit', 'credit_g', 'class');
+FROM automl_train('credit', 'credit_g', 'class', max_trials => 1);
 SELECT classes, array_length(features, 1) AS n_columns,
        jsonb_array_length(summary->'features') AS n_model_inputs,
        (SELECT count(*) FROM unnest(feature_kinds) k WHERE k = 'categorical') AS categorical
@@ -29,7 +29,7 @@ CREATE TABLE adult_test (LIKE adult);
 \copy adult_test FROM 'test/data/adult_test_sample.csv' WITH (FORMAT csv, HEADER true, NULL 'NA')
 SELECT count(*) FILTER (WHERE workclass IS NULL) > 0 AS has_missing FROM adult;
 SELECT name, task, metric, score > 0.85 AS auc_above_085
-FROM automl_train('adult', 'adult', 'class');
+FROM automl_train('adult', 'adult', 'class', max_trials => 1);
 SELECT classes FROM automl.models WHERE name = 'adult';
 SELECT c->>'name' AS name, round((c->>'missing_share')::numeric, 2) AS missing_share
 FROM automl.models, jsonb_array_elements(profile->'columns') c
@@ -59,7 +59,7 @@ CREATE TABLE bank (
     "Class" int);
 \copy bank FROM 'test/data/bank_sample.csv' WITH (FORMAT csv, HEADER true)
 SELECT name, task, metric, score > 0.85 AS auc_above_085
-FROM automl_train('bank', 'bank', 'Class');
+FROM automl_train('bank', 'bank', 'Class', max_trials => 1);
 SELECT classes, options->'class_weights' AS class_weights FROM automl.models WHERE name = 'bank';
 SELECT "Class", automl_predict_label('bank', b) AS predicted, count(*) > 0 AS some
 FROM bank b GROUP BY 1, 2 ORDER BY 1, 2;

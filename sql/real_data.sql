@@ -4,7 +4,7 @@ CREATE TABLE iris (sepal_length float8, sepal_width float8, petal_length float8,
                    petal_width float8, species text);
 \copy iris FROM 'test/data/iris.csv' WITH (FORMAT csv, HEADER true)
 SELECT name, task, algorithm, metric, round(score::numeric, 2) AS log_loss
-FROM automl_train('iris', 'iris', 'species');
+FROM automl_train('iris', 'iris', 'species', max_trials => 1);
 SELECT classes, (metrics->>'accuracy')::float8 >= 0.9 AS accurate FROM automl.models WHERE name = 'iris';
 SELECT species, automl_predict_label('iris', i) AS predicted, count(*)
 FROM iris i GROUP BY 1, 2 ORDER BY 1, 2;
@@ -22,7 +22,7 @@ CREATE TABLE breast_cancer (
     diagnosis text);
 \copy breast_cancer (mean_radius, mean_texture, mean_perimeter, mean_area, mean_smoothness, mean_compactness, mean_concavity, mean_concave_points, mean_symmetry, mean_fractal_dimension, radius_error, texture_error, perimeter_error, area_error, smoothness_error, compactness_error, concavity_error, concave_points_error, symmetry_error, fractal_dimension_error, worst_radius, worst_texture, worst_perimeter, worst_area, worst_smoothness, worst_compactness, worst_concavity, worst_concave_points, worst_symmetry, worst_fractal_dimension, diagnosis) FROM 'test/data/breast_cancer.csv' WITH (FORMAT csv, HEADER true)
 SELECT name, task, metric, round(score::numeric, 2) AS roc_auc
-FROM automl_train('cancer', 'breast_cancer', 'diagnosis', exclude => ARRAY['id']);
+FROM automl_train('cancer', 'breast_cancer', 'diagnosis', exclude => ARRAY['id'], max_trials => 1);
 SELECT classes, array_length(features, 1) AS n_features FROM automl.models WHERE name = 'cancer';
 -- the positive class is the second in sorted order: malignant
 SELECT diagnosis, round(avg(automl_predict('cancer', b))::numeric, 1) AS mean_p_malignant
@@ -32,13 +32,13 @@ CREATE TABLE diabetes (age float8, sex float8, bmi float8, bp float8, s1 float8,
                        s3 float8, s4 float8, s5 float8, s6 float8, progression float8);
 \copy diabetes FROM 'test/data/diabetes.csv' WITH (FORMAT csv, HEADER true)
 SELECT name, task, metric, round(score::numeric, -1) AS rmse_to_tens
-FROM automl_train('diabetes', 'diabetes', 'progression');
+FROM automl_train('diabetes', 'diabetes', 'progression', max_trials => 1);
 SELECT (metrics->>'r2')::float8 BETWEEN 0.3 AND 0.7 AS r2_as_expected FROM automl.models WHERE name = 'diabetes';
 
 CREATE TABLE phoneme ("V1" float8, "V2" float8, "V3" float8, "V4" float8, "V5" float8, "Class" int);
 \copy phoneme FROM 'test/data/phoneme.csv' WITH (FORMAT csv, HEADER true)
 SELECT name, task, metric, round(score::numeric, 2) AS roc_auc
-FROM automl_train('phoneme', 'phoneme', 'Class');
+FROM automl_train('phoneme', 'phoneme', 'Class', max_trials => 1);
 SELECT classes, features FROM automl.models WHERE name = 'phoneme';
 SELECT "Class", automl_predict_label('phoneme', p) AS predicted, count(*)
 FROM phoneme p GROUP BY 1, 2 ORDER BY 1, 2;

@@ -7,8 +7,8 @@ SELECT i AS id, sin(i) AS size, cos(i * 1.3) AS age, (i % 4) AS rooms,
 FROM generate_series(1, 400) AS i;
 -- a weak first model (one feature), then a better one, then a worse one
 CREATE VIEW houses_small AS SELECT id, rooms, price FROM houses;
-SELECT version, deployed FROM automl_train('price', 'houses_small', 'price', exclude => ARRAY['id']);
-SELECT version, deployed FROM automl_train('price', 'houses', 'price', exclude => ARRAY['id']);
+SELECT version, deployed FROM automl_train('price', 'houses_small', 'price', exclude => ARRAY['id'], max_trials => 1);
+SELECT version, deployed FROM automl_train('price', 'houses', 'price', exclude => ARRAY['id'], max_trials => 1);
 SELECT version, deployed FROM automl_train('price', 'houses', 'price', exclude => ARRAY['id'],
                                            hyperparams => '{"alpha": 100000}');
 SELECT model, version, status, parent_version, source_kind, source_definition IS NOT NULL AS has_definition,
@@ -20,12 +20,12 @@ FROM automl.audit WHERE model = 'price' ORDER BY id;
 
 -- the data digest depends on the rows, not on their order
 CREATE TABLE houses_shuffled AS SELECT * FROM houses ORDER BY md5(id::text);
-SELECT version FROM automl_train('price_copy', 'houses_shuffled', 'price', exclude => ARRAY['id']);
+SELECT version FROM automl_train('price_copy', 'houses_shuffled', 'price', exclude => ARRAY['id'], max_trials => 1);
 SELECT a.data_digest = b.data_digest AS same_digest
 FROM automl.models a, automl.models b
 WHERE a.name = 'price' AND a.version = 2 AND b.name = 'price_copy' AND b.version = 1;
 UPDATE houses_shuffled SET price = price + 1 WHERE id = 7;
-SELECT version FROM automl_train('price_copy', 'houses_shuffled', 'price', exclude => ARRAY['id']);
+SELECT version FROM automl_train('price_copy', 'houses_shuffled', 'price', exclude => ARRAY['id'], max_trials => 1);
 SELECT count(DISTINCT data_digest) AS digests FROM automl.models WHERE name = 'price_copy';
 
 -- never auto-deploy, or only for a large gain
@@ -83,11 +83,11 @@ CREATE ROLE automl_team;
 GRANT automl_team TO automl_bob;
 GRANT SELECT ON houses TO automl_alice, automl_bob;
 SET ROLE automl_alice;
-SELECT version FROM automl_train('alice_price', 'houses', 'price', exclude => ARRAY['id']);
+SELECT version FROM automl_train('alice_price', 'houses', 'price', exclude => ARRAY['id'], max_trials => 1);
 RESET ROLE;
 SELECT owner FROM automl.registry WHERE name = 'alice_price';
 SET ROLE automl_bob;
-SELECT version FROM automl_train('alice_price', 'houses', 'price', exclude => ARRAY['id']);
+SELECT version FROM automl_train('alice_price', 'houses', 'price', exclude => ARRAY['id'], max_trials => 1);
 SELECT * FROM automl_deploy('alice_price', 1);
 SELECT * FROM automl_rollback('alice_price');
 SELECT automl_retire('alice_price', 1);
@@ -102,7 +102,7 @@ RESET ROLE;
 -- a member of the owning role may manage the name
 UPDATE automl.registry SET owner = 'automl_team' WHERE name = 'alice_price';
 SET ROLE automl_bob;
-SELECT version, deployed FROM automl_train('alice_price', 'houses', 'price', exclude => ARRAY['id']);
+SELECT version, deployed FROM automl_train('alice_price', 'houses', 'price', exclude => ARRAY['id'], max_trials => 1);
 RESET ROLE;
 SELECT who, event, version FROM automl.audit WHERE model = 'alice_price' ORDER BY id;
 

@@ -24,24 +24,24 @@ UPDATE points SET
 -- regression: a float target
 SELECT name, version, task, algorithm, metric, round(score::numeric, 2) AS score, deployed
 FROM automl_train('points_y', 'points', target => 'y',
-                  exclude => ARRAY['id', 'positive', 'grade', 'level']);
+                  exclude => ARRAY['id', 'positive', 'grade', 'level'], max_trials => 1);
 
 -- binary classification: a boolean target, probability of true
 SELECT name, version, task, algorithm, metric, score > 0.95 AS good_auc, deployed
 FROM automl_train('points_pos', 'points', 'positive',
-                  exclude => ARRAY['id', 'y', 'grade', 'level']);
+                  exclude => ARRAY['id', 'y', 'grade', 'level'], max_trials => 1);
 
 -- multiclass: a text target, log loss
 SELECT name, version, task, algorithm, metric, score < 0.3 AS low_log_loss, deployed
 FROM automl_train('points_grade', 'points', 'grade',
-                  exclude => ARRAY['id', 'y', 'positive', 'level']);
+                  exclude => ARRAY['id', 'y', 'positive', 'level'], max_trials => 1);
 
 -- an integer target with few values is inferred as classification ...
 SELECT task, metric FROM automl_train('points_level', 'points', 'level',
-                                      exclude => ARRAY['id', 'y', 'positive', 'grade']);
+                                      exclude => ARRAY['id', 'y', 'positive', 'grade'], max_trials => 1);
 -- ... unless the caller says otherwise
 SELECT task, metric FROM automl_train('points_level_reg', 'points', 'level', task => 'regression',
-                                      exclude => ARRAY['id', 'y', 'positive', 'grade']);
+                                      exclude => ARRAY['id', 'y', 'positive', 'grade'], max_trials => 1);
 
 -- the catalog rows
 SELECT name, version, task, algorithm, features, feature_kinds, classes, source_relation,
@@ -55,7 +55,7 @@ SELECT name, metrics ? 'rmse' AS rmse, metrics ? 'r2' AS r2, metrics ? 'mae' AS 
        (metrics->>'validation_rows')::int AS valid_rows, (metrics->>'training_rows')::int AS train_rows
 FROM automl.models ORDER BY name, version;
 
-SELECT name, hyperparams, options - 'refit_seconds' AS options FROM automl.models ORDER BY name, version;
+SELECT name, hyperparams, options - 'refit_seconds' - 'search_seconds' AS options FROM automl.models ORDER BY name, version;
 
 -- the ridge fit recovers the generating coefficients (in raw units: coef / scale)
 SELECT f AS feature,
@@ -68,7 +68,7 @@ SELECT name, version, reason FROM automl.deployed ORDER BY name;
 
 -- a second version is stored but not deployed automatically
 SELECT version, deployed FROM automl_train('points_y', 'points', target => 'y',
-                                           exclude => ARRAY['id', 'positive', 'grade', 'level']);
+                                           exclude => ARRAY['id', 'positive', 'grade', 'level'], max_trials => 1);
 SELECT name, version FROM automl.deployed WHERE name = 'points_y';
 
 -- the same data, options and seed give the same model
@@ -78,7 +78,7 @@ WHERE a.name = 'points_y' AND a.version = 1 AND b.name = 'points_y' AND b.versio
 
 -- another seed gives another validation split
 SELECT version FROM automl_train('points_y', 'points', target => 'y', seed => 7,
-                                 exclude => ARRAY['id', 'positive', 'grade', 'level']);
+                                 exclude => ARRAY['id', 'positive', 'grade', 'level'], max_trials => 1);
 SELECT a.metrics = b.metrics AS same_validation, b.options->'seed' AS seed
 FROM automl.models a, automl.models b
 WHERE a.name = 'points_y' AND a.version = 1 AND b.name = 'points_y' AND b.version = 3;
@@ -96,5 +96,5 @@ SELECT hyperparams, metric FROM automl.models WHERE name = 'points_logit';
 -- a view and a quoted, schema-qualified name work as relations
 CREATE SCHEMA "My Schema";
 CREATE VIEW "My Schema"."Points View" AS SELECT x1, x2, x3, y FROM points WHERE id <= 300;
-SELECT name, version, task FROM automl_train('from_view', '"My Schema"."Points View"', 'y');
+SELECT name, version, task FROM automl_train('from_view', '"My Schema"."Points View"', 'y', max_trials => 1);
 SELECT name, n_rows, source_relation, features FROM automl.models WHERE name = 'from_view';

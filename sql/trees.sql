@@ -49,7 +49,7 @@ SELECT algorithm, task, score < 0.5 AS low_log_loss
 FROM automl_train('blobs_et', 'blobs', 'shape', algorithms => ARRAY['extra_trees'], exclude => ARRAY['id'],
                   hyperparams => '{"n_estimators": 30}');
 SELECT algorithm, task, score < 0.3 AS low_log_loss
-FROM automl_train('blobs_gb', 'blobs', 'shape', algorithms => ARRAY['gbdt'], exclude => ARRAY['id']);
+FROM automl_train('blobs_gb', 'blobs', 'shape', algorithms => ARRAY['gbdt'], exclude => ARRAY['id'], max_trials => 1);
 SELECT name, (summary->'features'->>0) AS top_input_name,
        (summary->'importance_gain'->>0)::float8 > (summary->'importance_gain'->>1)::float8 AS signal_beats_noise,
        (summary->'importance_gain'->>0)::float8 > (summary->'importance_gain'->>2)::float8 AS signal_beats_int
@@ -90,11 +90,12 @@ SELECT * FROM automl_train('bad', 'step', 'y', algorithms => ARRAY['gbdt'], hype
 SELECT * FROM automl_train('bad', 'step', 'y', algorithms => ARRAY['random_forest'], hyperparams => '{"learning_rate": 0.1}');
 SELECT * FROM automl_train('bad', 'step', 'y', algorithms => ARRAY['extra_trees'], hyperparams => '{"max_features": 2}');
 
--- real data: iris with every tree learner
-SELECT name, algorithm, metric, score < 0.25 AS low_log_loss
-FROM automl_train('iris_gbdt', 'iris', 'species', algorithms => ARRAY['gbdt']);
-SELECT name, algorithm, metric, score < 0.25 AS low_log_loss
-FROM automl_train('iris_rf', 'iris', 'species', algorithms => ARRAY['random_forest']);
+-- real data: iris with every tree learner (5-fold cross-validated log loss;
+-- predicting the class shares would give 1.10)
+SELECT name, algorithm, metric, score < 0.5 AS low_log_loss
+FROM automl_train('iris_gbdt', 'iris', 'species', algorithms => ARRAY['gbdt'], max_trials => 1);
+SELECT name, algorithm, metric, score < 0.5 AS low_log_loss
+FROM automl_train('iris_rf', 'iris', 'species', algorithms => ARRAY['random_forest'], max_trials => 1);
 
 -- the thread setting is checked
 SHOW automl.threads;

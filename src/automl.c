@@ -9,6 +9,7 @@
 #include "fmgr.h"
 #include "learn/tree.h"
 #include "prep/prep.h"
+#include "search/search.h"
 #include "utils/guc.h"
 
 PG_MODULE_MAGIC;
@@ -50,4 +51,5 @@ _PG_init(void)
 							   PGC_USERSET, GUC_NO_SHOW_ALL | GUC_NOT_IN_SAMPLE,
 							   NULL, NULL, NULL);
 	MarkGUCPrefixReserved("automl");
+	progress_init();
 }

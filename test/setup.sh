@@ -114,11 +114,13 @@ setup_packages() {
 # ---------------------------------------------------------------------------------------
 # 2. build and install
 
+# Explicit checks: this runs inside a || list, where bash ignores set -e, and a
+# failed build must not go on to test a library installed earlier.
 setup_build() {
 	_setup_log "building the extension"
-	make -C "$AUTOML_ROOT" -j"$(nproc)" PG_CONFIG="$PG_CONFIG"
+	make -C "$AUTOML_ROOT" -j"$(nproc)" PG_CONFIG="$PG_CONFIG" || _setup_die "the build failed"
 	_setup_log "installing the extension"
-	as_root make -C "$AUTOML_ROOT" install PG_CONFIG="$PG_CONFIG"
+	as_root make -C "$AUTOML_ROOT" install PG_CONFIG="$PG_CONFIG" || _setup_die "make install failed"
 }
 
 # ---------------------------------------------------------------------------------------

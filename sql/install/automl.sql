@@ -55,6 +55,27 @@ CREATE TABLE automl.models (
 );
 COMMENT ON TABLE automl.models IS 'one row per trained model version';
 
+-- Every trial of the search that produced a version.
+CREATE TABLE automl.trials (
+    name            text        NOT NULL,
+    version         integer     NOT NULL,
+    trial           integer     NOT NULL CHECK (trial >= 1),
+    algorithm       text        NOT NULL,
+    hyperparams     jsonb       NOT NULL,
+    score           float8,
+    score_std       float8,
+    fit_seconds     float8      NOT NULL,
+    rows_used       bigint      NOT NULL,
+    status          text        NOT NULL,
+    error           text,
+    rank            integer,
+    selected        boolean     NOT NULL,
+    ensemble_weight float8,
+    PRIMARY KEY (name, version, trial),
+    FOREIGN KEY (name, version) REFERENCES automl.models (name, version) ON DELETE CASCADE
+);
+COMMENT ON TABLE automl.trials IS 'every configuration the search validated, per model version';
+
 -- Append-only: the deployed version of a name is its latest row here.
 CREATE TABLE automl.deployments (
     id          bigint      GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
@@ -112,6 +133,7 @@ SELECT pg_catalog.pg_extension_config_dump('automl.deployments', '');
 SELECT pg_catalog.pg_extension_config_dump('automl.deployments_id_seq', '');
 SELECT pg_catalog.pg_extension_config_dump('automl.events', '');
 SELECT pg_catalog.pg_extension_config_dump('automl.events_id_seq', '');
+SELECT pg_catalog.pg_extension_config_dump('automl.trials', '');
 
 -- The deployed version of every model, one row per name.
 CREATE VIEW automl.deployed AS
@@ -147,11 +169,32 @@ SELECT e.id, e.at, e.who, e.event, e.name AS model, e.version, e.reason, e.detai
 FROM automl.events e;
 COMMENT ON VIEW automl.audit IS 'who trained, deployed, rolled back, retired or deleted what, when and why';
 
+-- The search's trials, best first within each version.
+CREATE VIEW automl.leaderboard AS
+SELECT t.name AS model, t.version, t.rank, t.trial, t.algorithm, m.metric, t.score, t.score_std,
+       t.fit_seconds, t.rows_used, t.status, t.selected, t.ensemble_weight, t.hyperparams, t.error
+FROM automl.trials t
+JOIN automl.models m USING (name, version)
+ORDER BY t.name, t.version DESC, t.rank NULLS LAST, t.trial;
+COMMENT ON VIEW automl.leaderboard IS 'every trial of every search, best first; selected trials were refit into the stored model';
+
+-- Trainings running now, in any session.
+CREATE FUNCTION automl_training_progress(
+    OUT pid integer, OUT model text, OUT phase text, OUT started_at timestamptz,
+    OUT trials integer, OUT metric text, OUT best_score float8, OUT seconds_left float8)
+RETURNS SETOF record
+AS 'MODULE_PATHNAME', 'automl_training_progress' LANGUAGE C VOLATILE PARALLEL RESTRICTED;
+
+CREATE VIEW automl.training_progress AS
+SELECT * FROM automl_training_progress();
+COMMENT ON VIEW automl.training_progress IS 'one row per automl_train running now: trials done, best score, seconds left';
+
 -- Everyone may read the registry; it is written only through the functions,
 -- which check that the caller owns the name and write as the extension owner.
 GRANT USAGE ON SCHEMA automl TO PUBLIC;
 GRANT SELECT ON automl.registry, automl.models, automl.deployments, automl.events,
-                automl.deployed, automl.lineage, automl.audit TO PUBLIC;
+                automl.deployed, automl.lineage, automl.audit, automl.trials,
+                automl.leaderboard, automl.training_progress TO PUBLIC;
 
 -- Training -----------------------------------------------------------------
 

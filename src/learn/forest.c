@@ -124,6 +124,11 @@ forest_fit(const Dataset *data, const double *hp, bool extra)
 	for (int t = 0; t < n_trees; t++)
 	{
 		CHECK_FOR_INTERRUPTS();
+		if (t > 0 && learner_past_deadline())
+		{
+			st->n_trees = t;
+			break;
+		}
 		for (int64 i = 0; i < n; i++)
 			rows[i] = hp[HP_BOOTSTRAP] > 0 ? (int64) pg_prng_uint64_range(&rng, 0, n - 1) : i;
 		st->trees[t] = tree_grow(bd, rows, n, g, h, &gp, &rng,

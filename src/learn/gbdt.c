@@ -185,6 +185,8 @@ gbdt_fit(const Dataset *data, const double *hp)
 		int64		n_round = 0;
 
 		CHECK_FOR_INTERRUPTS();
+		if (round > 0 && learner_past_deadline())
+			break;
 		for (int64 i = 0; i < n_train; i++)
 		{
 			if (hp[HP_SUBSAMPLE] >= 1.0 || pg_prng_double(&rng) < hp[HP_SUBSAMPLE])

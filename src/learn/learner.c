@@ -3,6 +3,8 @@
  */
 #include "postgres.h"
 
+#include <time.h>
+
 #include "learn/learner.h"
 
 static const Learner *const all_learners[] = {
@@ -34,6 +36,23 @@ const Learner *
 learner_default_for(Task task)
 {
 	return task == TASK_REGRESSION ? &ridge_learner : &logistic_learner;
+}
+
+double		learner_deadline = 0.0;
+bool		learner_deadline_hit = false;
+
+bool
+learner_past_deadline(void)
+{
+	struct timespec ts;
+
+	if (learner_deadline <= 0.0)
+		return false;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	if (ts.tv_sec + ts.tv_nsec * 1e-9 < learner_deadline)
+		return false;
+	learner_deadline_hit = true;
+	return true;
 }
 
 const char *

@@ -85,6 +85,15 @@ extern const Learner *learner_default_for(Task task);
 
 extern const char *task_name(Task task);
 
+/*
+ * The search's time limit for one fit, in seconds on CLOCK_MONOTONIC (0:
+ * none). Tree ensembles check it between trees: past it they stop adding
+ * trees and set learner_deadline_hit, and the search discards that fit.
+ */
+extern double learner_deadline;
+extern bool learner_deadline_hit;
+extern bool learner_past_deadline(void);
+
 /* Appends a JSON array of n numbers, printed so that they read back exactly. */
 extern void learner_json_array(StringInfo json, const double *v, int n);
 

@@ -291,6 +291,31 @@ catalog_store_model(ModelRecord *rec)
 			  " $23::pg_catalog.jsonb, $24, $25, $26, $27, $28)",
 			  &row, SPI_OK_INSERT);
 
+	for (int t = 0; t < rec->n_trials; t++)
+	{
+		const TrialRecord *tr = &rec->trials[t];
+		QueryParams trial = {0};
+
+		query_add_text(&trial, rec->name);
+		query_add(&trial, INT4OID, Int32GetDatum(version), false);
+		query_add(&trial, INT4OID, Int32GetDatum(tr->number), false);
+		query_add_text(&trial, tr->algorithm);
+		query_add_text(&trial, tr->hyperparams_json);
+		query_add(&trial, FLOAT8OID, Float8GetDatum(tr->score), isnan(tr->score));
+		query_add(&trial, FLOAT8OID, Float8GetDatum(tr->score_std), isnan(tr->score_std));
+		query_add(&trial, FLOAT8OID, Float8GetDatum(tr->fit_seconds), false);
+		query_add(&trial, INT8OID, Int64GetDatum(tr->rows_used), false);
+		query_add_text(&trial, tr->status);
+		query_add_text(&trial, tr->error);
+		query_add(&trial, INT4OID, Int32GetDatum(tr->rank), tr->rank == 0);
+		query_add(&trial, BOOLOID, BoolGetDatum(tr->selected), false);
+		query_add(&trial, FLOAT8OID, Float8GetDatum(tr->ensemble_weight), isnan(tr->ensemble_weight));
+		query_run("INSERT INTO automl.trials (name, version, trial, algorithm, hyperparams, score,"
+				  " score_std, fit_seconds, rows_used, status, error, rank, selected, ensemble_weight)"
+				  " VALUES ($1, $2, $3, $4, $5::pg_catalog.jsonb, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
+				  &trial, SPI_OK_INSERT);
+	}
+
 	initStringInfo(&detail);
 	appendStringInfoString(&detail, "{\"relation\": ");
 	escape_json(&detail, rec->source_relation);

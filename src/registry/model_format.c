@@ -8,13 +8,18 @@
  *       16     8  payload length
  *       24     4  CRC-32 of the payload
  *       28     4  reserved, 0
- *       32     -  payload: task, learner name, classes, feature spec,
- *                 learner section (length-prefixed)
+ *       32     -  payload: task, learner name, classes, then either
+ *                 feature spec and learner section (length-prefixed), or,
+ *                 when the learner name is "ensemble", a member count and
+ *                 per member: weight, learner name, feature spec, learner
+ *                 section
  *
  * All integers are little-endian. The loader trusts nothing: it checks the
  * header, the length and the checksum, then every count and value.
  */
 #include "postgres.h"
+
+#include <math.h>
 
 #include "common/bytes.h"
 #include "registry/registry.h"
@@ -23,26 +28,47 @@
 #define MODEL_MAGIC "AUTOMLMD"
 #define MODEL_HEADER_SIZE 32
 #define MAX_CLASSES 100000
+#define ENSEMBLE_NAME "ensemble"
+#define MAX_MEMBERS 1000
+
+/* One learner's feature spec and state. */
+static void
+put_single(ByteWriter *payload, const Model *model)
+{
+	ByteWriter	learner_bytes;
+
+	prep_save(model->prep, payload);
+	bytes_writer_init(&learner_bytes);
+	model->learner->save(model->learner_state, &learner_bytes);
+	bytes_put_u64(payload, (uint64) learner_bytes.buf.len);
+	bytes_put_raw(payload, learner_bytes.buf.data, learner_bytes.buf.len);
+}
 
 bytea *
 model_serialize(const Model *model)
 {
 	ByteWriter	payload;
-	ByteWriter	learner_bytes;
 	ByteWriter	out;
 	bytea	   *result;
 
 	bytes_writer_init(&payload);
 	bytes_put_u8(&payload, (uint8) model->task);
-	bytes_put_string(&payload, model->learner->name);
+	bytes_put_string(&payload, model_algorithm(model));
 	bytes_put_u32(&payload, (uint32) model->n_classes);
 	for (int k = 0; k < model->n_classes; k++)
 		bytes_put_string(&payload, model->classes[k]);
-	prep_save(model->prep, &payload);
-	bytes_writer_init(&learner_bytes);
-	model->learner->save(model->learner_state, &learner_bytes);
-	bytes_put_u64(&payload, (uint64) learner_bytes.buf.len);
-	bytes_put_raw(&payload, learner_bytes.buf.data, learner_bytes.buf.len);
+	if (model->n_members == 0)
+		put_single(&payload, model);
+	else
+	{
+		bytes_put_u32(&payload, (uint32) model->n_members);
+		for (int m = 0; m < model->n_members; m++)
+		{
+			bytes_put_f64(&payload, model->weights[m]);
+			bytes_put_string(&payload, model->members[m]->learner->name);
+			put_single(&payload, model->members[m]);
+		}
+	}
 
 	bytes_writer_init(&out);
 	bytes_put_raw(&out, MODEL_MAGIC, 8);
@@ -59,17 +85,57 @@ model_serialize(const Model *model)
 	return result;
 }
 
+static const Learner *
+get_learner(ByteReader *r, const char *name, Task task)
+{
+	const Learner *learner = learner_find(name);
+
+	if (learner == NULL)
+		bytes_corrupted(r, "unknown learner");
+	if ((learner->tasks & TASK_BIT(task)) == 0)
+		bytes_corrupted(r, "the learner does not support the task");
+	return learner;
+}
+
+/* Reads what put_single wrote into model, whose task and classes are set. */
+static void
+get_single(ByteReader *r, Model *model)
+{
+	ByteReader	learner_section;
+
+	model->prep = prep_load(r);
+	learner_section = bytes_get_section(r);
+	learner_section.what = "learner state";
+	model->learner_state = model->learner->load(&learner_section, model->task,
+												model->prep->n_outputs, model->n_classes);
+	bytes_expect_end(&learner_section);
+}
+
+static bool
+same_columns(const PrepSpec *a, const PrepSpec *b)
+{
+	if (a->n_columns != b->n_columns)
+		return false;
+	for (int c = 0; c < a->n_columns; c++)
+	{
+		if (strcmp(a->columns[c].name, b->columns[c].name) != 0 ||
+			a->columns[c].kind != b->columns[c].kind)
+			return false;
+	}
+	return true;
+}
+
 Model *
 model_deserialize(const char *data, size_t len)
 {
 	ByteReader	r;
-	ByteReader	learner_section;
 	Model	   *model = palloc0(sizeof(Model));
 	uint32		format_version;
 	uint64		payload_len;
 	uint32		crc;
 	uint8		task;
 	char	   *learner_name;
+	bool		is_ensemble;
 
 	bytes_reader_init(&r, data, len, "model header");
 	if (len < MODEL_HEADER_SIZE || memcmp(data, MODEL_MAGIC, 8) != 0)
@@ -100,11 +166,9 @@ model_deserialize(const char *data, size_t len)
 		bytes_corrupted(&r, "unknown task");
 	model->task = (Task) task;
 	learner_name = bytes_get_string(&r);
-	model->learner = learner_find(learner_name);
-	if (model->learner == NULL)
-		bytes_corrupted(&r, "unknown learner");
-	if ((model->learner->tasks & TASK_BIT(model->task)) == 0)
-		bytes_corrupted(&r, "the learner does not support the task");
+	is_ensemble = strcmp(learner_name, ENSEMBLE_NAME) == 0;
+	if (!is_ensemble)
+		model->learner = get_learner(&r, learner_name, model->task);
 
 	model->n_classes = (int) bytes_get_count(&r, 4, MAX_CLASSES);
 	if (model->task == TASK_CLASSIFICATION ? model->n_classes < 2 : model->n_classes != 0)
@@ -113,13 +177,38 @@ model_deserialize(const char *data, size_t len)
 	for (int k = 0; k < model->n_classes; k++)
 		model->classes[k] = bytes_get_string(&r);
 
-	model->prep = prep_load(&r);
+	if (!is_ensemble)
+		get_single(&r, model);
+	else
+	{
+		int			n_members = (int) bytes_get_count(&r, 8, MAX_MEMBERS);
+		Model	  **members = palloc(sizeof(Model *) * Max(n_members, 1));
+		double	   *weights = palloc(sizeof(double) * Max(n_members, 1));
+		double		weight_sum = 0.0;
 
-	learner_section = bytes_get_section(&r);
-	learner_section.what = "learner state";
-	model->learner_state = model->learner->load(&learner_section, model->task,
-												model->prep->n_outputs, model->n_classes);
-	bytes_expect_end(&learner_section);
+		if (n_members == 0)
+			bytes_corrupted(&r, "an ensemble without members");
+		for (int m = 0; m < n_members; m++)
+		{
+			Model	   *member = palloc0(sizeof(Model));
+
+			weights[m] = bytes_get_finite_f64(&r);
+			if (weights[m] < 0.0 || weights[m] > 1.0)
+				bytes_corrupted(&r, "an ensemble weight is outside [0, 1]");
+			weight_sum += weights[m];
+			member->task = model->task;
+			member->n_classes = model->n_classes;
+			member->classes = model->classes;
+			member->learner = get_learner(&r, bytes_get_string(&r), model->task);
+			get_single(&r, member);
+			if (m > 0 && !same_columns(members[0]->prep, member->prep))
+				bytes_corrupted(&r, "ensemble members read different columns");
+			members[m] = member;
+		}
+		if (fabs(weight_sum - 1.0) > 1e-6)
+			bytes_corrupted(&r, "the ensemble weights do not add up to 1");
+		model = model_make_ensemble(members, weights, n_members);
+	}
 	bytes_expect_end(&r);
 	return model;
 }

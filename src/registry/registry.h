@@ -14,12 +14,33 @@
 typedef struct Model
 {
 	Task		task;
-	const Learner *learner;
+	const Learner *learner;		/* NULL for an ensemble */
 	void	   *learner_state;
-	PrepSpec   *prep;
+	PrepSpec   *prep;			/* an ensemble's: its first member's, whose columns all share */
 	int			n_classes;		/* 0 for regression */
 	char	  **classes;		/* labels as spelled in the training data, sorted */
+
+	/* An ensemble averages its members' outputs with these weights (sum 1). */
+	int			n_members;
+	struct Model **members;
+	double	   *weights;
+	double	   *scratch;		/* one member's output while averaging */
 } Model;
+
+/* The widest prepared row any of the model's learners takes. */
+extern int	model_input_width(const Model *model);
+
+/*
+ * Predicts one row of raw values: prepares it (x holds model_input_width
+ * doubles) and writes 1 value (regression) or n_classes probabilities to out.
+ */
+extern void model_predict_raw(const Model *model, const RawValue *raw, double *x, double *out);
+
+/* An ensemble of fitted models of one task whose specs have the same columns. */
+extern Model *model_make_ensemble(Model **members, const double *weights, int n_members);
+
+/* The learner's name, or "ensemble". */
+extern const char *model_algorithm(const Model *model);
 
 /* ---- binary format (model_format.c) ---- */
 
@@ -32,6 +53,23 @@ extern bytea *model_serialize(const Model *model);
 extern Model *model_deserialize(const char *data, size_t len);
 
 /* ---- catalog (catalog.c) ---- */
+
+/* One trial of the search, as automl.trials stores it. */
+typedef struct TrialRecord
+{
+	int			number;
+	const char *algorithm;
+	const char *hyperparams_json;
+	double		score;			/* NaN: NULL */
+	double		score_std;		/* NaN: NULL */
+	double		fit_seconds;
+	int64		rows_used;
+	const char *status;
+	const char *error;			/* or NULL */
+	int			rank;			/* 1 = best; 0: unranked (did not finish) */
+	bool		selected;		/* refit into the stored model */
+	double		ensemble_weight;	/* NaN: not an ensemble member */
+} TrialRecord;
 
 /* What one training run stores; the catalog adds the version, who and when. */
 typedef struct ModelRecord
@@ -60,6 +98,8 @@ typedef struct ModelRecord
 	const char *data_digest;
 	double		train_seconds;
 	bytea	   *model_bytes;
+	int			n_trials;
+	const TrialRecord *trials;
 
 	/* the deployment decision */
 	int			parent_version; /* the deployed version compared against, or 0 */

@@ -12,6 +12,7 @@ static const MetricDef metrics[] = {
 	{METRIC_RMSE, "rmse", TASK_REGRESSION, false},
 	{METRIC_MAE, "mae", TASK_REGRESSION, false},
 	{METRIC_R2, "r2", TASK_REGRESSION, true},
+	{METRIC_MAPE, "mape", TASK_REGRESSION, false},
 	{METRIC_ROC_AUC, "roc_auc", TASK_CLASSIFICATION, true},
 	{METRIC_LOG_LOSS, "log_loss", TASK_CLASSIFICATION, false},
 	{METRIC_ACCURACY, "accuracy", TASK_CLASSIFICATION, true},
@@ -40,7 +41,7 @@ metric_default(Task task, int n_classes)
 const char *
 metric_names(void)
 {
-	return "rmse, mae, r2 (regression); roc_auc, log_loss, accuracy, f1 (classification)";
+	return "rmse, mae, r2, mape (regression); roc_auc, log_loss, accuracy, f1 (classification)";
 }
 
 int
@@ -202,6 +203,21 @@ metric_compute(MetricId id, int64 n, const double *y, const int *label,
 					total += (y[i] - mean) * (y[i] - mean);
 				}
 				return total > 0 ? 1.0 - sum / total : NAN;
+			}
+		case METRIC_MAPE:
+			{
+				/* mean |error| / |truth| over rows whose truth is not zero, as a fraction */
+				int64		counted = 0;
+
+				for (int64 i = 0; i < n; i++)
+				{
+					if (y[i] != 0.0)
+					{
+						sum += fabs(pred[i] - y[i]) / fabs(y[i]);
+						counted++;
+					}
+				}
+				return counted > 0 ? sum / counted : NAN;
 			}
 		case METRIC_ACCURACY:
 			for (int64 i = 0; i < n; i++)

@@ -1,14 +1,25 @@
 /*
- * search.h: from a relation and a target to a stored model. This release
- * fits one learner per call; the search over learners comes later. The
- * interface holds the validation split and the metrics that the search and
- * the evaluation views will share.
+ * search.h: from a relation and a target to a stored model.
+ *
+ *   train.c      automl_train: request, task, checks, catalog row
+ *   split.c      holdout and stratified k-fold validation
+ *   evaluate.c   one configuration: fit per fold, out-of-fold predictions
+ *   space.c      each learner's hyper-parameter space and proven defaults
+ *   search.c     the budgeted search over learners and configurations
+ *   ensemble.c   greedy ensemble selection over out-of-fold predictions
+ *   progress.c   NOTICEs and the shared-memory progress view
+ *   metrics.c    the metrics
  */
 #ifndef AUTOML_SEARCH_H
 #define AUTOML_SEARCH_H
 
 #include "postgres.h"
+#include "data/frame.h"
 #include "learn/learner.h"
+#include "nodes/pg_list.h"
+#include "prep/prep.h"
+#include "registry/registry.h"
+#include "utils/jsonb.h"
 
 /* ---- metrics (metrics.c) ---- */
 
@@ -20,7 +31,8 @@ typedef enum MetricId
 	METRIC_ACCURACY,
 	METRIC_F1,
 	METRIC_ROC_AUC,
-	METRIC_LOG_LOSS
+	METRIC_LOG_LOSS,
+	METRIC_MAPE
 } MetricId;
 
 typedef struct MetricDef
@@ -62,5 +74,191 @@ typedef struct Split
  */
 extern Split holdout_split(int64 n_rows, const int *label, int n_classes,
 						   double valid_fraction, uint64 seed);
+
+/*
+ * The validation scheme: one holdout split, or k stratified folds whose
+ * validation parts partition the rows. rows lists every validation row, fold
+ * after fold, in the order that predictions are kept.
+ */
+typedef struct Validation
+{
+	int			n_folds;		/* 1: holdout */
+	Split	   *folds;
+	int64		n_rows;
+	int64	   *rows;
+} Validation;
+
+extern Validation validation_holdout(int64 n_rows, const int *label, int n_classes,
+									 double valid_fraction, uint64 seed);
+extern Validation validation_kfold(int64 n_rows, const int *label, int n_classes,
+								   int n_folds, uint64 seed);
+
+/* ---- fitting and scoring one configuration (evaluate.c) ---- */
+
+/* What every fit of one training shares. */
+typedef struct TrainingData
+{
+	Frame	   *frame;
+	Task		task;
+	int			n_classes;
+	double	   *class_weight;	/* balanced weights, or NULL */
+	const PrepSpec *features;	/* the chosen columns, unfitted */
+} TrainingData;
+
+/* Predictions for a Validation's rows (n_rows x width), with the truth. */
+typedef struct Predictions
+{
+	int64		n;
+	int			width;			/* 1, or n_classes */
+	double	   *pred;
+	double	   *y;				/* regression, or NULL */
+	int		   *label;			/* classification, or NULL */
+} Predictions;
+
+/* A fitted model: a fresh copy of td->features fitted on rows, then the learner. */
+extern Model *fit_model(const TrainingData *td, const Learner *learner,
+						const double *hyperparams, const int64 *rows, int64 n_rows);
+
+/*
+ * Predicts the given rows of the frame into pred (n_rows x width). binding
+ * maps the model's columns to the frame's (prep_bind) for a model fitted on
+ * other data; NULL for one fitted on this frame.
+ */
+extern void predict_rows(const TrainingData *td, const Model *model, const int *binding,
+						 const int64 *rows, int64 n_rows, double *pred);
+
+/* An empty Predictions for the validation rows, with their true values. */
+extern Predictions predictions_for(const TrainingData *td, const Validation *v);
+
+/* The metric of predictions; NaN when undefined. */
+extern double predictions_score(const Predictions *p, const MetricDef *metric, int n_classes);
+
+/*
+ * One configuration validated: fitted on each fold's training rows, its
+ * predictions for every validation row written into out->pred, the metric per
+ * fold into fold_scores (n_folds). Returns false when the learner stopped at
+ * the deadline (learner_deadline) before finishing.
+ */
+extern bool evaluate_config(const TrainingData *td, const Validation *v, const Learner *learner,
+							const double *hyperparams, const MetricDef *metric,
+							Predictions *out, double *fold_scores);
+
+/* ---- hyper-parameter spaces (space.c) ---- */
+
+#define SPACE_MAX_PARAMS 8
+
+typedef struct SearchParam
+{
+	int			index;			/* into the learner's hyperparams */
+	double		low;
+	double		high;
+	bool		log_scale;
+} SearchParam;
+
+typedef struct LearnerSpace
+{
+	const Learner *learner;
+	int			n_params;
+	SearchParam params[SPACE_MAX_PARAMS];
+	double		relative_cost;	/* a fixed cost guess, for runs without a clock */
+} LearnerSpace;
+
+/* The learners a search for task may use, cheapest first; algorithms (C strings) restricts them. */
+extern int	space_learners(Task task, List *algorithms, int64 n_train_rows,
+						   LearnerSpace *out, int max_out);
+
+/*
+ * The proven configurations of a learner, tried before any search: writes
+ * the i-th into values (every hyperparameter) and returns true, or false when
+ * there are fewer than i + 1.
+ */
+extern bool space_default_config(const LearnerSpace *space, Task task, int64 n_train_rows,
+								 int n_inputs, int i, double *values);
+
+/* A configuration as a point in [0, 1]^n_params, and back (rounding integers). */
+extern void space_to_unit(const LearnerSpace *space, const double *values, double *unit);
+extern void space_from_unit(const LearnerSpace *space, const double *unit, double *values);
+
+/* ---- the search (search.c) ---- */
+
+typedef enum TrialStatus
+{
+	TRIAL_OK,
+	TRIAL_STOPPED,				/* stopped at the time budget, not used */
+	TRIAL_FAILED
+} TrialStatus;
+
+typedef struct Trial
+{
+	int			number;			/* 1, 2, ... in the order run */
+	const Learner *learner;
+	double	   *hyperparams;
+	double		score;			/* NaN unless TRIAL_OK */
+	double		score_std;		/* over folds; NaN with one */
+	double		fit_seconds;	/* all folds */
+	int64		rows_used;		/* training rows of one fit */
+	TrialStatus status;
+	char	   *error;			/* TRIAL_FAILED */
+	Predictions *predictions;	/* kept for the best trials only, else NULL */
+} Trial;
+
+typedef struct SearchRequest
+{
+	const TrainingData *td;
+	const Validation *validation;
+	const MetricDef *metric;
+	List	   *algorithms;
+	const Learner *fixed_learner;	/* hyperparams given: no search, one fit of this */
+	const double *fixed_values;
+	double		time_budget;	/* seconds for the whole call; 0: none */
+	double		started;		/* when the call began (seconds_now()) */
+	int			max_trials;		/* 0: none */
+	int			seed;
+	const char *model_name;		/* for progress reports */
+} SearchRequest;
+
+typedef struct SearchResult
+{
+	int			n_trials;
+	Trial	   *trials;
+	int			best;			/* index of the best trial */
+	bool		budget_exhausted;
+	double		seconds;
+} SearchResult;
+
+extern SearchResult run_search(const SearchRequest *req);
+
+/* Seconds on a monotonic clock. */
+extern double seconds_now(void);
+
+/* The trial's hyperparameters as a JSON object. */
+extern char *trial_hyperparams_json(const Trial *trial);
+
+/* ---- ensembles (ensemble.c) ---- */
+
+typedef struct EnsembleChoice
+{
+	int			n_members;
+	int		   *trial;			/* indices into the trials */
+	double	   *weight;
+	double		score;
+	Predictions predictions;
+} EnsembleChoice;
+
+/*
+ * Caruana's greedy ensemble selection with replacement over the trials that
+ * kept predictions. Returns true, with the choice, when the ensemble of two
+ * or more trials beats the best single trial.
+ */
+extern bool ensemble_select(const SearchResult *result, const MetricDef *metric, int n_classes,
+							EnsembleChoice *choice);
+
+/* ---- progress (progress.c) ---- */
+
+extern void progress_init(void);	/* from _PG_init */
+extern void progress_start(const char *model_name, double time_budget);
+extern void progress_update(int trials_done, const char *metric, double best_score,
+							double seconds_left, const char *phase);
+extern void progress_end(void);
 
 #endif							/* AUTOML_SEARCH_H */

@@ -1,5 +1,5 @@
 /*
- * split.c: seeded, stratified holdout split.
+ * split.c: seeded, stratified holdout and k-fold validation.
  */
 #include "postgres.h"
 
@@ -84,4 +84,86 @@ holdout_split(int64 n_rows, const int *label, int n_classes,
 	pfree(group_start);
 	pfree(fill);
 	return split;
+}
+
+Validation
+validation_holdout(int64 n_rows, const int *label, int n_classes,
+				   double valid_fraction, uint64 seed)
+{
+	Validation	v;
+
+	v.n_folds = 1;
+	v.folds = palloc(sizeof(Split));
+	v.folds[0] = holdout_split(n_rows, label, n_classes, valid_fraction, seed);
+	v.n_rows = v.folds[0].n_valid;
+	v.rows = v.folds[0].valid;
+	return v;
+}
+
+/*
+ * Stratified k-fold: each class's rows are shuffled and dealt to the folds in
+ * turn, so every fold gets its share of every class.
+ */
+Validation
+validation_kfold(int64 n_rows, const int *label, int n_classes, int n_folds, uint64 seed)
+{
+	Validation	v;
+	int			n_groups = label ? n_classes : 1;
+	int64	   *order = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(int64) * n_rows);
+	int64	   *group_start = palloc0(sizeof(int64) * (n_groups + 1));
+	int64	   *fill = palloc0(sizeof(int64) * n_groups);
+	int		   *fold_of = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(int) * n_rows);
+	int64		dealt = 0;
+	int64		at = 0;
+	pg_prng_state rng;
+
+	Assert(n_folds >= 2);
+	pg_prng_seed(&rng, seed);
+	for (int64 i = 0; i < n_rows; i++)
+		group_start[(label ? label[i] : 0) + 1]++;
+	for (int g = 0; g < n_groups; g++)
+		group_start[g + 1] += group_start[g];
+	for (int64 i = 0; i < n_rows; i++)
+	{
+		int			g = label ? label[i] : 0;
+
+		order[group_start[g] + fill[g]++] = i;
+	}
+	/* Dealing continues across classes, so small classes do not all land in fold 0. */
+	for (int g = 0; g < n_groups; g++)
+	{
+		int64	   *rows = order + group_start[g];
+		int64		n = group_start[g + 1] - group_start[g];
+
+		shuffle(rows, n, &rng);
+		for (int64 i = 0; i < n; i++)
+			fold_of[rows[i]] = (int) (dealt++ % n_folds);
+	}
+
+	v.n_folds = n_folds;
+	v.folds = palloc(sizeof(Split) * n_folds);
+	v.n_rows = n_rows;
+	v.rows = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(int64) * n_rows);
+	for (int f = 0; f < n_folds; f++)
+	{
+		Split	   *s = &v.folds[f];
+
+		s->train = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(int64) * n_rows);
+		s->valid = v.rows + at;
+		s->n_train = 0;
+		s->n_valid = 0;
+		for (int64 i = 0; i < n_rows; i++)
+		{
+			if (fold_of[i] == f)
+				s->valid[s->n_valid++] = i;
+			else
+				s->train[s->n_train++] = i;
+		}
+		at += s->n_valid;
+	}
+	pfree(order);
+	pfree(group_start);
+	pfree(fill);
+	pfree(fold_of);
+	return v;
 }

@@ -44,6 +44,9 @@ PG_FUNCTION_INFO_V1(automl_train);
 #define MAX_MODEL_NAME 200
 /* Classes this uneven get balanced class weights. */
 #define IMBALANCE_RATIO 9
+/* Seconds when neither time_budget nor max_trials is given, as FLAML. */
+#define DEFAULT_TIME_BUDGET 60.0
+#define MAX_TIME_BUDGET (7 * 24 * 3600.0)
 
 /* Argument positions of automl_train. */
 enum
@@ -64,16 +67,9 @@ typedef struct TrainRequest
 	Jsonb	   *hyperparams;	/* or NULL */
 	List	   *exclude;		/* C strings */
 	int			seed;
+	double		time_budget;	/* seconds; 0: none (max_trials only) */
+	int			max_trials;		/* 0: none */
 } TrainRequest;
-
-static double
-seconds_now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec + ts.tv_nsec * 1e-9;
-}
 
 static char *
 required_text_arg(FunctionCallInfo fcinfo, int argno, const char *argname)
@@ -109,17 +105,6 @@ text_array_to_list(ArrayType *array, const char *argname)
 	return result;
 }
 
-static void
-reject_unsupported(FunctionCallInfo fcinfo, int argno, const char *argname)
-{
-	if (!PG_ARGISNULL(argno))
-		ereport(ERROR,
-				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
-				 errmsg("%s is not supported yet", argname),
-				 errdetail("This version fits one model per call; the time-budgeted search over learners comes in a later release."),
-				 errhint("Leave %s out.", argname)));
-}
-
 static TrainRequest *
 parse_request(FunctionCallInfo fcinfo)
 {
@@ -137,8 +122,27 @@ parse_request(FunctionCallInfo fcinfo)
 				 errdetail("A model name is 1 to %d characters and has no \"@\", which pins versions as in \"name@2\".",
 						   MAX_MODEL_NAME)));
 
-	reject_unsupported(fcinfo, ARG_TIME_BUDGET, "time_budget");
-	reject_unsupported(fcinfo, ARG_MAX_TRIALS, "max_trials");
+	if (!PG_ARGISNULL(ARG_MAX_TRIALS))
+	{
+		req->max_trials = PG_GETARG_INT32(ARG_MAX_TRIALS);
+		if (req->max_trials < 1)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("max_trials must be at least 1"),
+					 errhint("Leave max_trials out to let the time budget alone decide.")));
+	}
+	if (!PG_ARGISNULL(ARG_TIME_BUDGET))
+	{
+		req->time_budget = PG_GETARG_FLOAT8(ARG_TIME_BUDGET);
+		if (!(req->time_budget > 0) || req->time_budget > MAX_TIME_BUDGET)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("time_budget must be a number of seconds greater than 0 and at most %.0f",
+							MAX_TIME_BUDGET),
+					 errhint("For example time_budget => 60.")));
+	}
+	else if (req->max_trials == 0)
+		req->time_budget = DEFAULT_TIME_BUDGET;
 
 	/* The relation is named as in SQL: "Schema"."Table" quoting applies. */
 	req->relid = RangeVarGetRelid(makeRangeVarFromNameList(textToQualifiedNameList(cstring_to_text(relation))),
@@ -389,131 +393,13 @@ parse_hyperparams(const Learner *learner, Jsonb *json, double *values)
 	}
 }
 
-/* ---- fitting and scoring ---- */
+/* ---- validation metrics ---- */
 
-typedef struct TrainingData
-{
-	Frame	   *frame;
-	Task		task;
-	int			n_classes;
-	const Learner *learner;
-	const double *hyperparams;
-	double	   *class_weight;	/* balanced weights, or NULL */
-} TrainingData;
-
-/* Fits prep and learner on the given rows. */
-static Model *
-fit_model(const TrainingData *td, PrepSpec *prep, const int64 *rows, int64 n_rows)
-{
-	Model	   *model = palloc0(sizeof(Model));
-	Dataset		data;
-	double	   *X;
-	double	   *y = NULL;
-	int		   *label = NULL;
-
-	prep_fit(prep, td->frame, rows, n_rows);
-	X = MemoryContextAllocHuge(CurrentMemoryContext,
-							   mul_size(mul_size(sizeof(double), n_rows), prep->n_outputs));
-	prep_apply_frame(prep, td->frame, rows, n_rows, X);
-	if (td->task == TASK_REGRESSION)
-	{
-		y = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(double) * n_rows);
-		for (int64 i = 0; i < n_rows; i++)
-			y[i] = td->frame->target.values[rows[i]];
-	}
-	else
-	{
-		label = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(int) * n_rows);
-		for (int64 i = 0; i < n_rows; i++)
-			label[i] = td->frame->target.codes[rows[i]];
-	}
-	data.task = td->task;
-	data.n_rows = n_rows;
-	data.n_features = prep->n_outputs;
-	data.X = X;
-	data.y = y;
-	data.label = label;
-	data.n_classes = td->n_classes;
-	data.class_weight = td->class_weight;
-	data.n_categories = NULL;
-	if (prep->for_trees)
-	{
-		int		   *categories = palloc(sizeof(int) * Max(prep->n_outputs, 1));
-
-		for (int o = 0; o < prep->n_outputs; o++)
-			categories[o] = prep_output_categories(prep, o);
-		data.n_categories = categories;
-	}
-
-	model->task = td->task;
-	model->learner = td->learner;
-	model->learner_state = td->learner->fit(&data, td->hyperparams);
-	model->prep = prep;
-	model->n_classes = td->n_classes;
-	pfree(X);
-	return model;
-}
-
-/* A model's predictions on the validation rows, with their true values. */
-typedef struct ValidationScores
-{
-	int64		n;
-	double	   *pred;			/* n x (1 or n_classes) */
-	double	   *y;				/* regression, or NULL */
-	int		   *label;			/* classification, or NULL */
-} ValidationScores;
-
-/*
- * Scores the validation rows with model. binding maps the model's columns to
- * the frame's (prep_bind) for a model fitted on other data; NULL for one
- * fitted on this frame.
- */
-static ValidationScores
-score_validation_rows(const TrainingData *td, const Model *model, const int *binding, const Split *split)
-{
-	const Frame *frame = td->frame;
-	const PrepSpec *prep = model->prep;
-	int			width = td->task == TASK_REGRESSION ? 1 : td->n_classes;
-	RawValue   *raw = palloc(sizeof(RawValue) * prep->n_columns);
-	double	   *x = palloc(sizeof(double) * prep->n_outputs);
-	ValidationScores vs;
-
-	vs.n = split->n_valid;
-	vs.pred = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(double) * Max(vs.n, 1) * width);
-	vs.y = td->task == TASK_REGRESSION ? palloc(sizeof(double) * Max(vs.n, 1)) : NULL;
-	vs.label = td->task == TASK_REGRESSION ? NULL : palloc(sizeof(int) * Max(vs.n, 1));
-	for (int64 i = 0; i < vs.n; i++)
-	{
-		int64		row = split->valid[i];
-
-		if ((i & 0xFFFF) == 0)
-			CHECK_FOR_INTERRUPTS();
-		if (binding)
-			prep_raw_from_bound_frame(prep, frame, binding, row, raw);
-		else
-			prep_raw_from_frame(prep, frame, row, raw);
-		prep_apply(prep, raw, x);
-		model->learner->predict(model->learner_state, x, vs.pred + i * width);
-		if (vs.y)
-			vs.y[i] = frame->target.values[row];
-		else
-			vs.label[i] = frame->target.codes[row];
-	}
-	pfree(raw);
-	pfree(x);
-	return vs;
-}
-
-/* Validation metrics as a JSON object, and the chosen metric's value. */
+/* All metrics of the task on the predictions, as a JSON object; the chosen one into *score. */
 static char *
-validate(const TrainingData *td, const Model *model, const Split *split,
-		 const MetricDef *chosen, double *score)
+metrics_json(const TrainingData *td, const Predictions *p, const Validation *v,
+			 const MetricDef *chosen, double *score)
 {
-	ValidationScores vs = score_validation_rows(td, model, NULL, split);
-	int64		n = vs.n;
-	double	   *pred = vs.pred;
-	double	   *y = vs.y;
-	int		   *label = vs.label;
 	const MetricDef *defs[8];
 	int			n_defs = metric_list_for_task(td->task, defs, lengthof(defs));
 	StringInfoData json;
@@ -522,17 +408,17 @@ validate(const TrainingData *td, const Model *model, const Split *split,
 	appendStringInfoChar(&json, '{');
 	for (int m = 0; m < n_defs; m++)
 	{
-		double		v = metric_compute(defs[m]->id, n, y, label, td->n_classes, pred);
+		double		value = predictions_score(p, defs[m], td->n_classes);
 
-		if (isnan(v))
+		if (isnan(value))
 			appendStringInfo(&json, "\"%s\": null, ", defs[m]->name);
 		else
-			appendStringInfo(&json, "\"%s\": %.17g, ", defs[m]->name, v);
+			appendStringInfo(&json, "\"%s\": %.17g, ", defs[m]->name, value);
 		if (defs[m] == chosen)
-			*score = v;
+			*score = value;
 	}
 	appendStringInfo(&json, "\"validation_rows\": " INT64_FORMAT ", \"training_rows\": " INT64_FORMAT "}",
-					 split->n_valid, split->n_train);
+					 v->n_rows, v->folds[0].n_train);
 	return json.data;
 }
 
@@ -688,13 +574,13 @@ view_definition(const Frame *frame)
  * validation rows, or false with *why_not when it cannot be scored on them.
  */
 static bool
-score_champion(const TrainingData *td, const Split *split, const MetricDef *metric,
+score_champion(const TrainingData *td, const Validation *v, const MetricDef *metric,
 			   const Model *champion, char **classes, int champion_version,
 			   double *score, char **why_not)
 {
-	int		   *binding = palloc(sizeof(int) * champion->prep->n_columns);
+	int		   *binding = palloc(sizeof(int) * Max(champion->prep->n_columns, 1));
 	const char *missing;
-	ValidationScores vs;
+	Predictions p;
 
 	if (champion->task != td->task || champion->n_classes != td->n_classes)
 	{
@@ -714,8 +600,9 @@ score_champion(const TrainingData *td, const Split *split, const MetricDef *metr
 		*why_not = psprintf("column \"%s\" of version %d is not in the new data", missing, champion_version);
 		return false;
 	}
-	vs = score_validation_rows(td, champion, binding, split);
-	*score = metric_compute(metric->id, vs.n, vs.y, vs.label, td->n_classes, vs.pred);
+	p = predictions_for(td, v);
+	predict_rows(td, champion, binding, v->rows, v->n_rows, p.pred);
+	*score = predictions_score(&p, metric, td->n_classes);
 	return true;
 }
 
@@ -726,7 +613,7 @@ score_champion(const TrainingData *td, const Split *split, const MetricDef *metr
  * in a subtransaction and becomes the reason not to deploy. Cancel is not.
  */
 static bool
-load_and_score_champion(const TrainingData *td, const Split *split, const MetricDef *metric,
+load_and_score_champion(const TrainingData *td, const Validation *v, const MetricDef *metric,
 						const char *name, char **classes, int champion_version,
 						double *score, char **why_not)
 {
@@ -743,7 +630,7 @@ load_and_score_champion(const TrainingData *td, const Split *split, const Metric
 		Model	   *champion = model_cache_lookup(psprintf("%s@%d", name, champion_version),
 												  &champion_name, &loaded_version);
 
-		scored = score_champion(td, split, metric, champion, classes, loaded_version, score, why_not);
+		scored = score_champion(td, v, metric, champion, classes, loaded_version, score, why_not);
 		ReleaseCurrentSubTransaction();
 		MemoryContextSwitchTo(caller_cxt);
 		CurrentResourceOwner = caller_owner;
@@ -754,12 +641,14 @@ load_and_score_champion(const TrainingData *td, const Split *split, const Metric
 
 		MemoryContextSwitchTo(caller_cxt);
 		error = CopyErrorData();
-		if (error->sqlerrcode == ERRCODE_QUERY_CANCELED)
-			PG_RE_THROW();
 		FlushErrorState();
 		RollbackAndReleaseCurrentSubTransaction();
 		MemoryContextSwitchTo(caller_cxt);
 		CurrentResourceOwner = caller_owner;
+		/* cancel and shutdown end the call, with the subtransaction gone */
+		if (error->sqlerrcode == ERRCODE_QUERY_CANCELED ||
+			error->sqlerrcode == ERRCODE_ADMIN_SHUTDOWN)
+			ReThrowError(error);
 		*why_not = psprintf("version %d could not be loaded: %s", champion_version, error->message);
 		scored = false;
 	}
@@ -773,7 +662,7 @@ load_and_score_champion(const TrainingData *td, const Split *split, const Metric
  * by more than the name's min_gain, and auto_deploy is on.
  */
 static void
-decide_deployment(const TrainingData *td, const Split *split, const MetricDef *metric,
+decide_deployment(const TrainingData *td, const Validation *v, const MetricDef *metric,
 				  double score, const ModelPolicy *policy, const char *name, char **classes,
 				  ModelRecord *rec)
 {
@@ -800,7 +689,7 @@ decide_deployment(const TrainingData *td, const Split *split, const MetricDef *m
 	}
 
 	champion_version = policy->deployed_version;
-	if (load_and_score_champion(td, split, metric, name, classes, champion_version,
+	if (load_and_score_champion(td, v, metric, name, classes, champion_version,
 								&champion_score, &why_not) &&
 		!isnan(score) && !isnan(champion_score))
 	{
@@ -809,7 +698,7 @@ decide_deployment(const TrainingData *td, const Split *split, const MetricDef *m
 		rec->decision_reason = psprintf("%s %.6g against %.6g of version %d on the same " INT64_FORMAT
 										" validation rows: gain %.6g %s min_gain %g",
 										metric->name, score, champion_score, champion_version,
-										split->n_valid, gain, rec->deploy ? ">" : "<=", policy->min_gain);
+										v->n_rows, gain, rec->deploy ? ">" : "<=", policy->min_gain);
 	}
 	else
 	{
@@ -822,12 +711,139 @@ decide_deployment(const TrainingData *td, const Split *split, const MetricDef *m
 	initStringInfo(&cmp);
 	appendStringInfo(&cmp, "{\"metric\": \"%s\", \"champion_version\": %d, \"validation_rows\": " INT64_FORMAT
 					 ", \"min_gain\": %.17g, \"challenger_score\": ", metric->name, champion_version,
-					 split->n_valid, policy->min_gain);
+					 v->n_rows, policy->min_gain);
 	appendStringInfoString(&cmp, isnan(score) ? "null" : psprintf("%.17g", score));
 	appendStringInfoString(&cmp, ", \"champion_score\": ");
 	appendStringInfoString(&cmp, isnan(champion_score) ? "null" : psprintf("%.17g", champion_score));
 	appendStringInfo(&cmp, ", \"deployed\": %s}", rec->deploy ? "true" : "false");
 	rec->comparison_json = cmp.data;
+}
+
+/* ---- validation scheme ---- */
+
+/* Rows x columns below which 5-fold cross-validation fits in a minute of budget. */
+#define CV_CELLS_PER_SECOND 10000
+#define CV_MAX_ROWS 100000
+#define CV_ALWAYS_ROWS 10000
+#define CV_FOLDS 5
+
+/*
+ * k-fold cross-validation while it is affordable (small data, or data small
+ * for the budget), a holdout otherwise: a search on large data learns more
+ * from more trials than from steadier scores.
+ */
+static Validation
+choose_validation(const TrainingData *td, double time_budget, int seed)
+{
+	int64		rows = td->frame->n_rows;
+	double		cells = (double) rows * Max(td->features->n_columns, 1);
+	double		budget = time_budget > 0 ? time_budget : DEFAULT_TIME_BUDGET;
+	const int  *label = td->task == TASK_CLASSIFICATION ? td->frame->target.codes : NULL;
+
+	if (rows >= 2 * CV_FOLDS && rows <= CV_MAX_ROWS &&
+		(rows <= CV_ALWAYS_ROWS || cells <= budget * CV_CELLS_PER_SECOND))
+		return validation_kfold(rows, label, td->n_classes, CV_FOLDS, (uint64) (uint32) seed);
+	return validation_holdout(rows, label, td->n_classes, VALID_FRACTION, (uint64) (uint32) seed);
+}
+
+/* ---- the stored model ---- */
+
+static char *
+member_list_json(const SearchResult *sr, const EnsembleChoice *ens, bool with_hyperparams)
+{
+	StringInfoData json;
+
+	initStringInfo(&json);
+	appendStringInfoString(&json, "{\"members\": [");
+	for (int m = 0; m < ens->n_members; m++)
+	{
+		const Trial *t = &sr->trials[ens->trial[m]];
+
+		appendStringInfo(&json, "%s{\"algorithm\": \"%s\", \"trial\": %d, \"weight\": %.17g",
+						 m > 0 ? ", " : "", t->learner->name, t->number, ens->weight[m]);
+		if (with_hyperparams)
+			appendStringInfo(&json, ", \"hyperparams\": %s", trial_hyperparams_json(t));
+		appendStringInfoChar(&json, '}');
+	}
+	appendStringInfoString(&json, "]}");
+	return json.data;
+}
+
+static char *
+ensemble_summary_json(const SearchResult *sr, const EnsembleChoice *ens, const Model *model)
+{
+	StringInfoData json;
+
+	initStringInfo(&json);
+	appendStringInfoString(&json, "{\"members\": [");
+	for (int m = 0; m < ens->n_members; m++)
+	{
+		const Trial *t = &sr->trials[ens->trial[m]];
+
+		appendStringInfo(&json, "%s{\"algorithm\": \"%s\", \"trial\": %d, \"weight\": %.17g, \"summary\": %s}",
+						 m > 0 ? ", " : "", t->learner->name, t->number, ens->weight[m],
+						 summary_json(t->learner, model->members[m]));
+	}
+	appendStringInfoString(&json, "]}");
+	return json.data;
+}
+
+/* The trials as catalog rows: rank by score among those that finished. */
+static TrialRecord *
+trial_records(const SearchResult *sr, const MetricDef *metric, int chosen,
+			  const EnsembleChoice *ens)
+{
+	TrialRecord *records = palloc0(sizeof(TrialRecord) * Max(sr->n_trials, 1));
+
+	for (int t = 0; t < sr->n_trials; t++)
+	{
+		const Trial *trial = &sr->trials[t];
+		TrialRecord *r = &records[t];
+
+		r->number = trial->number;
+		r->algorithm = trial->learner->name;
+		r->hyperparams_json = trial_hyperparams_json(trial);
+		r->score = trial->score;
+		r->score_std = trial->score_std;
+		r->fit_seconds = trial->fit_seconds;
+		r->rows_used = trial->rows_used;
+		r->status = trial->status == TRIAL_OK ? "ok" :
+			trial->status == TRIAL_STOPPED ? "stopped at the time budget" : "failed";
+		r->error = trial->error;
+		r->selected = (t == chosen);
+		r->ensemble_weight = NAN;
+		if (ens)
+		{
+			for (int m = 0; m < ens->n_members; m++)
+			{
+				if (ens->trial[m] == t)
+				{
+					r->ensemble_weight = ens->weight[m];
+					r->selected = true;
+				}
+			}
+		}
+		r->rank = 0;
+		if (trial->status == TRIAL_OK && !isnan(trial->score))
+		{
+			int			rank = 1;
+
+			for (int u = 0; u < sr->n_trials; u++)
+			{
+				const Trial *other = &sr->trials[u];
+
+				if (u == t || other->status != TRIAL_OK || isnan(other->score))
+					continue;
+				if (metric->higher_is_better ? other->score > trial->score :
+					other->score < trial->score)
+					rank++;
+				else if (other->score == trial->score && u < t)
+					rank++;
+			}
+			r->rank = rank;
+		}
+	}
+	return records;
 }
 
 /* ---- the SQL entry point ---- */
@@ -844,13 +860,19 @@ automl_train(PG_FUNCTION_ARGS)
 	TrainingData td;
 	bool		task_inferred;
 	char	  **classes = NULL;
-	double	   *hyperparams;
 	const MetricDef *metric;
 	PrepSpec   *features;
-	Split		split;
+	Validation	validation;
+	SearchRequest sreq;
+	SearchResult sr;
+	EnsembleChoice ens;
+	bool		use_ensemble = false;
+	const Trial *best;
+	const Predictions *chosen_predictions;
+	const Learner *fixed_learner = NULL;
+	double	   *fixed_values = NULL;
 	Model	   *model;
 	double		score = NAN;
-	char	   *metrics_json;
 	ModelRecord rec;
 	StringInfoData json;
 	const char **feature_names;
@@ -859,6 +881,7 @@ automl_train(PG_FUNCTION_ARGS)
 	ModelPolicy policy;
 	double		refit_started;
 	double		refit_seconds;
+	int64	   *all_rows;
 	int			version;
 	bool		deployed;
 	Datum		result[7];
@@ -871,6 +894,7 @@ automl_train(PG_FUNCTION_ARGS)
 	req = parse_request(fcinfo);
 	catalog_check_owner(req->name, "train", false);
 	policy = catalog_get_policy(req->name);
+	progress_start(req->name, req->time_budget);
 	frame = frame_scan(req->relid, req->target, req->exclude, (uint64) (uint32) req->seed);
 
 	if (frame->n_rows == 0)
@@ -914,57 +938,101 @@ automl_train(PG_FUNCTION_ARGS)
 				 errmsg("metric \"%s\" does not apply to %s", metric->name, task_name(td.task)),
 				 errhint("Valid metrics are %s.", metric_names())));
 
-	td.learner = choose_learner(req, td.task);
-	hyperparams = palloc(sizeof(double) * Max(td.learner->n_hyperparams, 1));
-	parse_hyperparams(td.learner, req->hyperparams, hyperparams);
-	td.hyperparams = hyperparams;
+	/* hyperparams given: one fit of one learner, no search */
+	if (req->hyperparams != NULL)
+	{
+		fixed_learner = choose_learner(req, td.task);
+		fixed_values = palloc(sizeof(double) * Max(fixed_learner->n_hyperparams, 1));
+		parse_hyperparams(fixed_learner, req->hyperparams, fixed_values);
+	}
+	else if (req->algorithms != NIL)
+		(void) choose_learner(req, td.task);	/* names checked, one must fit the task */
 
 	/* What the data says before fitting: columns to drop, personal data, imbalance. */
 	prep_warnings_init(&warnings);
 	prep_check_personal_data(frame, &warnings);
 	features = prep_choose_features(frame, &warnings);
+	td.features = features;
 	td.class_weight = NULL;
 	if (td.task == TASK_CLASSIFICATION)
 		td.class_weight = balanced_class_weights(frame, td.n_classes, &warnings);
 
-	/* Trees take raw values and categories; linear models standardised and one-hot inputs. */
-	features->for_trees = td.learner->raw_inputs;
+	/* The search, validated without leaks: every fit learns its prep from its own rows. */
+	validation = choose_validation(&td, req->time_budget, req->seed);
+	memset(&sreq, 0, sizeof(sreq));
+	sreq.td = &td;
+	sreq.validation = &validation;
+	sreq.metric = metric;
+	sreq.algorithms = req->algorithms;
+	sreq.fixed_learner = fixed_learner;
+	sreq.fixed_values = fixed_values;
+	sreq.time_budget = req->time_budget;
+	sreq.started = started;
+	sreq.max_trials = req->max_trials;
+	sreq.seed = req->seed;
+	sreq.model_name = req->name;
+	sr = run_search(&sreq);
+	best = &sr.trials[sr.best];
+	chosen_predictions = best->predictions;
 
-	/* Validate on a holdout, with prep learned from the training rows only. */
-	split = holdout_split(frame->n_rows, td.task == TASK_CLASSIFICATION ? frame->target.codes : NULL,
-						  td.n_classes, VALID_FRACTION, (uint64) (uint32) req->seed);
-	model = fit_model(&td, prep_copy_unfitted(features), split.train, split.n_train);
-	metrics_json = validate(&td, model, &split, metric, &score);
+	/* An ensemble of the best trials when it validates better and its refits fit in the budget. */
+	memset(&ens, 0, sizeof(ens));
+	if (fixed_learner == NULL && ensemble_select(&sr, metric, td.n_classes, &ens))
+	{
+		double		refit_estimate = 0.0;
+
+		for (int m = 0; m < ens.n_members; m++)
+		{
+			const Trial *t = &sr.trials[ens.trial[m]];
+
+			refit_estimate += t->fit_seconds / validation.n_folds *
+				((double) frame->n_rows / Max(t->rows_used, 1));
+		}
+		use_ensemble = req->time_budget <= 0 ||
+			seconds_now() + refit_estimate <= started + req->time_budget * 0.98;
+		if (use_ensemble)
+			chosen_predictions = &ens.predictions;
+		else
+			ereport(NOTICE,
+					(errmsg("an ensemble of %d trials validated better, but refitting it would exceed the time budget; the best single trial is kept",
+							ens.n_members)));
+	}
+	progress_update(sr.n_trials, metric->name, best->score,
+					req->time_budget > 0 ? started + req->time_budget - seconds_now() : NAN, "refit");
 
 	/* Refit on every row for the stored model. */
+	all_rows = MemoryContextAllocHuge(train_cxt, sizeof(int64) * frame->n_rows);
+	for (int64 i = 0; i < frame->n_rows; i++)
+		all_rows[i] = i;
+	refit_started = seconds_now();
+	if (use_ensemble)
 	{
-		int64	   *all_rows = MemoryContextAllocHuge(train_cxt, sizeof(int64) * frame->n_rows);
+		Model	  **members = palloc(sizeof(Model *) * ens.n_members);
 
-		for (int64 i = 0; i < frame->n_rows; i++)
-			all_rows[i] = i;
-		refit_started = seconds_now();
-		model = fit_model(&td, features, all_rows, frame->n_rows);
-		refit_seconds = seconds_now() - refit_started;
-		model->classes = classes;
+		for (int m = 0; m < ens.n_members; m++)
+		{
+			const Trial *t = &sr.trials[ens.trial[m]];
+
+			members[m] = fit_model(&td, t->learner, t->hyperparams, all_rows, frame->n_rows);
+			members[m]->classes = classes;
+		}
+		model = model_make_ensemble(members, ens.weight, ens.n_members);
 	}
-	prep_check_target(features, frame, td.task == TASK_CLASSIFICATION, td.n_classes, &warnings);
+	else
+		model = fit_model(&td, best->learner, best->hyperparams, all_rows, frame->n_rows);
+	refit_seconds = seconds_now() - refit_started;
+	model->classes = classes;
+	/* The column checks read the fitted spec of the first (best) member. */
+	prep_check_target(model->prep, frame, td.task == TASK_CLASSIFICATION, td.n_classes, &warnings);
 	appendStringInfoChar(&warnings.json, ']');
 
 	/* The catalog row. */
 	memset(&rec, 0, sizeof(rec));
 	rec.name = req->name;
 	rec.task = task_name(td.task);
-	rec.algorithm = td.learner->name;
-
-	initStringInfo(&json);
-	appendStringInfoChar(&json, '{');
-	for (int i = 0; i < td.learner->n_hyperparams; i++)
-		appendStringInfo(&json, "%s\"%s\": %.17g", i > 0 ? ", " : "",
-						 td.learner->hyperparams[i].name, hyperparams[i]);
-	appendStringInfoChar(&json, '}');
-	rec.hyperparams_json = json.data;
-
-	rec.metrics_json = metrics_json;
+	rec.algorithm = model_algorithm(model);
+	rec.hyperparams_json = use_ensemble ? member_list_json(&sr, &ens, true) : trial_hyperparams_json(best);
+	rec.metrics_json = metrics_json(&td, chosen_predictions, &validation, metric, &score);
 	rec.metric = metric->name;
 	rec.score = score;
 	rec.n_features = features->n_columns;
@@ -981,20 +1049,32 @@ automl_train(PG_FUNCTION_ARGS)
 	rec.feature_kinds = feature_kinds;
 	rec.n_classes = td.n_classes;
 	rec.classes = (const char *const *) classes;
-	rec.summary_json = summary_json(td.learner, model);
-
-
+	rec.summary_json = use_ensemble ? ensemble_summary_json(&sr, &ens, model)
+		: summary_json(best->learner, model);
 	rec.source_relation = frame->relation_name;
 	rec.target = req->target;
 
 	initStringInfo(&json);
-	appendStringInfo(&json, "{\"seed\": %d, \"task_inferred\": %s, \"validation\": \"holdout\","
-					 " \"validation_fraction\": %g, \"exclude\": ",
-					 req->seed, task_inferred ? "true" : "false", VALID_FRACTION);
+	appendStringInfo(&json, "{\"seed\": %d, \"task_inferred\": %s, \"validation\": \"%s\", \"folds\": %d,"
+					 " \"validation_fraction\": %g, \"time_budget\": ",
+					 req->seed, task_inferred ? "true" : "false",
+					 validation.n_folds > 1 ? "cross_validation" : "holdout", validation.n_folds,
+					 validation.n_folds > 1 ? 1.0 / validation.n_folds : VALID_FRACTION);
+	appendStringInfoString(&json, req->time_budget > 0 ? psprintf("%g", req->time_budget) : "null");
+	appendStringInfoString(&json, ", \"max_trials\": ");
+	appendStringInfoString(&json, req->max_trials > 0 ? psprintf("%d", req->max_trials) : "null");
+	appendStringInfo(&json, ", \"trials\": %d, \"best_trial\": %d, \"search\": \"%s\", \"search_seconds\": %.6f, \"exclude\": ",
+					 sr.n_trials, best->number, fixed_learner ? "none: hyperparams given" : "portfolio + local search",
+					 sr.seconds);
 	append_json_list(&json, req->exclude);
 	appendStringInfoString(&json, ", \"algorithms\": ");
 	if (req->algorithms)
 		append_json_list(&json, req->algorithms);
+	else
+		appendStringInfoString(&json, "null");
+	appendStringInfoString(&json, ", \"hyperparams\": ");
+	if (req->hyperparams)
+		appendStringInfoString(&json, JsonbToCString(NULL, &req->hyperparams->root, VARSIZE(req->hyperparams)));
 	else
 		appendStringInfoString(&json, "null");
 	appendStringInfo(&json, ", \"rows_with_null_target\": " INT64_FORMAT
@@ -1009,24 +1089,27 @@ automl_train(PG_FUNCTION_ARGS)
 	appendStringInfoChar(&json, '}');
 	rec.options_json = json.data;
 	rec.warnings_json = warnings.json.data;
-	rec.profile_json = prep_profile_json(features, frame);
+	rec.profile_json = prep_profile_json(model->prep, frame);
 
 	rec.n_rows = frame->n_rows;
 	rec.model_bytes = model_serialize(model);
-	rec.train_seconds = seconds_now() - started;
 	rec.source_kind = relation_kind_name(frame->relation_kind);
 	rec.source_definition = view_definition(frame);
 	rec.data_digest = frame_digest(frame);
-	decide_deployment(&td, &split, metric, score, &policy, req->name, classes, &rec);
+	rec.n_trials = sr.n_trials;
+	rec.trials = trial_records(&sr, metric, use_ensemble ? -1 : sr.best, use_ensemble ? &ens : NULL);
+	decide_deployment(&td, &validation, metric, score, &policy, req->name, classes, &rec);
+	rec.train_seconds = seconds_now() - started;
 	version = catalog_store_model(&rec);
 	deployed = rec.deploy;
+	progress_end();
 
 	/* The result row, built in the caller's context. */
 	MemoryContextSwitchTo(call_cxt);
 	result[0] = CStringGetTextDatum(req->name);
 	result[1] = Int32GetDatum(version);
 	result[2] = CStringGetTextDatum(task_name(td.task));
-	result[3] = CStringGetTextDatum(td.learner->name);
+	result[3] = CStringGetTextDatum(rec.algorithm);
 	result[4] = CStringGetTextDatum(metric->name);
 	result[5] = Float8GetDatum(score);
 	result_null[5] = isnan(score);

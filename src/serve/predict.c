@@ -180,7 +180,7 @@ predict_row(FunctionCallInfo fcinfo)
 		state->model_version = version;
 		state->model = found;
 		state->raw = palloc(sizeof(RawValue) * found->prep->n_columns);
-		state->x = palloc(sizeof(double) * found->prep->n_outputs);
+		state->x = palloc(sizeof(double) * model_input_width(found));
 		state->out = palloc(sizeof(double) * Max(found->n_classes, 1));
 		MemoryContextSwitchTo(old);
 		fcinfo->flinfo->fn_extra = state;
@@ -227,8 +227,7 @@ predict_row(FunctionCallInfo fcinfo)
 			raw->isnull = !isfinite(raw->number);
 		}
 	}
-	prep_apply(prep, state->raw, state->x);
-	model->learner->predict(model->learner_state, state->x, state->out);
+	model_predict_raw(model, state->raw, state->x, state->out);
 	return state;
 }
 

@@ -17,8 +17,8 @@ as_server_user "$PG_BINDIR/initdb" -D "$WORK/data" -A trust -U postgres --no-syn
 cat > "$WORK/script.sql" <<'SQL'
 CREATE EXTENSION automl;
 CREATE TABLE p AS SELECT i AS id, (ARRAY['red','green','blue'])[i%3+1] AS color, CASE WHEN i%7=0 THEN NULL ELSE 'city' || (i%40) END AS city, DATE '2024-01-01' + i AS day, TIMESTAMPTZ '2024-01-01 00:00+00' + i * INTERVAL '17 minutes' AS seen, sin(i) AS x1, cos(i*1.3) AS x2, (i%5)::int AS x3, (i%3=0) AS f, CASE WHEN i%9=0 THEN NULL ELSE sin(i*0.7)::numeric END AS x4, (sin(i)+cos(i*1.3) > 0) AS c, sin(i)*3 - cos(i*1.3) AS y, CASE WHEN sin(i) > 0.4 THEN 'a' WHEN sin(i) > -0.4 THEN 'b' ELSE 'c' END AS g, 'text' AS t FROM generate_series(1,500) i;
-SELECT * FROM automl_train('r', 'p', 'y', exclude => ARRAY['id','c','g']);
-SELECT * FROM automl_train('b', 'p', 'c', exclude => ARRAY['id','y','g']);
+SELECT * FROM automl_train('r', 'p', 'y', exclude => ARRAY['id','c','g'], max_trials => 1);
+SELECT * FROM automl_train('b', 'p', 'c', exclude => ARRAY['id','y','g'], max_trials => 1);
 SELECT * FROM automl_train('m', 'p', 'g', exclude => ARRAY['id','y','c'], hyperparams => '{"C": 0.3}');
 SELECT * FROM automl_train('r', 'p', 'y', exclude => ARRAY['id','c','g'], hyperparams => '{"alpha": 50}');
 SELECT sum(automl_predict('r', p)), sum(automl_predict('b', p)), sum(automl_predict('r@2', p)) FROM p;
@@ -32,12 +32,12 @@ SELECT * FROM automl_train('te', 'p', 'y', exclude => ARRAY['id','c','g'], algor
 SELECT sum(automl_predict('tg', p)), sum((automl_predict_proba('tc', p))[1]), sum(automl_predict('tr', p)), sum(automl_predict('te', p)) FROM p;
 SET automl.train_memory = '1MB';
 CREATE TABLE big AS SELECT sin(i) AS a, 'k' || (i % 100) AS k, cos(i) AS y FROM generate_series(1, 40000) i;
-SELECT * FROM automl_train('s', 'big', 'y');
+SELECT * FROM automl_train('s', 'big', 'y', max_trials => 1);
 SELECT sum(automl_predict('s', b)) FROM big b;
 SELECT automl_predict('m', p) FROM p LIMIT 1;
 SELECT automl_predict('r', 42);
 SELECT automl_predict('r', q) FROM (SELECT 1 AS x1) q;
-SELECT * FROM automl_train('x', 'p', 'nope');
+SELECT * FROM automl_train('x', 'p', 'nope', max_trials => 1);
 SELECT * FROM automl_train('x', 'p', 'y', hyperparams => '{"alpha": -1}');
 UPDATE automl.models SET model_bytes = substr(model_bytes, 1, 40) WHERE name = 'r' AND version = 1;
 SELECT automl_predict('r', p) FROM p LIMIT 1;

@@ -30,7 +30,7 @@ FROM generate_series(1, 500) AS i;
 my $sa = $node->background_psql('postgres');
 
 my $v = $sa->query_safe(
-	q{SELECT version::text || ' ' || deployed::text FROM automl_train('m', 't', 'y', exclude => ARRAY['id'])});
+	q{SELECT version::text || ' ' || deployed::text FROM automl_train('m', 't', 'y', exclude => ARRAY['id'], max_trials => 1)});
 is($v, '1 true', 'A: first version is 1 and deployed');
 # A strongly regularised second version predicts differently.
 $v = $sa->query_safe(
@@ -112,9 +112,9 @@ $sa = $node->background_psql('postgres');
 my $sb = $node->background_psql('postgres');
 
 $sa->query_safe(q{BEGIN});
-is($sa->query_safe(q{SELECT version FROM automl_train('c', 't', 'y', exclude => ARRAY['id'])}),
+is($sa->query_safe(q{SELECT version FROM automl_train('c', 't', 'y', exclude => ARRAY['id'], max_trials => 1)}),
 	'1', 'A: version 1 of c (not committed yet)');
-$sb->query_until(qr/started/, qq{\\echo started\nSELECT 'B got ' || version FROM automl_train('c', 't', 'y', exclude => ARRAY['id']);\n\\echo B-done\n});
+$sb->query_until(qr/started/, qq{\\echo started\nSELECT 'B got ' || version FROM automl_train('c', 't', 'y', exclude => ARRAY['id'], max_trials => 1);\n\\echo B-done\n});
 ok( $node->poll_query_until(
 		'postgres', q{
 SELECT count(*) > 0 FROM pg_stat_activity
@@ -128,7 +128,7 @@ like($out, qr/^B got 2$/m, 'B: version 2 of c once A committed');
 # 2. Free-running: two sessions each train the same new name several times at once.
 my $n_each = 6;
 my $batch = join("\n",
-	map { q{SELECT 'got ' || version FROM automl_train('race', 'big', 'y', exclude => ARRAY['id']);} }
+	map { q{SELECT 'got ' || version FROM automl_train('race', 'big', 'y', exclude => ARRAY['id'], max_trials => 1);} }
 	  1 .. $n_each);
 $node->safe_psql(
 	'postgres', q{
@@ -165,7 +165,7 @@ $sb->quit;
 
 $sa = $node->background_psql('postgres');
 $sa->query_safe(q{BEGIN});
-is($sa->query_safe(q{SELECT version FROM automl_train('x', 't', 'y', exclude => ARRAY['id'])}),
+is($sa->query_safe(q{SELECT version FROM automl_train('x', 't', 'y', exclude => ARRAY['id'], max_trials => 1)}),
 	'1', 'same transaction: version 1 of x');
 my $old = $sa->query_safe(q{SELECT automl_predict('x', t) FROM t t WHERE id = 7});
 $sa->query_safe(q{TRUNCATE automl.deployments, automl.models});

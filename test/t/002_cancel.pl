@@ -35,7 +35,7 @@ my $m = $node->background_psql('postgres');
 
 my $n_run = 0;
 
-# Start automl_train('slow', ...) in $s without waiting for it; returns the marker
+# Start automl_train('slow', ..., max_trials => 1) in $s without waiting for it; returns the marker
 # that is echoed when the statement has ended.
 sub start_training
 {
@@ -43,7 +43,7 @@ sub start_training
 	$n_run++;
 	$s->{stderr} = '';
 	$s->query_until(qr/started $n_run\n/,
-		"\\echo started $n_run\n${prefix}SELECT * FROM automl_train('slow', 'big', 'label');\n\\echo ended $n_run\n"
+		"\\echo started $n_run\n${prefix}SELECT * FROM automl_train('slow', 'big', 'label', max_trials => 1);\n\\echo ended $n_run\n"
 	);
 	return qr/ended $n_run\n/;
 }
@@ -125,7 +125,7 @@ SELECT sin(i) AS x1, cos(i * 1.3) AS x2, sin(i * 0.7) AS x3, cos(i * 0.3) AS x4,
        (sin(i) + cos(i * 1.3) + 0.3 * sin(i * 3.1) > 0) AS label
 FROM generate_series(1, 2000) AS i});
 is( $s->query_safe(
-		q{SELECT name || ' ' || version || ' ' || task || ' ' || deployed FROM automl_train('slow', 'small', 'label')}),
+		q{SELECT name || ' ' || version || ' ' || task || ' ' || deployed FROM automl_train('slow', 'small', 'label', max_trials => 1)}),
 	'slow 1 classification true',
 	"the canceled backend trains 'slow' again: version 1, deployed");
 is( $s->query_safe(
@@ -135,7 +135,7 @@ is( $s->query_safe(
 		q{SELECT count(*) FROM small s WHERE automl_predict('slow', s) NOT BETWEEN 0 AND 1}),
 	'0', 'and automl_predict gives probabilities');
 is( $s->query_safe(
-		q{SELECT name || ' ' || version FROM automl_train('small_reg', 'small', 'x1', exclude => ARRAY['label'])}),
+		q{SELECT name || ' ' || version FROM automl_train('small_reg', 'small', 'x1', exclude => ARRAY['label'], max_trials => 1)}),
 	'small_reg 1', 'and trains a regression model');
 is($node->safe_psql('postgres', q{SELECT count(*) FROM automl.models}),
 	'2', 'the catalog holds only the two small models');

@@ -32,15 +32,15 @@ VACUUM ANALYZE t;
 is( $node->safe_psql(
 		'postgres',
 		q{SELECT algorithm FROM automl_train('m', 't', 'y', algorithms => ARRAY['ridge'],
-                                       exclude => ARRAY['id', 'grade', 'positive'])}),
+                                       exclude => ARRAY['id', 'grade', 'positive'], max_trials => 1)}),
 	'ridge', 'trained a linear regression model');
 is( $node->safe_psql(
 		'postgres',
-		q{SELECT task FROM automl_train('g', 't', 'grade', exclude => ARRAY['id', 'y', 'positive'])}),
+		q{SELECT task FROM automl_train('g', 't', 'grade', exclude => ARRAY['id', 'y', 'positive'], max_trials => 1)}),
 	'classification', 'trained a multiclass model');
 is( $node->safe_psql(
 		'postgres',
-		q{SELECT task FROM automl_train('p', 't', 'positive', exclude => ARRAY['id', 'y', 'grade'])}),
+		q{SELECT task FROM automl_train('p', 't', 'positive', exclude => ARRAY['id', 'y', 'grade'], max_trials => 1)}),
 	'classification', 'trained a binary model');
 
 my $parallel = q{

@@ -22,10 +22,10 @@ SELECT i AS id, sin(i) AS x1, cos(i * 1.3) AS x2, (i % 5)::int AS x3,
        3 * sin(i) - 2 * cos(i * 1.3) + 0.5 * (i % 5) + 0.1 * sin(i * 7.7) AS y,
        CASE WHEN sin(i) > 0.4 THEN 'high' WHEN sin(i) > -0.4 THEN 'middle' ELSE 'low' END AS grade
 FROM generate_series(1, 1000) AS i;
-SELECT version FROM automl_train('m', 't', 'y', exclude => ARRAY['id', 'grade']);
+SELECT version FROM automl_train('m', 't', 'y', exclude => ARRAY['id', 'grade'], max_trials => 1);
 SELECT version FROM automl_train('m', 't', 'y', exclude => ARRAY['id', 'grade'],
                                  hyperparams => '{"alpha": 1000}');
-SELECT version FROM automl_train('g', 't', 'grade', exclude => ARRAY['id', 'y']);
+SELECT version FROM automl_train('g', 't', 'grade', exclude => ARRAY['id', 'y'], max_trials => 1);
 INSERT INTO automl.deployments (name, version, reason) VALUES ('m', 2, 'try 2');
 INSERT INTO automl.deployments (name, version, reason) VALUES ('m', 1, 'back to 1');
 INSERT INTO automl.deployments (name, version, reason) VALUES ('m', 2, 'it''s "2" again');
@@ -90,7 +90,7 @@ sub check_restored
 		$node->safe_psql($db, q{SET extra_float_digits = 3; SELECT automl_predict('m@1', t) FROM t t WHERE id = 17}),
 		"$how: and is served");
 	is( $node->safe_psql(
-			$db, q{SELECT version || ' ' || deployed FROM automl_train('m', 't', 'y', exclude => ARRAY['id', 'grade'])}
+			$db, q{SELECT version || ' ' || deployed FROM automl_train('m', 't', 'y', exclude => ARRAY['id', 'grade'], max_trials => 1)}
 		),
 		'3 false',
 		"$how: training continues with version 3");

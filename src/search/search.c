@@ -1,0 +1,661 @@
+/*
+ * search.c: the budgeted search over learners and configurations.
+ *
+ * 1. Proven configurations first: every learner's library default, cheapest
+ *    learner first, then the other portfolio entries (space.c).
+ * 2. Then a local search per learner in the style of FLAML's cost-frugal
+ *    search: from the learner's best configuration, a step in a random
+ *    direction of the unit cube, and the opposite step when that did not
+ *    help; the step halves after 2 x dimensions steps without gain, and the
+ *    search restarts at a random point when it gets too small.
+ * 3. The learner to try next is the one with the lowest estimated cost for
+ *    improvement: its seconds per trial, times one plus its trials since its
+ *    last gain, times one plus how far it trails the best learner (in units
+ *    of 1 % of the best score). Without a time budget (max_trials only) the
+ *    seconds are replaced by a fixed cost per learner, so the run does not
+ *    depend on the clock and the seed decides everything.
+ *
+ * The time budget covers the whole automl_train call: the search stops
+ * starting trials when the next one would eat into the time reserved for
+ * refitting the best configurations on all rows, and a tree ensemble's fit
+ * stops at that deadline (the trial is then discarded). The first trial
+ * always finishes, so even a tiny budget gives a model.
+ */
+#include "postgres.h"
+
+#include <math.h>
+#include <time.h>
+
+#include "access/xact.h"
+#include "common/pg_prng.h"
+#include "miscadmin.h"
+#include "search/search.h"
+#include "utils/memutils.h"
+#include "utils/resowner.h"
+
+#define MAX_LEARNERS 8
+#define KEEP_PREDICTIONS 12		/* best trials whose predictions the ensemble may use */
+#define INITIAL_STEP 0.15
+#define MIN_STEP 0.02
+#define PORTFOLIO_ROUNDS 3
+#define MAX_REPEATS 32
+/* A gain smaller than this share of the loss is noise, not progress. */
+#define GAIN_TOLERANCE 1e-6
+
+typedef struct LearnerState
+{
+	LearnerSpace space;
+	int			seed_index;		/* its "seed" hyperparameter, or -1 */
+	int			n_trials;
+	double		seconds;		/* all its trials */
+	double		best_loss;		/* ever; INFINITY before a successful trial */
+	int			since_improvement;	/* trials without a gain beyond GAIN_TOLERANCE */
+	int			repeats;		/* proposals in a row that met an old configuration */
+	bool		exhausted;
+
+	/* local search */
+	double	   *center_values;
+	double		center_unit[SPACE_MAX_PARAMS];
+	double		center_loss;
+	double		step;
+	int			steps_without_gain;
+	bool		has_pending;
+	double		pending[SPACE_MAX_PARAMS];
+} LearnerState;
+
+typedef struct SearchState
+{
+	const SearchRequest *req;
+	LearnerState learners[MAX_LEARNERS];
+	int			n_learners;
+	Trial	   *trials;
+	int			n_trials;
+	int			max_trials_alloc;
+	int			best;			/* index into trials, -1 before one succeeds */
+	double		best_loss;
+	pg_prng_state rng;
+	bool		deterministic;
+	bool		budget_exhausted;
+	int64		n_all_rows;
+	MemoryContext cxt;
+} SearchState;
+
+double
+seconds_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+static double
+loss_of(const MetricDef *metric, double score)
+{
+	if (isnan(score))
+		return INFINITY;
+	return metric->higher_is_better ? -score : score;
+}
+
+char *
+trial_hyperparams_json(const Trial *trial)
+{
+	StringInfoData json;
+
+	initStringInfo(&json);
+	appendStringInfoChar(&json, '{');
+	for (int i = 0; i < trial->learner->n_hyperparams; i++)
+		appendStringInfo(&json, "%s\"%s\": %.17g", i > 0 ? ", " : "",
+						 trial->learner->hyperparams[i].name, trial->hyperparams[i]);
+	appendStringInfoChar(&json, '}');
+	return json.data;
+}
+
+/* Seconds to refit trial's configuration on all rows: one fold's fit, scaled by rows. */
+static double
+refit_estimate(const SearchState *st, const Trial *trial)
+{
+	double		per_fit = trial->fit_seconds / st->req->validation->n_folds;
+
+	return per_fit * ((double) st->n_all_rows / Max(trial->rows_used, 1)) * 1.1;
+}
+
+/*
+ * When the search must stop starting trials: the budget, less a margin for
+ * storing the model, less the refit of the best trial and half the refits of
+ * the next two (the ensemble may want them).
+ */
+static double
+search_deadline(const SearchState *st)
+{
+	const SearchRequest *req = st->req;
+	double		reserve = 0.0;
+	double		second = INFINITY,
+				third = INFINITY;
+	int			i_second = -1,
+				i_third = -1;
+
+	if (req->time_budget <= 0)
+		return INFINITY;
+	if (st->best >= 0)
+	{
+		reserve = refit_estimate(st, &st->trials[st->best]);
+		for (int t = 0; t < st->n_trials; t++)
+		{
+			double		loss;
+
+			if (t == st->best || st->trials[t].status != TRIAL_OK)
+				continue;
+			loss = loss_of(req->metric, st->trials[t].score);
+			if (loss < second)
+			{
+				third = second;
+				i_third = i_second;
+				second = loss;
+				i_second = t;
+			}
+			else if (loss < third)
+			{
+				third = loss;
+				i_third = t;
+			}
+		}
+		if (i_second >= 0)
+			reserve += 0.5 * refit_estimate(st, &st->trials[i_second]);
+		if (i_third >= 0)
+			reserve += 0.5 * refit_estimate(st, &st->trials[i_third]);
+	}
+	return req->started + req->time_budget * 0.97 - 0.05 - reserve;
+}
+
+/*
+ * Keeps the predictions of at most KEEP_PREDICTIONS trials for the ensemble:
+ * always each learner's best (an ensemble gains from different learners),
+ * then the best of the rest.
+ */
+static void
+drop_extra_predictions(SearchState *st)
+{
+	int			kept = 0;
+	int			worst = -1;
+	double		worst_loss = -INFINITY;
+
+	for (int t = 0; t < st->n_trials; t++)
+	{
+		const Trial *trial = &st->trials[t];
+		double		loss;
+		bool		learner_best = true;
+
+		if (trial->predictions == NULL)
+			continue;
+		kept++;
+		loss = loss_of(st->req->metric, trial->score);
+		for (int u = 0; u < st->n_trials && learner_best; u++)
+		{
+			const Trial *other = &st->trials[u];
+
+			if (u != t && other->learner == trial->learner && other->status == TRIAL_OK &&
+				loss_of(st->req->metric, other->score) <= loss && (u < t || loss_of(st->req->metric, other->score) < loss))
+				learner_best = false;
+		}
+		if (!learner_best && loss >= worst_loss)
+		{
+			worst_loss = loss;
+			worst = t;
+		}
+	}
+	if (kept > KEEP_PREDICTIONS && worst >= 0)
+	{
+		Predictions *p = st->trials[worst].predictions;
+
+		pfree(p->pred);
+		pfree(p);
+		st->trials[worst].predictions = NULL;
+	}
+}
+
+static bool
+same_values(const Learner *learner, const double *a, const double *b)
+{
+	for (int i = 0; i < learner->n_hyperparams; i++)
+	{
+		if (a[i] != b[i])
+			return false;
+	}
+	return true;
+}
+
+static bool
+already_tried(const SearchState *st, const Learner *learner, const double *values)
+{
+	for (int t = 0; t < st->n_trials; t++)
+	{
+		if (st->trials[t].learner == learner && same_values(learner, st->trials[t].hyperparams, values))
+			return true;
+	}
+	return false;
+}
+
+/*
+ * Runs one trial. Errors inside a fit (out of memory, a numeric failure) fail
+ * the trial, not the search: the fit runs in a subtransaction. Cancel and
+ * statement_timeout end the whole call as usual.
+ */
+static Trial *
+run_trial(SearchState *st, LearnerState *ls, const double *values, bool use_deadline)
+{
+	const SearchRequest *req = st->req;
+	const Validation *v = req->validation;
+	MemoryContext caller_cxt = CurrentMemoryContext;
+	ResourceOwner caller_owner = CurrentResourceOwner;
+	Trial	   *trial;
+	Predictions *pred;
+	double	   *fold_scores = palloc(sizeof(double) * v->n_folds);
+	double		started = seconds_now();
+	volatile bool finished = false;
+
+	if (st->n_trials == st->max_trials_alloc)
+	{
+		st->max_trials_alloc *= 2;
+		st->trials = repalloc(st->trials, sizeof(Trial) * st->max_trials_alloc);
+	}
+	trial = &st->trials[st->n_trials++];
+	memset(trial, 0, sizeof(Trial));
+	trial->number = st->n_trials;
+	trial->learner = ls->space.learner;
+	trial->hyperparams = palloc(sizeof(double) * Max(trial->learner->n_hyperparams, 1));
+	memcpy(trial->hyperparams, values, sizeof(double) * trial->learner->n_hyperparams);
+	trial->rows_used = v->folds[0].n_train;
+	trial->score = NAN;
+	trial->score_std = NAN;
+
+	pred = palloc(sizeof(Predictions));
+	*pred = predictions_for(req->td, v);
+
+	learner_deadline = use_deadline ? search_deadline(st) : 0.0;
+	if (!isfinite(learner_deadline))
+		learner_deadline = 0.0;
+	BeginInternalSubTransaction(NULL);
+	MemoryContextSwitchTo(caller_cxt);
+	PG_TRY();
+	{
+		finished = evaluate_config(req->td, v, trial->learner, trial->hyperparams, req->metric,
+								   pred, fold_scores);
+		ReleaseCurrentSubTransaction();
+		MemoryContextSwitchTo(caller_cxt);
+		CurrentResourceOwner = caller_owner;
+		trial->status = finished ? TRIAL_OK : TRIAL_STOPPED;
+	}
+	PG_CATCH();
+	{
+		ErrorData  *error;
+
+		learner_deadline = 0.0;
+		MemoryContextSwitchTo(caller_cxt);
+		error = CopyErrorData();
+		FlushErrorState();
+		RollbackAndReleaseCurrentSubTransaction();
+		MemoryContextSwitchTo(caller_cxt);
+		CurrentResourceOwner = caller_owner;
+		/* cancel, timeouts and shutdown end the call, with the subtransaction gone */
+		if (error->sqlerrcode == ERRCODE_QUERY_CANCELED ||
+			error->sqlerrcode == ERRCODE_ADMIN_SHUTDOWN)
+			ReThrowError(error);
+		trial->status = TRIAL_FAILED;
+		trial->error = error->message;
+	}
+	PG_END_TRY();
+	learner_deadline = 0.0;
+	trial->fit_seconds = seconds_now() - started;
+	ls->n_trials++;
+	ls->seconds += trial->fit_seconds;
+
+	if (trial->status == TRIAL_OK)
+	{
+		double		mean = 0.0,
+					var = 0.0;
+
+		trial->score = predictions_score(pred, req->metric, req->td->n_classes);
+		if (v->n_folds > 1)
+		{
+			for (int f = 0; f < v->n_folds; f++)
+				mean += fold_scores[f] / v->n_folds;
+			for (int f = 0; f < v->n_folds; f++)
+				var += (fold_scores[f] - mean) * (fold_scores[f] - mean) / (v->n_folds - 1);
+			trial->score_std = sqrt(var);
+		}
+		trial->predictions = pred;
+		drop_extra_predictions(st);
+	}
+	else
+	{
+		pfree(pred->pred);
+		pfree(pred);
+	}
+	pfree(fold_scores);
+	return trial;
+}
+
+/* Bookkeeping after a trial: bests, the local search center, the step. */
+static void
+learn_from_trial(SearchState *st, LearnerState *ls, const Trial *trial, const double *unit)
+{
+	double		loss = trial->status == TRIAL_OK ? loss_of(st->req->metric, trial->score) : INFINITY;
+	int			dims = Max(ls->space.n_params, 1);
+
+	if (loss < st->best_loss || st->best < 0)
+	{
+		if (trial->status == TRIAL_OK)
+		{
+			st->best_loss = loss;
+			st->best = trial->number - 1;
+		}
+	}
+	if (loss < ls->best_loss - GAIN_TOLERANCE * fabs(ls->best_loss) || isinf(ls->best_loss))
+		ls->since_improvement = 0;
+	else
+		ls->since_improvement++;
+	if (loss < ls->best_loss)
+		ls->best_loss = loss;
+	ls->repeats = 0;
+
+	if (loss < ls->center_loss || ls->center_values == NULL)
+	{
+		if (trial->status == TRIAL_OK || ls->center_values == NULL)
+		{
+			ls->center_loss = loss;
+			ls->center_values = trial->hyperparams;
+			memcpy(ls->center_unit, unit, sizeof(double) * SPACE_MAX_PARAMS);
+			ls->steps_without_gain = 0;
+			ls->has_pending = false;
+			return;
+		}
+	}
+	if (!ls->has_pending && ++ls->steps_without_gain >= 2 * dims)
+	{
+		ls->step *= 0.5;
+		ls->steps_without_gain = 0;
+		if (ls->step < MIN_STEP)
+		{
+			/* restart somewhere else: the next trial is a random point */
+			for (int p = 0; p < ls->space.n_params; p++)
+				ls->center_unit[p] = pg_prng_double(&st->rng);
+			ls->center_loss = INFINITY;
+			ls->step = INITIAL_STEP;
+			ls->has_pending = false;
+		}
+	}
+}
+
+/* A standard normal draw (Box-Muller), for random directions. */
+static double
+normal_draw(pg_prng_state *rng)
+{
+	double		u1 = pg_prng_double(rng);
+	double		u2 = pg_prng_double(rng);
+
+	return sqrt(-2.0 * log(1.0 - u1)) * cos(2.0 * M_PI * u2);
+}
+
+/* The next configuration of ls's local search, into values and unit. */
+static void
+propose(SearchState *st, LearnerState *ls, double *values, double *unit)
+{
+	int			d = ls->space.n_params;
+
+	memcpy(values, ls->center_values, sizeof(double) * ls->space.learner->n_hyperparams);
+	if (isinf(ls->center_loss) && d > 0)
+	{
+		/* a restart: try the center itself */
+		memcpy(unit, ls->center_unit, sizeof(double) * SPACE_MAX_PARAMS);
+	}
+	else if (ls->has_pending)
+	{
+		for (int p = 0; p < d; p++)
+			unit[p] = ls->center_unit[p] - ls->step * ls->pending[p];
+		ls->has_pending = false;
+	}
+	else
+	{
+		double		norm = 0.0;
+
+		for (int p = 0; p < d; p++)
+		{
+			ls->pending[p] = normal_draw(&st->rng);
+			norm += ls->pending[p] * ls->pending[p];
+		}
+		norm = sqrt(Max(norm, 1e-12));
+		for (int p = 0; p < d; p++)
+		{
+			ls->pending[p] /= norm;
+			unit[p] = ls->center_unit[p] + ls->step * ls->pending[p];
+		}
+		ls->has_pending = true;
+	}
+	for (int p = 0; p < d; p++)
+		unit[p] = Min(Max(unit[p], 0.0), 1.0);
+	space_from_unit(&ls->space, unit, values);
+}
+
+static double
+estimated_trial_seconds(const SearchState *st, const LearnerState *ls)
+{
+	return ls->n_trials > 0 ? ls->seconds / ls->n_trials : 0.0;
+}
+
+/*
+ * The learner to try next, or NULL when none fits in the time left. Each
+ * learner's spending (seconds, or trials x a fixed cost without a clock) is
+ * weighed by (1 + its rank among the learners)^2 and by how long it has gone
+ * without a gain; the lowest goes next. So the best learner gets most of the
+ * time, the others a shrinking share, and a stalled one less.
+ */
+static LearnerState *
+choose_learner(SearchState *st, double now, double deadline)
+{
+	LearnerState *chosen = NULL;
+	double		chosen_priority = INFINITY;
+
+	for (int l = 0; l < st->n_learners; l++)
+	{
+		LearnerState *ls = &st->learners[l];
+		double		spent;
+		double		priority;
+		int			rank = 0;
+
+		if (ls->center_values == NULL || isinf(ls->best_loss) || ls->exhausted ||
+			ls->space.n_params == 0)
+			continue;
+		if (!st->deterministic && now + estimated_trial_seconds(st, ls) > deadline)
+			continue;
+		for (int o = 0; o < st->n_learners; o++)
+		{
+			if (o != l && st->learners[o].best_loss < ls->best_loss)
+				rank++;
+		}
+		spent = st->deterministic ? ls->n_trials * ls->space.relative_cost : ls->seconds;
+		priority = (spent + 1e-3) * (1 + rank) * (1 + rank) * (1 + ls->since_improvement / 10.0);
+		if (priority < chosen_priority)
+		{
+			chosen_priority = priority;
+			chosen = ls;
+		}
+	}
+	return chosen;
+}
+
+static bool
+out_of_trials(const SearchState *st)
+{
+	return st->req->max_trials > 0 && st->n_trials >= st->req->max_trials;
+}
+
+static void
+report(const SearchState *st, const char *phase)
+{
+	double		left = st->req->time_budget > 0 ?
+		st->req->started + st->req->time_budget - seconds_now() : NAN;
+
+	progress_update(st->n_trials, st->req->metric->name,
+					st->best >= 0 ? st->trials[st->best].score : NAN, left, phase);
+}
+
+static void
+set_seed(const LearnerState *ls, const SearchRequest *req, double *values)
+{
+	if (ls->seed_index >= 0)
+		values[ls->seed_index] = (double) ((uint32) req->seed % 2147483647u);
+}
+
+SearchResult
+run_search(const SearchRequest *req)
+{
+	SearchState st;
+	SearchResult result;
+	LearnerSpace spaces[MAX_LEARNERS];
+	double		unit[SPACE_MAX_PARAMS];
+
+	memset(&st, 0, sizeof(st));
+	st.req = req;
+	st.best = -1;
+	st.best_loss = INFINITY;
+	st.deterministic = req->time_budget <= 0;
+	st.max_trials_alloc = 64;
+	st.trials = palloc(sizeof(Trial) * st.max_trials_alloc);
+	st.n_all_rows = req->td->frame->n_rows;
+	pg_prng_seed(&st.rng, (uint64) (uint32) req->seed * 2654435761u + 1);
+
+	if (req->fixed_learner != NULL)
+	{
+		memset(&spaces[0], 0, sizeof(LearnerSpace));
+		spaces[0].learner = req->fixed_learner;
+		st.n_learners = 1;
+	}
+	else
+		st.n_learners = space_learners(req->td->task, req->algorithms, req->validation->folds[0].n_train,
+									   spaces, MAX_LEARNERS);
+	for (int l = 0; l < st.n_learners; l++)
+	{
+		LearnerState *ls = &st.learners[l];
+
+		ls->space = spaces[l];
+		ls->seed_index = -1;
+		for (int h = 0; h < ls->space.learner->n_hyperparams; h++)
+		{
+			if (strcmp(ls->space.learner->hyperparams[h].name, "seed") == 0)
+				ls->seed_index = h;
+		}
+		ls->best_loss = INFINITY;
+		ls->center_loss = INFINITY;
+		ls->step = INITIAL_STEP;
+	}
+
+	if (req->fixed_learner != NULL)
+	{
+		/* hyperparams given: one fit, no deadline */
+		run_trial(&st, &st.learners[0], req->fixed_values, false);
+		memset(unit, 0, sizeof(unit));
+		learn_from_trial(&st, &st.learners[0], &st.trials[0], unit);
+	}
+	else
+	{
+		int			max_hyperparams = 1;
+		double	   *values;
+
+		for (int l = 0; l < st.n_learners; l++)
+			max_hyperparams = Max(max_hyperparams, st.learners[l].space.learner->n_hyperparams);
+		values = palloc(sizeof(double) * max_hyperparams);
+
+		/* 1. the portfolio, round by round */
+		for (int round = 0; round < PORTFOLIO_ROUNDS && !st.budget_exhausted; round++)
+		{
+			for (int l = 0; l < st.n_learners && !st.budget_exhausted; l++)
+			{
+				LearnerState *ls = &st.learners[l];
+				Trial	   *trial;
+				double		now = seconds_now();
+
+				if (out_of_trials(&st))
+				{
+					st.budget_exhausted = true;
+					break;
+				}
+				if (!space_default_config(&ls->space, req->td->task, req->validation->folds[0].n_train,
+										  req->td->features->n_columns, round, values))
+					continue;
+				set_seed(ls, req, values);
+				/* a learner known to be too slow for what is left is skipped */
+				if (st.n_trials > 0 && !st.deterministic &&
+					now + estimated_trial_seconds(&st, ls) > search_deadline(&st))
+					continue;
+				if (st.n_trials > 0 && !st.deterministic && now >= search_deadline(&st))
+				{
+					st.budget_exhausted = true;
+					break;
+				}
+				space_to_unit(&ls->space, values, unit);
+				trial = run_trial(&st, ls, values, st.n_trials > 0);
+				learn_from_trial(&st, ls, trial, unit);
+				report(&st, "portfolio");
+			}
+		}
+
+		/* 2. local search, learner by learner */
+		while (!st.budget_exhausted && !out_of_trials(&st))
+		{
+			double		now = seconds_now();
+			double		deadline = search_deadline(&st);
+			LearnerState *ls;
+			Trial	   *trial;
+
+			CHECK_FOR_INTERRUPTS();
+			if (now >= deadline)
+				break;
+			ls = choose_learner(&st, now, deadline);
+			if (ls == NULL)
+				break;
+			propose(&st, ls, values, unit);
+			set_seed(ls, req, values);
+			if (already_tried(&st, ls->space.learner, values))
+			{
+				/* rounding met an old configuration: a step without gain, and no trial */
+				if (!ls->has_pending && ++ls->steps_without_gain >= 2 * ls->space.n_params)
+				{
+					ls->step *= 0.5;
+					ls->steps_without_gain = 0;
+				}
+				if (++ls->repeats > MAX_REPEATS)
+					ls->exhausted = true;
+				continue;
+			}
+			trial = run_trial(&st, ls, values, true);
+			learn_from_trial(&st, ls, trial, unit);
+			report(&st, "search");
+		}
+		if (!out_of_trials(&st) && !st.deterministic)
+			st.budget_exhausted = true;
+	}
+
+	if (st.best < 0)
+	{
+		const char *why = "no trial finished";
+
+		for (int t = 0; t < st.n_trials; t++)
+		{
+			if (st.trials[t].status == TRIAL_FAILED)
+			{
+				why = st.trials[t].error;
+				break;
+			}
+		}
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("no configuration could be trained: %s", why)));
+	}
+	result.n_trials = st.n_trials;
+	result.trials = st.trials;
+	result.best = st.best;
+	result.budget_exhausted = st.budget_exhausted;
+	result.seconds = seconds_now() - req->started;
+	return result;
+}
