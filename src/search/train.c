@@ -71,6 +71,44 @@ typedef struct TrainRequest
 	int			max_trials;		/* 0: none */
 } TrainRequest;
 
+/*
+ * The valid name nearest to a misspelt one (at most a third of its letters
+ * off, and at least two), for "did you mean" hints; NULL when none is near.
+ */
+static const char *
+closest_name(const char *given, const char *const *names, int n)
+{
+	const char *best = NULL;
+	int			best_distance = Max(2, (int) strlen(given) / 3) + 1;
+
+	for (int i = 0; i < n; i++)
+	{
+		int			d = varstr_levenshtein(given, strlen(given), names[i], strlen(names[i]), 1, 1, 1, true);
+
+		if (d < best_distance)
+		{
+			best_distance = d;
+			best = names[i];
+		}
+	}
+	return best;
+}
+
+/* "Did you mean "x"? " or "", to start a hint. */
+static const char *
+did_you_mean(const char *given, const char *const *names, int n)
+{
+	const char *near = closest_name(given, names, n);
+
+	return near ? psprintf("Did you mean \"%s\"? ", near) : "";
+}
+
+static const char *const algorithm_names[] = {
+	"linear", "ridge", "logistic", "gbdt", "random_forest", "extra_trees"
+};
+
+static const char *const task_names[] = {"regression", "classification", "forecast"};
+
 static char *
 required_text_arg(FunctionCallInfo fcinfo, int argno, const char *argname)
 {
@@ -159,7 +197,8 @@ parse_request(FunctionCallInfo fcinfo)
 			ereport(ERROR,
 					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 					 errmsg("unknown task \"%s\"", req->task_arg),
-					 errhint("Valid tasks are regression and classification, or NULL to infer the task.")));
+					 errhint("%sValid tasks are regression and classification, or NULL to infer the task.",
+							 did_you_mean(req->task_arg, task_names, lengthof(task_names)))));
 	}
 	if (!PG_ARGISNULL(ARG_METRIC))
 	{
@@ -167,10 +206,19 @@ parse_request(FunctionCallInfo fcinfo)
 
 		req->metric = metric_find(metric);
 		if (req->metric == NULL)
+		{
+			const MetricDef *defs[16];
+			const char *names[16];
+			int			n = metric_list_for_task(TASK_REGRESSION, defs, 8);
+
+			n += metric_list_for_task(TASK_CLASSIFICATION, defs + n, 8);
+			for (int i = 0; i < n; i++)
+				names[i] = defs[i]->name;
 			ereport(ERROR,
 					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 					 errmsg("unknown metric \"%s\"", metric),
-					 errhint("Valid metrics are %s.", metric_names())));
+					 errhint("%sValid metrics are %s.", did_you_mean(metric, names, n), metric_names())));
+		}
 	}
 	if (!PG_ARGISNULL(ARG_ALGORITHMS))
 	{
@@ -305,7 +353,9 @@ choose_learner(const TrainRequest *req, Task task)
 				ereport(ERROR,
 						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 						 errmsg("unknown algorithm \"%s\"", name),
-						 errhint("Available algorithms: %s.", learner_names())));
+						 errhint("%sAvailable algorithms: %s.",
+								 did_you_mean(name, algorithm_names, lengthof(algorithm_names)),
+								 learner_names())));
 		}
 		if ((learner->tasks & TASK_BIT(task)) != 0 && chosen == NULL)
 			chosen = learner;
@@ -372,10 +422,18 @@ parse_hyperparams(const Learner *learner, Jsonb *json, double *values)
 			}
 		}
 		if (def == NULL)
+		{
+			const char **names = palloc(sizeof(char *) * learner->n_hyperparams);
+
+			for (int i = 0; i < learner->n_hyperparams; i++)
+				names[i] = learner->hyperparams[i].name;
 			ereport(ERROR,
 					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 					 errmsg("unknown hyperparameter \"%s\" for algorithm \"%s\"", key, learner->name),
-					 errhint("Valid hyperparameters of %s: %s.", learner->name, hyperparam_names(learner))));
+					 errhint("%sValid hyperparameters of %s: %s.",
+							 did_you_mean(key, names, learner->n_hyperparams),
+							 learner->name, hyperparam_names(learner))));
+		}
 		if (v.type != jbvNumeric)
 			ereport(ERROR,
 					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
@@ -939,6 +997,11 @@ automl_train(PG_FUNCTION_ARGS)
 				 errhint("Valid metrics are %s.", metric_names())));
 
 	/* hyperparams given: one fit of one learner, no search */
+	if (req->hyperparams != NULL && list_length(req->algorithms) > 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("hyperparams apply to one algorithm, but %d are given", list_length(req->algorithms)),
+				 errhint("Give one algorithm with hyperparams for a single fit, or leave hyperparams out to search.")));
 	if (req->hyperparams != NULL)
 	{
 		fixed_learner = choose_learner(req, td.task);

@@ -37,15 +37,14 @@ try_load(const uint8 *data, size_t size)
 	{
 		Model	   *model = model_deserialize((const char *) data, size);
 		RawValue   *raw = palloc0(sizeof(RawValue) * model->prep->n_columns);
-		double	   *x = palloc(sizeof(double) * model->prep->n_outputs);
+		double	   *x = palloc(sizeof(double) * model_input_width(model));
 		double	   *out = palloc(sizeof(double) * (model->n_classes > 0 ? model->n_classes : 1));
 		bytea	   *again;
 
 		raw[0].isnull = true;	/* a missing value, then unseen levels */
 		for (int c = 1; c < model->prep->n_columns; c++)
 			raw[c].level = PREP_LEVEL_OTHER;
-		prep_apply(model->prep, raw, x);
-		model->learner->predict(model->learner_state, x, out);
+		model_predict_raw(model, raw, x, out);
 
 		again = model_serialize(model);
 		if ((size_t) (VARSIZE(again) - VARHDRSZ) != size ||
@@ -127,22 +126,72 @@ make_frame(int n)
 	return frame;
 }
 
+/* One model of the learner fitted on frame, as training would fit it. */
+static Model *
+fit_seed_model(Frame *frame, int n, Task task, int n_classes, const Learner *learner)
+{
+	PrepWarnings warnings;
+	int64	   *rows = palloc(sizeof(int64) * n);
+	double	   *X;
+	double	   *y = palloc(sizeof(double) * n);
+	int		   *label = palloc(sizeof(int) * n);
+	double		hp[32];
+	Dataset		data;
+	Model	   *model = palloc0(sizeof(Model));
+	static char *classes[3] = {"no", "yes", "maybe"};
+
+	for (int i = 0; i < n; i++)
+	{
+		rows[i] = i;
+		y[i] = 2.0 * sin(i * 0.37) - (i % 4);
+		label[i] = task == TASK_CLASSIFICATION ? (int) (i % n_classes) : 0;
+	}
+	prep_warnings_init(&warnings);
+	model->prep = prep_choose_features(frame, &warnings);
+	model->prep->for_trees = learner->raw_inputs;
+	prep_fit(model->prep, frame, rows, n);
+	X = palloc(sizeof(double) * n * model->prep->n_outputs);
+	prep_apply_frame(model->prep, frame, rows, n, X);
+
+	data.task = task;
+	data.n_rows = n;
+	data.n_features = model->prep->n_outputs;
+	data.X = X;
+	data.y = y;
+	data.label = label;
+	data.n_classes = task == TASK_CLASSIFICATION ? n_classes : 0;
+	data.class_weight = NULL;
+	data.n_categories = NULL;
+	if (model->prep->for_trees)
+	{
+		int		   *categories = palloc(sizeof(int) * model->prep->n_outputs);
+
+		for (int o = 0; o < model->prep->n_outputs; o++)
+			categories[o] = prep_output_categories(model->prep, o);
+		data.n_categories = categories;
+	}
+
+	model->task = task;
+	model->learner = learner;
+	for (int i = 0; i < learner->n_hyperparams; i++)
+		hp[i] = learner->hyperparams[i].default_value;
+	if (learner->raw_inputs)
+		hp[0] = 5;				/* n_estimators: small seeds mutate faster */
+	model->n_classes = data.n_classes;
+	model->classes = classes;
+	model->learner_state = learner->fit(&data, hp);
+	return model;
+}
+
+/* A seed: one learner's model, or with second set an ensemble of two (0.6 / 0.4). */
 static Seed
-make_seed(Task task, int n_classes, const Learner *learner)
+make_seed(Task task, int n_classes, const Learner *learner, const Learner *second)
 {
 	jmp_buf		jump;
 	Seed		seed = {NULL, 0};
 	int			n = 240;
 	Frame	   *frame;
-	PrepWarnings warnings;
-	int64	   *rows;
-	double	   *X;
-	double	   *y;
-	int		   *label;
-	double		hp[32];
-	Dataset		data;
-	Model		model;
-	char	   *classes[3] = {"no", "yes", "maybe"};
+	Model	   *model;
 
 	shim_set_error_jump(&jump);
 	if (setjmp(jump) != 0)
@@ -151,51 +200,18 @@ make_seed(Task task, int n_classes, const Learner *learner)
 		abort();
 	}
 	frame = make_frame(n);
-	rows = palloc(sizeof(int64) * n);
-	y = palloc(sizeof(double) * n);
-	label = palloc(sizeof(int) * n);
-	for (int i = 0; i < n; i++)
+	model = fit_seed_model(frame, n, task, n_classes, learner);
+	if (second != NULL)
 	{
-		rows[i] = i;
-		y[i] = 2.0 * sin(i * 0.37) - (i % 4);
-		label[i] = task == TASK_CLASSIFICATION ? (int) (i % n_classes) : 0;
+		Model	   *members[2];
+		double		weights[2] = {0.6, 0.4};
+
+		members[0] = model;
+		members[1] = fit_seed_model(frame, n, task, n_classes, second);
+		model = model_make_ensemble(members, weights, 2);
 	}
-	prep_warnings_init(&warnings);
-	model.prep = prep_choose_features(frame, &warnings);
-	model.prep->for_trees = learner->raw_inputs;
-	prep_fit(model.prep, frame, rows, n);
-	X = palloc(sizeof(double) * n * model.prep->n_outputs);
-	prep_apply_frame(model.prep, frame, rows, n, X);
-
-	data.task = task;
-	data.n_rows = n;
-	data.n_features = model.prep->n_outputs;
-	data.X = X;
-	data.y = y;
-	data.label = label;
-	data.n_classes = task == TASK_CLASSIFICATION ? n_classes : 0;
-	data.class_weight = NULL;
-	data.n_categories = NULL;
-	if (model.prep->for_trees)
 	{
-		int		   *categories = palloc(sizeof(int) * model.prep->n_outputs);
-
-		for (int o = 0; o < model.prep->n_outputs; o++)
-			categories[o] = prep_output_categories(model.prep, o);
-		data.n_categories = categories;
-	}
-
-	model.task = task;
-	model.learner = learner;
-	for (int i = 0; i < model.learner->n_hyperparams; i++)
-		hp[i] = model.learner->hyperparams[i].default_value;
-	if (learner->raw_inputs)
-		hp[0] = 5;				/* n_estimators: small seeds mutate faster */
-	model.n_classes = data.n_classes;
-	model.classes = classes;
-	model.learner_state = model.learner->fit(&data, hp);
-	{
-		bytea	   *b = model_serialize(&model);
+		bytea	   *b = model_serialize(model);
 
 		seed.len = VARSIZE(b) - VARHDRSZ;
 		seed.bytes = malloc(seed.len);
@@ -315,7 +331,7 @@ main(int argc, char **argv)
 {
 	double		seconds = argc > 1 ? atof(argv[1]) : 10.0;
 	uint64		start_seed = argc > 2 ? strtoull(argv[2], NULL, 10) : 1;
-	Seed		seeds[7];
+	Seed		seeds[9];
 	int			n_seeds = lengthof(seeds);
 	uint8	   *buf;
 	size_t		max_len = 0;
@@ -323,13 +339,15 @@ main(int argc, char **argv)
 				loaded = 0;
 	time_t		deadline = time(NULL) + (time_t) ceil(seconds);
 
-	seeds[0] = make_seed(TASK_REGRESSION, 0, &ridge_learner);
-	seeds[1] = make_seed(TASK_CLASSIFICATION, 2, &logistic_learner);
-	seeds[2] = make_seed(TASK_CLASSIFICATION, 3, &logistic_learner);
-	seeds[3] = make_seed(TASK_REGRESSION, 0, &gbdt_learner);
-	seeds[4] = make_seed(TASK_CLASSIFICATION, 3, &gbdt_learner);
-	seeds[5] = make_seed(TASK_CLASSIFICATION, 2, &random_forest_learner);
-	seeds[6] = make_seed(TASK_REGRESSION, 0, &extra_trees_learner);
+	seeds[0] = make_seed(TASK_REGRESSION, 0, &ridge_learner, NULL);
+	seeds[1] = make_seed(TASK_CLASSIFICATION, 2, &logistic_learner, NULL);
+	seeds[2] = make_seed(TASK_CLASSIFICATION, 3, &logistic_learner, NULL);
+	seeds[3] = make_seed(TASK_REGRESSION, 0, &gbdt_learner, NULL);
+	seeds[4] = make_seed(TASK_CLASSIFICATION, 3, &gbdt_learner, NULL);
+	seeds[5] = make_seed(TASK_CLASSIFICATION, 2, &random_forest_learner, NULL);
+	seeds[6] = make_seed(TASK_REGRESSION, 0, &extra_trees_learner, NULL);
+	seeds[7] = make_seed(TASK_CLASSIFICATION, 3, &logistic_learner, &gbdt_learner);
+	seeds[8] = make_seed(TASK_REGRESSION, 0, &gbdt_learner, &ridge_learner);
 	for (int s = 0; s < n_seeds; s++)
 	{
 		if (!try_load(seeds[s].bytes, seeds[s].len))
