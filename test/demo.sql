@@ -51,9 +51,21 @@ SELECT diagnosis, count(*) FROM breast_cancer GROUP BY diagnosis ORDER BY diagno
 
 -- -----------------------------------------------------------------------------------
 \echo
-\echo '== 3. train: one call fits and validates a model, stores it as version 1 and deploys it'
+\echo '== 3. train: one call searches learners and settings for 15 seconds (5-fold'
+\echo '   cross-validated), keeps an ensemble of the best if it validates better, refits on'
+\echo '   all rows, stores the result as version 1 and deploys it'
 SELECT * FROM automl_train('cancer', 'breast_cancer', target => 'diagnosis',
-                           exclude => ARRAY['id'], seed => 42);
+                           time_budget => 15, exclude => ARRAY['id'], seed => 42);
+
+\echo '   the leaderboard: every trial, best first (selected = refit into the stored model)'
+SELECT rank, trial, algorithm, round(score::numeric, 5) AS roc_auc, round(score_std::numeric, 4) AS spread,
+       round(fit_seconds::numeric, 2) AS seconds, selected, round(ensemble_weight::numeric, 2) AS weight
+FROM automl.leaderboard WHERE model = 'cancer' AND version = 1
+ORDER BY rank NULLS LAST LIMIT 8;
+SELECT algorithm, count(*) AS trials, round(max(score)::numeric, 5) AS best_roc_auc,
+       round(sum(fit_seconds)::numeric, 1) AS seconds
+FROM automl.leaderboard WHERE model = 'cancer' AND version = 1
+GROUP BY algorithm ORDER BY best_roc_auc DESC;
 
 \echo
 \echo '== 4. predict inside a query (the model scores each row; columns are matched by name)'
@@ -91,7 +103,7 @@ SELECT id, mean_radius, mean_texture, mean_perimeter, mean_area, mean_smoothness
        mean_fractal_dimension, diagnosis
 FROM breast_cancer;
 SELECT * FROM automl_train('cancer', 'breast_cancer_means', target => 'diagnosis',
-                           exclude => ARRAY['id'], seed => 42);
+                           time_budget => 10, exclude => ARRAY['id'], seed => 42);
 SELECT * FROM automl.deployed WHERE name = 'cancer';
 
 \echo '   pinned versions: cancer@1 and cancer@2 score the same rows (extra columns are ignored)'
@@ -123,7 +135,9 @@ CREATE TABLE diabetes (
 \copy diabetes (age, sex, bmi, bp, s1, s2, s3, s4, s5, s6, progression) FROM 'test/data/diabetes.csv' WITH (FORMAT csv, HEADER true)
 SELECT count(*) AS patients, round(avg(progression)::numeric, 1) AS mean_progression FROM diabetes;
 
+\echo '   first only the linear learner (ridge; the search tunes its alpha):'
 SELECT * FROM automl_train('diabetes', 'diabetes', target => 'progression',
+                           algorithms => ARRAY['linear'], time_budget => 5,
                            exclude => ARRAY['id'], seed => 42);
 
 \echo '   predictions next to the actual values:'
@@ -139,18 +153,16 @@ SELECT round(sqrt(avg((automl_predict('diabetes', d) - progression) ^ 2))::numer
        round(avg(abs(automl_predict('diabetes', d) - progression))::numeric, 2)      AS mae
 FROM diabetes d;
 
-\echo '   gradient-boosted trees on the same table: a new version, deployed only if it beats'
-\echo '   the ridge model on the same validation rows'
+\echo '   then every learner for 15 seconds: a new version, deployed only if it beats the'
+\echo '   ridge model on the same validation rows'
 SELECT * FROM automl_train('diabetes', 'diabetes', target => 'progression',
-                           algorithms => ARRAY['gbdt'], exclude => ARRAY['id'], seed => 42);
+                           time_budget => 15, exclude => ARRAY['id'], seed => 42);
 SELECT version, algorithm, round(score::numeric, 2) AS rmse, comparison->>'champion_score' AS ridge_rmse_same_rows,
        (comparison->>'deployed')::boolean AS deployed
 FROM automl.models WHERE name = 'diabetes' ORDER BY version;
-SELECT f AS input, round(g::numeric, 0) AS gain
-FROM automl.models,
-     LATERAL (SELECT jsonb_array_elements_text(summary->'features') AS f,
-                     jsonb_array_elements_text(summary->'importance_gain')::float8 AS g) q
-WHERE name = 'diabetes' AND version = 2 ORDER BY g DESC LIMIT 5;
+SELECT algorithm, count(*) AS trials, round(min(score)::numeric, 2) AS best_rmse
+FROM automl.leaderboard WHERE model = 'diabetes' AND version = 2
+GROUP BY algorithm ORDER BY best_rmse;
 
 -- -----------------------------------------------------------------------------------
 \echo
