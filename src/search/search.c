@@ -8,12 +8,12 @@
  *    direction of the unit cube, and the opposite step when that did not
  *    help; the step halves after 2 x dimensions steps without gain, and the
  *    search restarts at a random point when it gets too small.
- * 3. The learner to try next is the one with the lowest estimated cost for
- *    improvement: its seconds per trial, times one plus its trials since its
- *    last gain, times one plus how far it trails the best learner (in units
- *    of 1 % of the best score). Without a time budget (max_trials only) the
- *    seconds are replaced by a fixed cost per learner, so the run does not
- *    depend on the clock and the seed decides everything.
+ * 3. The learner to try next is the one that has spent least, weighed by
+ *    (1 + its rank among the learners)^2 and doubled for every 10 trials
+ *    since its last gain (see choose_learner). Without a time budget
+ *    (max_trials only) the seconds are replaced by a fixed cost per learner
+ *    and trial, so the run does not depend on the clock and the seed decides
+ *    everything.
  *
  * The time budget covers the whole automl_train call: the search stops
  * starting trials when the next one would eat into the time reserved for
@@ -39,6 +39,7 @@
 #define MIN_STEP 0.02
 #define PORTFOLIO_ROUNDS 3
 #define MAX_REPEATS 32
+#define TRIAL_SECONDS_FLOOR 0.01
 /* A gain smaller than this share of the loss is noise, not progress. */
 #define GAIN_TOLERANCE 1e-6
 
@@ -122,48 +123,33 @@ refit_estimate(const SearchState *st, const Trial *trial)
 
 /*
  * When the search must stop starting trials: the budget, less a margin for
- * storing the model, less the refit of the best trial and half the refits of
- * the next two (the ensemble may want them).
+ * storing the model, less the refits of each learner's best trial (the
+ * ensemble is likely to want them; the best alone when it is one learner).
  */
 static double
 search_deadline(const SearchState *st)
 {
 	const SearchRequest *req = st->req;
 	double		reserve = 0.0;
-	double		second = INFINITY,
-				third = INFINITY;
-	int			i_second = -1,
-				i_third = -1;
 
 	if (req->time_budget <= 0)
 		return INFINITY;
-	if (st->best >= 0)
+	for (int l = 0; l < st->n_learners; l++)
 	{
-		reserve = refit_estimate(st, &st->trials[st->best]);
+		const Trial *best_of_learner = NULL;
+
 		for (int t = 0; t < st->n_trials; t++)
 		{
-			double		loss;
+			const Trial *trial = &st->trials[t];
 
-			if (t == st->best || st->trials[t].status != TRIAL_OK)
+			if (trial->learner != st->learners[l].space.learner || trial->status != TRIAL_OK)
 				continue;
-			loss = loss_of(req->metric, st->trials[t].score);
-			if (loss < second)
-			{
-				third = second;
-				i_third = i_second;
-				second = loss;
-				i_second = t;
-			}
-			else if (loss < third)
-			{
-				third = loss;
-				i_third = t;
-			}
+			if (best_of_learner == NULL ||
+				loss_of(req->metric, trial->score) < loss_of(req->metric, best_of_learner->score))
+				best_of_learner = trial;
 		}
-		if (i_second >= 0)
-			reserve += 0.5 * refit_estimate(st, &st->trials[i_second]);
-		if (i_third >= 0)
-			reserve += 0.5 * refit_estimate(st, &st->trials[i_third]);
+		if (best_of_learner != NULL)
+			reserve += refit_estimate(st, best_of_learner);
 	}
 	return req->started + req->time_budget * 0.97 - 0.05 - reserve;
 }
@@ -336,6 +322,25 @@ run_trial(SearchState *st, LearnerState *ls, const double *values, bool use_dead
 	return trial;
 }
 
+/*
+ * Halves the local search step after steps without gain; below MIN_STEP the
+ * search restarts at a random point (the next trial) with the first step.
+ */
+static void
+shrink_step(SearchState *st, LearnerState *ls)
+{
+	ls->step *= 0.5;
+	ls->steps_without_gain = 0;
+	if (ls->step < MIN_STEP)
+	{
+		for (int p = 0; p < ls->space.n_params; p++)
+			ls->center_unit[p] = pg_prng_double(&st->rng);
+		ls->center_loss = INFINITY;
+		ls->step = INITIAL_STEP;
+		ls->has_pending = false;
+	}
+}
+
 /* Bookkeeping after a trial: bests, the local search center, the step. */
 static void
 learn_from_trial(SearchState *st, LearnerState *ls, const Trial *trial, const double *unit)
@@ -372,19 +377,7 @@ learn_from_trial(SearchState *st, LearnerState *ls, const Trial *trial, const do
 		}
 	}
 	if (!ls->has_pending && ++ls->steps_without_gain >= 2 * dims)
-	{
-		ls->step *= 0.5;
-		ls->steps_without_gain = 0;
-		if (ls->step < MIN_STEP)
-		{
-			/* restart somewhere else: the next trial is a random point */
-			for (int p = 0; p < ls->space.n_params; p++)
-				ls->center_unit[p] = pg_prng_double(&st->rng);
-			ls->center_loss = INFINITY;
-			ls->step = INITIAL_STEP;
-			ls->has_pending = false;
-		}
-	}
+		shrink_step(st, ls);
 }
 
 /* A standard normal draw (Box-Muller), for random directions. */
@@ -446,9 +439,9 @@ estimated_trial_seconds(const SearchState *st, const LearnerState *ls)
 /*
  * The learner to try next, or NULL when none fits in the time left. Each
  * learner's spending (seconds, or trials x a fixed cost without a clock) is
- * weighed by (1 + its rank among the learners)^2 and by how long it has gone
- * without a gain; the lowest goes next. So the best learner gets most of the
- * time, the others a shrinking share, and a stalled one less.
+ * weighed by (1 + its rank among the learners)^2 and doubled for every 10
+ * trials without a gain; the lowest goes next. So the best learner gets most
+ * of the time, the others a shrinking share, and a stalled one ever less.
  */
 static LearnerState *
 choose_learner(SearchState *st, double now, double deadline)
@@ -473,8 +466,11 @@ choose_learner(SearchState *st, double now, double deadline)
 			if (o != l && st->learners[o].best_loss < ls->best_loss)
 				rank++;
 		}
-		spent = st->deterministic ? ls->n_trials * ls->space.relative_cost : ls->seconds;
-		priority = (spent + 1e-3) * (1 + rank) * (1 + rank) * (1 + ls->since_improvement / 10.0);
+		/* a floor per trial, so that a learner of millisecond fits cannot take hundreds of trials */
+		spent = st->deterministic ? ls->n_trials * ls->space.relative_cost :
+			ls->seconds + TRIAL_SECONDS_FLOOR * ls->n_trials;
+		priority = (spent + 1e-3) * (1 + rank) * (1 + rank) *
+			pow(2.0, Min(ls->since_improvement, 300) / 10.0);
 		if (priority < chosen_priority)
 		{
 			chosen_priority = priority;
@@ -620,10 +616,7 @@ run_search(const SearchRequest *req)
 			{
 				/* rounding met an old configuration: a step without gain, and no trial */
 				if (!ls->has_pending && ++ls->steps_without_gain >= 2 * ls->space.n_params)
-				{
-					ls->step *= 0.5;
-					ls->steps_without_gain = 0;
-				}
+					shrink_step(&st, ls);
 				if (++ls->repeats > MAX_REPEATS)
 					ls->exhausted = true;
 				continue;
