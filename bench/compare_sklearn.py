@@ -2,7 +2,7 @@
 """Compare automl's linear learners with scikit-learn on the same data.
 
 For each dataset the script loads the data into a table, trains
-automl_train(..., algorithms => ARRAY['linear']), reads the fitted model back
+automl_train(..., algorithms => ARRAY['linear'], hyperparams => '{}') (one fit, no search), reads the fitted model back
 from automl.models.summary, fits the scikit-learn reference (StandardScaler,
 then Ridge(alpha=1.0) or LogisticRegression(C=1.0)) on the same rows, and
 compares coefficients, intercepts, predictions on every row and the
@@ -180,7 +180,7 @@ def get(d, *names, default=None):
 
 def train_automl(ds, model, table, target):
     sql = ("SELECT name, version, task, algorithm, metric, score, deployed "
-           "FROM automl_train(%s, %s, target => %s, algorithms => ARRAY['linear'], "
+           "FROM automl_train(%s, %s, target => %s, algorithms => ARRAY['linear'], hyperparams => '{}', "
            "exclude => ARRAY['id'], task => %s);\n"
            % (lit(model), lit(table), lit(target), lit(ds.task)))
     t0 = time.perf_counter()

@@ -9,7 +9,7 @@ files; classification: a seeded, stratified 80/20 split; regression: a seeded
 and
 
   * automl: automl_train('<prefix><name>', '<prefix><name>_train', '<target>',
-    algorithms => ARRAY['gbdt'], task => ...) with default hyper-parameters;
+    algorithms => ARRAY['gbdt'], hyperparams => '{}', task => ...) with default hyper-parameters;
     the test table is scored with automl_predict (binary, regression) or
     automl_predict_proba (multiclass);
   * XGBoost 1.7: XGBClassifier / XGBRegressor(tree_method='hist'), otherwise
@@ -131,7 +131,7 @@ def matrices(split, rows):
 
 def run_automl(split, task, model, train_table, test_table):
     sql_task = "regression" if task == "regression" else "classification"
-    sql = ("SELECT version FROM automl_train(%s, %s, %s, algorithms => ARRAY['gbdt'], "
+    sql = ("SELECT version FROM automl_train(%s, %s, %s, algorithms => ARRAY['gbdt'], hyperparams => '{}', "
            "task => %s);\n" % (lit(model), lit(train_table), lit(split.target), lit(sql_task)))
     t0 = time.perf_counter()
     out, notices = psql_notices(sql)
@@ -350,7 +350,7 @@ def report(results, args):
         "dot removed); other classification sets a stratified 80/20 split, regression sets "
         "an 80/20 split, `train_test_split(random_state=%d)`. Every learner is fitted on the "
         "same training rows and scored on the same test rows." % (args.data, args.seed), "",
-        "- automl: `automl_train(name, '<name>_train', target, algorithms => ARRAY['gbdt'], "
+        "- automl: `automl_train(name, '<name>_train', target, algorithms => ARRAY['gbdt'], hyperparams => '{}', "
         "task => ...)`, default hyper-parameters (`%s`); test rows scored in SQL with "
         "`automl_predict` (binary: probability of the second class; regression) or "
         "`automl_predict_proba` (multiclass). Histograms are built by `automl.threads` threads "

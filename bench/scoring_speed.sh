@@ -75,7 +75,7 @@ fi
 echo "training the linear model..." >&2
 train_out=$("${PSQL[@]}" <<'SQL'
 \timing on
-SELECT version FROM automl_train('speed', 'speed_t', target => 'y', algorithms => ARRAY['linear']);
+SELECT version FROM automl_train('speed', 'speed_t', target => 'y', algorithms => ARRAY['linear'], hyperparams => '{}');
 SQL
 )
 version=$(printf '%s\n' "$train_out" | grep -v '^Time:' | head -n 1)

@@ -1,0 +1,759 @@
+#!/usr/bin/python3
+"""Time-budgeted automl against XGBoost, scikit-learn and a random search over XGBoost.
+
+For each dataset of the shared AMLB folder (../shared/bench/data: adult,
+bank_marketing, credit_g, phoneme, kc1, australian, vehicle, cmc, diamonds,
+boston) the rows are split once into a training and a test part (adult: its
+own files; classification: a stratified 80/20 split; regression: a plain
+80/20 split; both seeded by --seed), the same split for every system, loaded
+into tables <prefix><name>_train and <prefix><name>_test, and, in the same run:
+
+  * automl: automl_train('<prefix><name>', '<prefix><name>_train', '<target>',
+    task => ..., time_budget => --budget, seed => 0), timed (wall); the test
+    table is scored in SQL with automl_predict (binary: probability of the
+    model's second class; regression) or automl_predict_proba (multiclass);
+  * XGBoost 1.7 at default settings (tree_method='hist', n_jobs=2), text
+    columns one-hot encoded, numeric missing values as NaN;
+  * scikit-learn 1.2 HistGradientBoosting at default settings, text columns
+    ordinal-encoded and declared categorical_features;
+  * a seeded random search over XGBoost in a FLAML-like space with the same
+    time budget: each configuration early-stopped on an inner 20 % holdout of
+    the training part, the best refitted on the whole training part with its
+    early-stopped number of trees.
+
+Metric on the same test rows: ROC AUC (binary; positive class = the second
+class in sorted order), log loss (multiclass), RMSE (regression), next to the
+AMLB reference figures of the data folder's README. With --budgets and
+--curve-datasets it also runs automl and the random search at several budgets.
+
+It talks to PostgreSQL by running psql (PGHOST, PGPORT, ...) and needs numpy,
+scikit-learn and xgboost: run it with Debian's /usr/bin/python3.
+
+    /usr/bin/python3 bench/search_benchmark.py [--datasets a,b] [--budget 60]
+        [--budgets 10,30,60,300] [--curve-datasets adult,diamonds] [--skip-curve]
+
+The results are printed and written as markdown to
+bench/results/search_benchmark.md. The exit status is 1 when a system failed
+on a dataset, 0 otherwise.
+"""
+
+import argparse
+import hashlib
+import json
+import math
+import os
+import re
+import subprocess
+import sys
+import time
+
+import numpy as np
+import xgboost
+from sklearn.compose import ColumnTransformer
+from sklearn.ensemble import HistGradientBoostingClassifier, HistGradientBoostingRegressor
+from sklearn.impute import SimpleImputer
+from sklearn.metrics import log_loss, mean_squared_error, roc_auc_score
+from sklearn.model_selection import train_test_split
+from sklearn.pipeline import Pipeline
+from sklearn.preprocessing import LabelEncoder, OneHotEncoder, OrdinalEncoder
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from compare_sklearn import (DEFAULT_DATA, REPO, PsqlError, environment,  # noqa: E402
+                             ident, lit, md_table, psql, write_report)
+from compare_categorical import (Split, load_table, psql_notices, read_csv,  # noqa: E402
+                                 read_train_test)
+
+DEFAULT_OUT = os.path.join(REPO, "bench", "results", "search_benchmark.md")
+AMLB_SOURCE = "../shared/bench/README.md (AMLB 10-fold means, 1 hour, 8 cores)"
+
+# name: file(s), target, task, literal spelling of a missing value,
+# AMLB best / tuned random forest (from ../shared/bench/README.md)
+DATASETS = {
+    "adult": {"train": "adult_train.csv", "test": "adult_test.csv", "target": "class",
+              "task": "binary", "na": "NA", "amlb": ("0.932", "0.910")},
+    "bank_marketing": {"file": "bank_marketing.csv", "target": "Class", "task": "binary",
+                       "amlb": ("0.941", "0.931")},
+    "credit_g": {"file": "credit_g.csv", "target": "class", "task": "binary",
+                 "amlb": ("0.79–0.80", "0.799")},
+    "phoneme": {"file": "phoneme.csv", "target": "Class", "task": "binary",
+                "amlb": ("0.972", "0.966")},
+    "kc1": {"file": "kc1.csv", "target": "Class", "task": "binary", "amlb": ("0.84", "0.841")},
+    "australian": {"file": "australian.csv", "target": "A15_class", "task": "binary",
+                   "amlb": ("0.94", "0.938")},
+    "vehicle": {"file": "vehicle.csv", "target": "Class", "task": "multiclass",
+                "amlb": ("0.30", "0.48")},
+    "cmc": {"file": "cmc.csv", "target": "y", "task": "multiclass", "amlb": ("0.90", "1.05")},
+    "diamonds": {"file": "diamonds.csv", "target": "price", "task": "regression",
+                 "amlb": ("506", "537")},
+    "boston": {"file": "boston.csv", "target": "medv", "task": "regression",
+               "amlb": ("2.83", "3.10")},
+}
+ORDER = list(DATASETS)
+METRIC = {"binary": "ROC AUC ↑", "multiclass": "log loss ↓", "regression": "RMSE ↓"}
+HIGHER_IS_BETTER = {"binary": True, "multiclass": False, "regression": False}
+XGB_EVAL_METRIC = {"binary": "auc", "multiclass": "mlogloss", "regression": "rmse"}
+EARLY_STOPPING_ROUNDS = 20
+REFIT_FACTOR_FIRST = 2.25   # a config may use at most remaining / 2.25: its refit (~1.25x) fits too
+
+
+def log(msg):
+    print(msg, file=sys.stderr, flush=True)
+
+
+def secs(x):
+    return "-" if x is None else "%.1f" % x
+
+
+def num(x):
+    """A score for the report (a string, so that md_table prints it as is)."""
+    if x is None:
+        return "-"
+    if isinstance(x, str):
+        return x
+    if isinstance(x, int):
+        return str(x)
+    if x != x:
+        return "-"
+    a = abs(x)
+    if a >= 100:
+        return "%.1f" % x
+    if a >= 10:
+        return "%.2f" % x
+    return "%.4f" % x
+
+
+def build_id():
+    """The installed automl.so (path, mtime, sha256 prefix) and the checkout's commit.
+
+    As gbdt_speed.build_id, which is not imported: importing gbdt_speed replaces
+    compare_sklearn.fmt for the whole process.
+    """
+    try:
+        libdir = subprocess.run(["pg_config", "--pkglibdir"], capture_output=True,
+                                text=True).stdout.strip()
+        path = os.path.join(libdir, "automl.so")
+        with open(path, "rb") as f:
+            digest = hashlib.sha256(f.read()).hexdigest()[:12]
+        so = "%s, %s, sha256 %s" % (path, time.strftime(
+            "%Y-%m-%d %H:%M:%S", time.gmtime(os.path.getmtime(path))), digest)
+    except OSError as e:
+        so = "? (%s)" % e
+    r = subprocess.run(["git", "-C", REPO, "log", "-1", "--format=%h %cd %s",
+                        "--date=format:%Y-%m-%d %H:%M"], capture_output=True, text=True)
+    dirty = subprocess.run(["git", "-C", REPO, "status", "--porcelain", "--untracked-files=no"],
+                           capture_output=True, text=True).stdout.strip()
+    return so, (r.stdout.strip() or "?") + (" (modified)" if dirty else "")
+
+
+def budget_sql(b):
+    return repr(float(b))
+
+
+# --------------------------------------------------------------------------
+# data
+
+def sorted_classes(labels):
+    """Classes in sorted order: numbers by value, otherwise byte-wise (as automl sorts them)."""
+    labs = sorted(set(labels))
+    try:
+        return sorted(labs, key=float)
+    except ValueError:
+        return labs
+
+
+def load_split(name, args):
+    spec = DATASETS[name]
+    target = spec["target"]
+    if "train" in spec:
+        # adult: its own files; the test labels' trailing dot is removed
+        header, train, test = read_train_test(name, os.path.join(args.data, spec["train"]),
+                                              os.path.join(args.data, spec["test"]), target)
+    else:
+        header, rows = read_csv(os.path.join(args.data, spec["file"]))   # tolerates cmc's BOM
+        t = header.index(target)
+        strat = [r[t] for r in rows] if spec["task"] != "regression" else None
+        train, test = train_test_split(rows, test_size=0.2, stratify=strat,
+                                       random_state=args.seed)
+    return Split(name, header, train, test, target, spec.get("na"))
+
+
+def matrices(split, rows):
+    """Numeric columns as float (NaN = missing), text columns as objects (NaN = missing)."""
+    num = np.array([[float(r[j]) if r[j] is not None else np.nan for j in split.numeric]
+                    for r in rows], dtype=np.float64).reshape(len(rows), len(split.numeric))
+    cat = np.array([[r[j] if r[j] is not None else np.nan for j in split.categorical]
+                    for r in rows], dtype=object).reshape(len(rows), len(split.categorical))
+    return num, cat
+
+
+class Prepared:
+    """The split as matrices for the Python systems, and the labels."""
+
+    def __init__(self, split, task):
+        self.task = task
+        self.num_tr, self.cat_tr = matrices(split, split.train)
+        self.num_te, self.cat_te = matrices(split, split.test)
+        self.ytr = split.labels(split.train)
+        self.yte = split.labels(split.test)
+        self.classes = None if task == "regression" else sorted_classes(self.ytr)
+        if task != "regression" and set(self.yte) - set(self.classes):
+            raise ValueError("test labels %s are not in the training part"
+                             % sorted(set(self.yte) - set(self.classes)))
+
+    def onehot(self):
+        """XGBoost's inputs: numeric passthrough (NaN kept), text one-hot encoded, dense."""
+        n_num, n_cat = self.num_tr.shape[1], self.cat_tr.shape[1]
+        if not n_cat:
+            return self.num_tr, self.num_te
+        enc = ColumnTransformer([
+            ("num", "passthrough", list(range(n_num))),
+            ("cat", Pipeline([("impute", SimpleImputer(strategy="constant",
+                                                       fill_value="(missing)")),
+                              ("onehot", OneHotEncoder(handle_unknown="ignore",
+                                                       sparse_output=False))]),
+             list(range(n_num, n_num + n_cat)))])
+        Xtr = enc.fit_transform(np.hstack([self.num_tr.astype(object), self.cat_tr]))
+        Xte = enc.transform(np.hstack([self.num_te.astype(object), self.cat_te]))
+        return Xtr.astype(np.float64), Xte.astype(np.float64)
+
+    def encoded_labels(self):
+        """Training labels as 0..K-1 (LabelEncoder) and the permutation to self.classes."""
+        le = LabelEncoder().fit(self.ytr)
+        perm = [list(le.classes_).index(c) for c in self.classes]
+        return le.transform(self.ytr), perm
+
+
+def score(task, y, pred, classes):
+    """binary: pred = P(classes[1]); multiclass: columns in `classes` order; regression: values."""
+    if task == "regression":
+        y = np.array([float(v) for v in y])
+        return math.sqrt(mean_squared_error(y, pred))
+    if task == "binary":
+        return roc_auc_score((np.asarray(y) == classes[1]).astype(int), pred)
+    P = np.clip(np.asarray(pred, dtype=float), 1e-15, 1.0)
+    P = P / P.sum(axis=1, keepdims=True)
+    return log_loss(list(y), P, labels=list(classes))
+
+
+def better(task, a, b):
+    """Is score a at least as good as score b?"""
+    return a >= b if HIGHER_IS_BETTER[task] else a <= b
+
+
+# --------------------------------------------------------------------------
+# automl
+
+def run_automl(split, task, model, train_table, test_table, budget, args, classes):
+    sql_task = "regression" if task == "regression" else "classification"
+    argl = [lit(model), lit(train_table), lit(split.target), "task => %s" % lit(sql_task)]
+    if not args.no_budget:
+        argl.append("time_budget => %s" % budget_sql(budget))
+    argl.append("seed => 0")
+    if args.automl_extra:
+        argl.append(args.automl_extra)
+    call = "automl_train(%s)" % ", ".join(argl)
+    sql = "SELECT version, algorithm FROM %s;\n" % call
+    t0 = time.perf_counter()
+    out, notices = psql_notices(sql)
+    wall = time.perf_counter() - t0
+    version, algorithm = out.strip().splitlines()[-1].split("\t")[:2]
+    version = int(version)
+    q = ("SELECT json_build_object('train_seconds', train_seconds, 'metric', metric, "
+         "'score', score, 'hyperparams', hyperparams, 'classes', classes)::text "
+         "FROM automl.models WHERE name = %s AND version = %d;\n" % (lit(model), version))
+    cat = json.loads(psql(q).strip())
+    try:
+        trials = int(psql("SELECT count(*) FROM automl.leaderboard WHERE model = %s "
+                          "AND version = %d;\n" % (lit(model), version)).strip())
+    except (PsqlError, ValueError):
+        trials = None
+    ref = lit("%s@%d" % (model, version))
+    tgt = ident(split.target)
+    # t.*, not t: kc1 has a column named "t", which a bare t would mean instead of the row
+    fn = "automl_predict_proba" if task == "multiclass" else "automl_predict"
+    res = psql("SELECT %s::text, %s(%s, t.*) FROM %s t;\n" % (tgt, fn, ref, ident(test_table)))
+    y, pred = [], []
+    for line in res.splitlines():
+        if not line:
+            continue
+        a, b = line.split("\t")
+        y.append(a)
+        pred.append([float(v) for v in b.strip("{}").split(",")] if task == "multiclass"
+                    else float(b))
+    pred = np.array(pred)
+    if task != "regression":
+        mcls = [str(c) for c in (cat.get("classes") or [])]
+        if sorted(mcls) != sorted(classes):
+            raise RuntimeError("automl's classes %s are not the data's %s" % (mcls, classes))
+        if task == "binary":
+            # automl_predict is the probability of the model's second class: check it
+            chk = psql("SELECT automl_predict(%s, t.*), automl_predict_proba(%s, t.*) "
+                       "FROM %s t LIMIT 20;\n" % (ref, ref, ident(test_table)))
+            for line in chk.splitlines():
+                p, proba = line.split("\t")
+                proba = [float(v) for v in proba.strip("{}").split(",")]
+                if abs(float(p) - proba[1]) > 1e-12:
+                    raise RuntimeError("automl_predict (%s) is not the second class's "
+                                       "probability %s" % (p, proba))
+            if mcls[1] != classes[1]:
+                pred = 1.0 - pred
+        else:
+            pred = pred[:, [mcls.index(c) for c in classes]]
+    if task != "regression" and set(y) - set(classes):
+        raise RuntimeError("test labels %s are not among the classes %s"
+                           % (sorted(set(y) - set(classes)), classes))
+    return {"version": version, "algorithm": algorithm, "wall_s": wall, "trials": trials,
+            "score": score(task, y, pred, classes), "catalog": cat, "call": call,
+            "notices": [re.sub(r"^psql:<stdin>:\d+: ", "", n.strip())
+                        for n in notices.splitlines() if n.strip()]}
+
+
+# --------------------------------------------------------------------------
+# XGBoost and HistGradientBoosting at default settings
+
+def run_xgb_default(prep, Xtr, Xte, threads):
+    task = prep.task
+    t0 = time.perf_counter()
+    if task == "regression":
+        m = xgboost.XGBRegressor(tree_method="hist", n_jobs=threads, random_state=0)
+        m.fit(Xtr, prep.ytr.astype(float))
+        pred = m.predict(Xte)
+    else:
+        y, perm = prep.encoded_labels()
+        m = xgboost.XGBClassifier(tree_method="hist", n_jobs=threads, random_state=0)
+        m.fit(Xtr, y)
+        P = m.predict_proba(Xte)[:, perm]
+        pred = P[:, 1] if task == "binary" else P
+    fit_s = time.perf_counter() - t0
+    return {"score": score(task, prep.yte, pred, prep.classes), "fit_s": fit_s}
+
+
+def run_hgb_default(prep):
+    task = prep.task
+    n_num, n_cat = prep.num_tr.shape[1], prep.cat_tr.shape[1]
+    t0 = time.perf_counter()
+    if n_cat:
+        oe = OrdinalEncoder(handle_unknown="use_encoded_value", unknown_value=np.nan)
+        Htr = np.hstack([prep.num_tr, oe.fit_transform(prep.cat_tr).astype(np.float64)])
+        Hte = np.hstack([prep.num_te, oe.transform(prep.cat_te).astype(np.float64)])
+        catmask = [False] * n_num + [True] * n_cat
+    else:
+        Htr, Hte, catmask = prep.num_tr, prep.num_te, None
+    if task == "regression":
+        h = HistGradientBoostingRegressor(categorical_features=catmask, random_state=0)
+        h.fit(Htr, prep.ytr.astype(float))
+        pred = h.predict(Hte)
+    else:
+        h = HistGradientBoostingClassifier(categorical_features=catmask, random_state=0)
+        h.fit(Htr, prep.ytr)
+        P = h.predict_proba(Hte)[:, [list(h.classes_).index(c) for c in prep.classes]]
+        pred = P[:, 1] if task == "binary" else P
+    fit_s = time.perf_counter() - t0
+    return {"score": score(task, prep.yte, pred, prep.classes), "fit_s": fit_s,
+            "iterations": int(h.n_iter_)}
+
+
+# --------------------------------------------------------------------------
+# XGBoost random search with a time budget
+
+class Deadline(xgboost.callback.TrainingCallback):
+    """Stops boosting once the clock passes the deadline (the trees so far are kept)."""
+
+    def __init__(self, deadline):
+        super().__init__()
+        self.deadline = deadline
+        self.hit = False
+
+    def after_iteration(self, model, epoch, evals_log):
+        if time.perf_counter() >= self.deadline:
+            self.hit = True
+            return True
+        return False
+
+
+def log_uniform(rng, lo, hi):
+    return float(math.exp(rng.uniform(math.log(lo), math.log(hi))))
+
+
+def sample_config(rng):
+    """A FLAML-like XGBoost configuration (leaf-wise growth, max_leaves instead of depth)."""
+    return {
+        "n_estimators": int(round(log_uniform(rng, 4, 2000))),
+        "learning_rate": log_uniform(rng, 1 / 1024, 1.0),
+        "max_leaves": int(round(log_uniform(rng, 4, 1024))),
+        "min_child_weight": log_uniform(rng, 0.001, 128),
+        "subsample": float(rng.uniform(0.6, 1.0)),
+        "colsample_bytree": float(rng.uniform(0.5, 1.0)),
+        "reg_alpha": log_uniform(rng, 1 / 1024, 1024),
+        "reg_lambda": log_uniform(rng, 1 / 1024, 1024),
+    }
+
+
+def xgb_model(task, cfg, threads, **extra):
+    cls = xgboost.XGBRegressor if task == "regression" else xgboost.XGBClassifier
+    return cls(tree_method="hist", grow_policy="lossguide", max_depth=0, n_jobs=threads,
+               random_state=0, **cfg, **extra)
+
+
+def predict(task, m, X, n_trees, perm=None):
+    """Predictions of the first n_trees rounds; perm reorders the class columns."""
+    if task == "regression":
+        return m.predict(X, iteration_range=(0, n_trees))
+    P = m.predict_proba(X, iteration_range=(0, n_trees))
+    if perm is not None:
+        P = P[:, perm]
+    return P[:, 1] if task == "binary" else P
+
+
+def run_xgb_search(prep, budget, threads, seed):
+    """Random search within `budget` seconds of wall time, encoding and refit included.
+
+    Before each configuration: stop if elapsed + the best's estimated refit time reaches
+    the budget. A configuration may run until now + min(remaining - refit estimate of the
+    best, remaining / 2.25) (so that its own refit, about 1.25 times its fit, fits too);
+    past that it is cut (a Deadline callback) and scored with the trees it has.
+    """
+    task = prep.task
+    start = time.perf_counter()
+    end = start + budget
+    Xtr, Xte = prep.onehot()
+    if task == "regression":
+        y = prep.ytr.astype(float)
+        perm = None
+    else:
+        y, perm = prep.encoded_labels()
+    inner_classes = None if task == "regression" else list(range(len(prep.classes)))
+    Xa, Xb, ya, yb = train_test_split(Xtr, y, test_size=0.2, random_state=seed,
+                                      stratify=None if task == "regression" else y)
+    ratio = len(y) / len(ya)
+    rng = np.random.default_rng(seed)
+    best = None
+    configs = cut = 0
+    while True:
+        now = time.perf_counter()
+        remaining = end - now
+        reserve = best["refit_est"] if best else 0.0
+        if remaining - reserve <= 0 or remaining / REFIT_FACTOR_FIRST <= 0.05:
+            break
+        cfg = sample_config(rng)
+        cb = Deadline(now + min(remaining - reserve, remaining / REFIT_FACTOR_FIRST))
+        m = xgb_model(task, cfg, threads, eval_metric=XGB_EVAL_METRIC[task],
+                      early_stopping_rounds=EARLY_STOPPING_ROUNDS, callbacks=[cb])
+        t0 = time.perf_counter()
+        m.fit(Xa, ya, eval_set=[(Xb, yb)], verbose=False)
+        fit_s = time.perf_counter() - t0
+        configs += 1
+        cut += cb.hit
+        built = m.get_booster().num_boosted_rounds()
+        try:
+            n_trees = int(m.best_iteration) + 1
+        except AttributeError:
+            n_trees = built
+        n_trees = max(1, min(n_trees, built))
+        hold = score(task, yb, predict(task, m, Xb, n_trees), inner_classes)
+        if not math.isfinite(hold):
+            continue
+        if best is None or (hold > best["holdout"] if HIGHER_IS_BETTER[task]
+                            else hold < best["holdout"]):
+            best = {"config": cfg, "holdout": hold, "n_trees": n_trees,
+                    "refit_est": fit_s * ratio * n_trees / max(built, 1)}
+    if best is None:
+        raise RuntimeError("the budget of %gs left no time for a single configuration" % budget)
+    search_s = time.perf_counter() - start
+    cfg = dict(best["config"], n_estimators=best["n_trees"])
+    m = xgb_model(task, cfg, threads)
+    t0 = time.perf_counter()
+    m.fit(Xtr, y)
+    refit_s = time.perf_counter() - t0
+    pred = predict(task, m, Xte, best["n_trees"], perm)
+    return {"score": score(task, prep.yte, pred, prep.classes), "configs": configs, "cut": cut,
+            "wall_s": time.perf_counter() - start, "search_s": search_s, "refit_s": refit_s,
+            "refit_est": best["refit_est"], "holdout": best["holdout"], "config": cfg}
+
+
+# --------------------------------------------------------------------------
+
+def guarded(res, key, fn, errors, label):
+    """Runs fn() into res[key]; a failure is recorded and reported, not raised."""
+    try:
+        res[key] = fn()
+        return True
+    except (PsqlError, OSError, RuntimeError, ValueError, KeyError, TypeError, IndexError,
+            xgboost.core.XGBoostError) as e:
+        msg = "%s: %s: %s" % (label, type(e).__name__, str(e).replace("\n", " "))
+        errors.append((res["dataset"], msg))
+        res.setdefault("failed", []).append(label)
+        log("   %s failed: %s" % (label, str(e).replace("\n", " ")))
+        return False
+
+
+def run_dataset(name, args, errors, curve_budgets):
+    spec = DATASETS[name]
+    task = spec["task"]
+    model = args.prefix + name
+    train_table, test_table = model + "_train", model + "_test"
+    res = {"dataset": name, "task": task, "curve": []}
+    split = load_split(name, args)
+    prep = Prepared(split, task)
+    res.update(n_train=len(split.train), n_test=len(split.test), n_numeric=len(split.numeric),
+               n_text=len(split.categorical), n_missing=split.n_missing(),
+               classes=prep.classes)
+    log("   %d / %d rows, %d numeric + %d text columns, %d missing values%s"
+        % (len(split.train), len(split.test), len(split.numeric), len(split.categorical),
+           split.n_missing(), ", classes %s" % prep.classes if prep.classes else ""))
+    try:
+        load_table(split, train_table, split.train)
+        load_table(split, test_table, split.test)
+        loaded = True
+    except (PsqlError, OSError, RuntimeError) as e:
+        errors.append((name, "loading: %s" % str(e).replace("\n", " ")))
+        res.setdefault("failed", []).append("loading")
+        log("   loading failed: %s" % e)
+        loaded = False
+
+    def automl(b):
+        return run_automl(split, task, model, train_table, test_table, b, args, prep.classes)
+
+    if loaded and guarded(res, "automl", lambda: automl(args.budget), errors, "automl"):
+        a = res["automl"]
+        log("   automl %s: %.6g in %.1f s (%s@%d, %s, trials %s)"
+            % (METRIC[task], a["score"], a["wall_s"], model, a["version"], a["algorithm"],
+               a["trials"]))
+    Xtr, Xte = prep.onehot()
+    if guarded(res, "xgb", lambda: run_xgb_default(prep, Xtr, Xte, args.threads), errors,
+               "XGBoost default"):
+        log("   XGBoost default: %.6g (%.1f s)" % (res["xgb"]["score"], res["xgb"]["fit_s"]))
+    if guarded(res, "hgb", lambda: run_hgb_default(prep), errors, "HGB default"):
+        log("   HGB default: %.6g (%.1f s)" % (res["hgb"]["score"], res["hgb"]["fit_s"]))
+    if guarded(res, "search", lambda: run_xgb_search(prep, args.budget, args.threads, args.seed),
+               errors, "XGBoost search"):
+        s = res["search"]
+        log("   XGBoost random search (%gs): %.6g, %d configs, %.1f s"
+            % (args.budget, s["score"], s["configs"], s["wall_s"]))
+
+    # the budget curve
+    for b in curve_budgets:
+        pt = {"budget": b, "dataset": name}
+        if b == args.budget:    # the main run is this point: reuse it
+            pt["automl"], pt["search"], pt["reused"] = res.get("automl"), res.get("search"), True
+            if "automl" not in res or "search" not in res:
+                pt["failed"] = True
+        else:
+            if loaded:
+                if guarded(pt, "automl", lambda: automl(b), errors, "automl (budget %g)" % b):
+                    log("   curve %gs: automl %.6g in %.1f s, trials %s"
+                        % (b, pt["automl"]["score"], pt["automl"]["wall_s"],
+                           pt["automl"]["trials"]))
+            if guarded(pt, "search", lambda: run_xgb_search(prep, b, args.threads, args.seed),
+                       errors, "XGBoost search (budget %g)" % b):
+                log("   curve %gs: XGBoost search %.6g, %d configs, %.1f s"
+                    % (b, pt["search"]["score"], pt["search"]["configs"],
+                       pt["search"]["wall_s"]))
+        res["curve"].append(pt)
+    if not args.keep and loaded:
+        try:
+            psql("DROP TABLE IF EXISTS %s, %s;\n" % (ident(train_table), ident(test_table)))
+        except PsqlError:
+            pass
+    return res
+
+
+# --------------------------------------------------------------------------
+# report
+
+def sc(d, key="score"):
+    return d.get(key) if d else None
+
+
+def failed_or(r, label, text):
+    return "FAILED" if label in r.get("failed", []) or "data" in r.get("failed", []) else text
+
+
+def verdict(task, a, s):
+    """yes/NO and by how much automl is better (+) or worse (-) than the search."""
+    if a is None or s is None:
+        return "-"
+    d = a - s if HIGHER_IS_BETTER[task] else s - a
+    return "%s (%s%s)" % ("yes" if better(task, a, s) else "NO", "+" if d >= 0 else "",
+                          num(d))
+
+
+def report(results, args, build_start):
+    so, commit = build_id()
+    env = environment() + [("XGBoost", xgboost.__version__), ("automl.so installed", so),
+                           ("checkout at run time", commit)]
+    if build_start[0] != so:
+        env.append(("WARNING", "automl.so changed during the run (was %s)" % build_start[0]))
+    b = "%g s" % args.budget
+    hdr = ["dataset", "metric", "automl", "automl s", "automl algorithm", "trials",
+           "XGB default", "HGB default", "XGB random search (%s)" % b, "AMLB best",
+           "AMLB tuned RF", "automl ≥ XGB search"]
+    rows = []
+    for r in results:
+        a, s = r.get("automl"), r.get("search")
+        amlb = DATASETS[r["dataset"]]["amlb"]
+        rows.append([r["dataset"], METRIC[r["task"]], failed_or(r, "automl", num(sc(a))),
+                     secs(sc(a, "wall_s")), sc(a, "algorithm") or "-", num(sc(a, "trials")),
+                     failed_or(r, "XGBoost default", num(sc(r.get("xgb")))),
+                     failed_or(r, "HGB default", num(sc(r.get("hgb")))),
+                     failed_or(r, "XGBoost search", num(sc(s))), amlb[0], amlb[1],
+                     verdict(r["task"], sc(a), sc(s))])
+    det_hdr = ["dataset", "rows train / test", "columns numeric + text", "missing values",
+               "automl model", "automl holdout (catalog)", "automl train_seconds",
+               "automl hyperparams", "XGB search configs (cut)", "XGB search s (refit s)",
+               "XGB search holdout", "XGB search best config", "XGB default fit s",
+               "HGB fit s (iterations)"]
+    det = []
+    for r in results:
+        a, s, x, h = r.get("automl"), r.get("search"), r.get("xgb"), r.get("hgb")
+        c = a["catalog"] if a else {}
+        det.append([r["dataset"], "%d / %d" % (r["n_train"], r["n_test"]) if "n_train" in r else None,
+                    "%d + %d" % (r["n_numeric"], r["n_text"]) if "n_train" in r else None,
+                    str(r.get("n_missing", "-")),
+                    "%s%s@%d" % (args.prefix, r["dataset"], a["version"]) if a else None,
+                    "%s=%s" % (c.get("metric"), num(c.get("score"))) if a else None,
+                    secs(c.get("train_seconds")) if a else None,
+                    "`%s`" % json.dumps(c.get("hyperparams"), sort_keys=True) if a else None,
+                    "%d (%d)" % (s["configs"], s["cut"]) if s else None,
+                    "%.1f (%.1f)" % (s["wall_s"], s["refit_s"]) if s else None,
+                    num(sc(s, "holdout")),
+                    "`%s`" % json.dumps({k: (round(v, 4) if isinstance(v, float) else v)
+                                         for k, v in s["config"].items()}) if s else None,
+                    secs(sc(x, "fit_s")), "%.1f (%d)" % (h["fit_s"], h["iterations"]) if h else None])
+    call = next((r["automl"]["call"] for r in results if r.get("automl")), None)
+    lines = [
+        "# automl with a time budget against XGBoost, HistGradientBoosting and an XGBoost "
+        "random search", "",
+        "Generated by `bench/search_benchmark.py` on %s." % time.strftime("%Y-%m-%d %H:%M:%S %Z"),
+        "", md_table(["component", "version"], env), "",
+        "Data: `%s`. Splits: adult its own train and test files (the test labels' trailing dot "
+        "removed, `NA` as missing); other classification sets a stratified 80/20 split, "
+        "regression sets a plain 80/20 split, `train_test_split(random_state=%d)`; every system "
+        "fits on the same training rows and is scored on the same test rows. Metric: ROC AUC "
+        "(binary; positive class = the second class in sorted order), log loss (multiclass), "
+        "RMSE (regression)." % (args.data, args.seed), "",
+        "- automl: `automl_train(name, '<name>_train', target, task => ..., %sseed => 0%s)`%s, "
+        "wall time of the call through psql; test rows scored in SQL with `automl_predict` "
+        "(binary: probability of the model's second class; regression) or "
+        "`automl_predict_proba` (multiclass). Trials: rows of `automl.leaderboard` for that "
+        "version (`-` when the view is missing)."
+        % ("" if args.no_budget else "time_budget => %g, " % args.budget,
+           (", " + args.automl_extra) if args.automl_extra else "",
+           " (**time_budget left out: --no-budget**)" if args.no_budget else ""),
+        "- XGB default: `XGBClassifier` / `XGBRegressor(tree_method='hist', n_jobs=%d, "
+        "random_state=0)`; text columns one-hot encoded (missing as a category, unknown levels "
+        "ignored), numeric missing values NaN; labels `LabelEncoder` codes." % args.threads,
+        "- HGB default: `HistGradientBoostingClassifier` / `Regressor(random_state=0)`, text "
+        "columns `OrdinalEncoder` codes (missing and unseen levels NaN) in "
+        "`categorical_features`; OpenMP threads: %s." % (os.environ.get("OMP_NUM_THREADS")
+                                                       or "all (%d)" % os.cpu_count()),
+        "- XGB random search: seeded (`default_rng(%d)`) random configurations of "
+        "`tree_method='hist', grow_policy='lossguide', max_depth=0, n_jobs=%d` with "
+        "n_estimators 4–2000 (log), learning_rate 1/1024–1 (log), max_leaves 4–1024 (log), "
+        "min_child_weight 0.001–128 (log), subsample 0.6–1, colsample_bytree 0.5–1, reg_alpha "
+        "and reg_lambda 1/1024–1024 (log); each fitted on 80 %% of the training part with early "
+        "stopping (%d rounds) on the other 20 %% and scored there with the task metric. No new "
+        "configuration starts once elapsed + the best's estimated refit time reaches the "
+        "budget; a configuration running past its share is cut (`cut`) and scored with its "
+        "trees so far. The best is refitted on the whole training part with its early-stopped "
+        "number of trees. Its time covers encoding, search and refit."
+        % (args.seed, args.threads, EARLY_STOPPING_ROUNDS),
+        "- AMLB best / tuned RF: hard-coded from %s; another split, a ceiling, not a peer."
+        % AMLB_SOURCE, "",
+        "## Test metric (budget %s)" % b, "",
+        md_table(hdr, rows), "",
+        "## Details", "",
+        md_table(det_hdr, det), "",
+    ]
+    curve = [(r, pt) for r in results for pt in r.get("curve", [])]
+    if curve:
+        ch = ["dataset", "budget s", "automl", "automl s", "trials", "XGB random search",
+              "XGB search s", "XGB search configs", "automl ≥ XGB search"]
+        crow = []
+        for r, pt in curve:
+            a, s = pt.get("automl"), pt.get("search")
+            crow.append([r["dataset"], "%g%s" % (pt["budget"], " (main run)" if pt.get("reused")
+                                                   else ""),
+                         num(sc(a)), secs(sc(a, "wall_s")), num(sc(a, "trials")), num(sc(s)),
+                         secs(sc(s, "wall_s")), num(sc(s, "configs")),
+                         verdict(r["task"], sc(a), sc(s))])
+        lines += ["## Score against the budget", "", md_table(ch, crow), ""]
+    notes = [(r["dataset"], n) for r in results if r.get("automl")
+             for n in r["automl"]["notices"]]
+    if notes:
+        lines += ["## automl NOTICEs", ""] + ["- %s: `%s`" % n for n in notes] + [""]
+    if call:
+        lines += ["Example call: `SELECT version, algorithm FROM %s;`" % call, ""]
+    return lines
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--data", default=DEFAULT_DATA, help="data folder (default: %(default)s)")
+    ap.add_argument("--datasets", default=",".join(ORDER),
+                    help="comma-separated subset of %(default)s")
+    ap.add_argument("--budget", type=float, default=60,
+                    help="time budget in seconds of the main table (default: %(default)g)")
+    ap.add_argument("--budgets", default="10,30,60,300",
+                    help="budgets of the curve (default: %(default)s)")
+    ap.add_argument("--curve-datasets", default="adult,diamonds",
+                    help="datasets of the curve (default: %(default)s)")
+    ap.add_argument("--skip-curve", action="store_true", help="no budget curve")
+    ap.add_argument("--seed", type=int, default=0,
+                    help="seed of the split and of the random search (default: %(default)s)")
+    ap.add_argument("--threads", type=int, default=2,
+                    help="XGBoost n_jobs (default: %(default)s)")
+    ap.add_argument("--automl-extra", default="",
+                    help="raw SQL appended to automl_train's arguments, e.g. "
+                         "\"algorithms => ARRAY['gbdt']\"")
+    ap.add_argument("--no-budget", action="store_true",
+                    help="leave time_budget out of the automl_train call")
+    ap.add_argument("--prefix", default="search_",
+                    help="prefix of the tables and model names (default: %(default)s)")
+    ap.add_argument("--keep", action="store_true", help="keep the data tables")
+    ap.add_argument("--out", default=DEFAULT_OUT, help="markdown output (default: %(default)s)")
+    args = ap.parse_args()
+
+    names = [d.strip() for d in args.datasets.split(",") if d.strip()]
+    curve_names = [] if args.skip_curve else [d.strip() for d in args.curve_datasets.split(",")
+                                               if d.strip()]
+    unknown = [d for d in names + curve_names if d not in DATASETS]
+    if unknown:
+        ap.error("unknown dataset(s) %s; known: %s" % (", ".join(unknown), ", ".join(ORDER)))
+    try:
+        budgets = [float(b) for b in args.budgets.split(",") if b.strip()]
+    except ValueError:
+        ap.error("--budgets takes numbers separated by commas")
+    if args.budget <= 0 or any(b <= 0 for b in budgets):
+        ap.error("budgets must be positive")
+    left_out = [d for d in curve_names if d not in names]
+    if left_out:                # the curve runs on the curve datasets among --datasets
+        log("note: no budget curve for %s (not in --datasets)" % ", ".join(left_out))
+
+    try:
+        if psql("SELECT count(*) FROM pg_proc WHERE proname = 'automl_train';\n").strip() == "0":
+            psql("CREATE EXTENSION automl;\n")
+    except PsqlError as e:
+        raise SystemExit("cannot use the automl extension: %s" % e)
+    build_start = build_id()
+
+    results, errors = [], []
+    t_all = time.perf_counter()
+    for i, name in enumerate(names):
+        log("== %s (%d/%d, %.0f s elapsed)" % (name, i + 1, len(names),
+                                               time.perf_counter() - t_all))
+        res = {"dataset": name, "task": DATASETS[name]["task"]}
+        try:
+            res = run_dataset(name, args, errors, budgets if name in curve_names else [])
+        except (OSError, RuntimeError, ValueError, KeyError, TypeError, IndexError) as e:
+            errors.append((name, "%s: %s" % (type(e).__name__, str(e).replace("\n", " "))))
+            res["failed"] = ["data"]
+            log("   failed: %s" % e)
+        results.append(res)
+    log("done in %.0f s" % (time.perf_counter() - t_all))
+    write_report(report(results, args, build_start), errors, args.out)
+    return 1 if errors or not results else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
