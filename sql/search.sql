@@ -70,6 +70,10 @@ SELECT options->>'time_budget' AS budget, (options->>'trials')::int > 1 AS searc
        options->>'max_trials' AS max_trials
 FROM automl.models WHERE name = 'moons_budget';
 
+-- a budget too small for a search still gives the cheapest model, with a NOTICE
+SELECT algorithm FROM automl_train('moons_tiny', 'moons', 'upper', exclude => ARRAY['id'], time_budget => 0.001);
+SELECT count(*) AS trials FROM automl.trials WHERE name = 'moons_tiny';
+
 -- hyperparams given: one fit, no search
 SELECT algorithm FROM automl_train('one_fit', 'moons', 'upper', exclude => ARRAY['id'],
                                    algorithms => ARRAY['gbdt'], hyperparams => '{"n_estimators": 20}');

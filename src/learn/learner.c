@@ -39,17 +39,21 @@ learner_default_for(Task task)
 }
 
 double		learner_deadline = 0.0;
+double		learner_fit_started = 0.0;
+double		learner_followup_factor = 0.0;
 bool		learner_deadline_hit = false;
 
 bool
 learner_past_deadline(void)
 {
 	struct timespec ts;
+	double		now;
 
 	if (learner_deadline <= 0.0)
 		return false;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
-	if (ts.tv_sec + ts.tv_nsec * 1e-9 < learner_deadline)
+	now = ts.tv_sec + ts.tv_nsec * 1e-9;
+	if (now + (now - learner_fit_started) * learner_followup_factor < learner_deadline)
 		return false;
 	learner_deadline_hit = true;
 	return true;

@@ -87,10 +87,15 @@ extern const char *task_name(Task task);
 
 /*
  * The search's time limit for one fit, in seconds on CLOCK_MONOTONIC (0:
- * none). Tree ensembles check it between trees: past it they stop adding
- * trees and set learner_deadline_hit, and the search discards that fit.
+ * none). Tree ensembles check it between trees: a fit is past it when, at its
+ * pace so far, the work still to come after it (learner_followup_factor times
+ * this fit's time: the trial's other folds and the refit on all rows) would
+ * end after the deadline. They then stop adding trees and set
+ * learner_deadline_hit, and the search discards the trial.
  */
 extern double learner_deadline;
+extern double learner_fit_started;
+extern double learner_followup_factor;
 extern bool learner_deadline_hit;
 extern bool learner_past_deadline(void);
 

@@ -139,9 +139,16 @@ evaluate_config(const TrainingData *td, const Validation *v, const Learner *lear
 	for (int f = 0; f < v->n_folds; f++)
 	{
 		const Split *fold = &v->folds[f];
-		MemoryContext old = MemoryContextSwitchTo(fit_cxt);
-		Model	   *model = fit_model(td, learner, hyperparams, fold->train, fold->n_train);
+		MemoryContext old;
+		Model	   *model;
 		double	   *pred = out->pred + at * out->width;
+
+		/* what follows this fit: the other folds, then a refit on all rows */
+		learner_fit_started = seconds_now();
+		learner_followup_factor = (v->n_folds - f - 1) +
+			refit_factor((double) td->frame->n_rows / Max(fold->n_train, 1));
+		old = MemoryContextSwitchTo(fit_cxt);
+		model = fit_model(td, learner, hyperparams, fold->train, fold->n_train);
 
 		if (learner_deadline_hit)
 		{

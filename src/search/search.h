@@ -231,6 +231,12 @@ extern SearchResult run_search(const SearchRequest *req);
 /* Seconds on a monotonic clock. */
 extern double seconds_now(void);
 
+/* A refit on rows_ratio times a fit's rows takes about this many times as long. */
+extern double refit_factor(double rows_ratio);
+
+/* The estimated seconds to refit a trial's configuration on n_all_rows rows. */
+extern double trial_refit_seconds(const Trial *trial, int n_folds, int64 n_all_rows);
+
 /* The trial's hyperparameters as a JSON object. */
 extern char *trial_hyperparams_json(const Trial *trial);
 

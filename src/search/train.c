@@ -779,8 +779,8 @@ decide_deployment(const TrainingData *td, const Validation *v, const MetricDef *
 
 /* ---- validation scheme ---- */
 
-/* Rows x columns below which 5-fold cross-validation fits in a minute of budget. */
-#define CV_CELLS_PER_SECOND 10000
+/* 5-fold cross-validation while rows x columns is at most this many per second of budget. */
+#define CV_CELLS_PER_SECOND 5000
 #define CV_MAX_ROWS 100000
 #define CV_ALWAYS_ROWS 10000
 #define CV_FOLDS 5
@@ -1036,6 +1036,11 @@ automl_train(PG_FUNCTION_ARGS)
 	sreq.model_name = req->name;
 	sr = run_search(&sreq);
 	best = &sr.trials[sr.best];
+	if (fixed_learner == NULL && req->time_budget > 0 && sr.n_trials == 1)
+		ereport(NOTICE,
+				(errmsg("time_budget of %g s left room for one trial only: the cheapest configuration was fitted, without a search",
+						req->time_budget),
+				 errhint("Give a larger time_budget for a search.")));
 	chosen_predictions = best->predictions;
 
 	/* An ensemble of the best trials when it validates better and its refits fit in the budget. */
@@ -1048,8 +1053,7 @@ automl_train(PG_FUNCTION_ARGS)
 		{
 			const Trial *t = &sr.trials[ens.trial[m]];
 
-			refit_estimate += t->fit_seconds / validation.n_folds *
-				((double) frame->n_rows / Max(t->rows_used, 1));
+			refit_estimate += trial_refit_seconds(t, validation.n_folds, frame->n_rows);
 		}
 		use_ensemble = req->time_budget <= 0 ||
 			seconds_now() + refit_estimate <= started + req->time_budget * 0.98;
