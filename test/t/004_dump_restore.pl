@@ -41,6 +41,7 @@ my $deployments_q =
 my $deployed_q = q{SELECT name, version, reason FROM automl.deployed ORDER BY name};
 my $events_q = q{SELECT id, at, who, event, name, version, reason, detail FROM automl.events ORDER BY id};
 my $registry_q = q{SELECT name, owner, auto_deploy, min_gain, created_at FROM automl.registry ORDER BY name};
+my $trials_q = q{SELECT name, version, trial, algorithm, hyperparams, score, rank, selected FROM automl.trials ORDER BY 1, 2, 3};
 my $predict_q = q{
 SET extra_float_digits = 3;
 SELECT sum(automl_predict('m', t)), sum(abs(automl_predict('m@1', t))),
@@ -55,11 +56,13 @@ my %before = (
 	deployed => $node->safe_psql('src', $deployed_q),
 	events => $node->safe_psql('src', $events_q),
 	registry => $node->safe_psql('src', $registry_q),
+	trials => $node->safe_psql('src', $trials_q),
 	predict => $node->safe_psql('src', $predict_q),
 	row => $node->safe_psql('src', $row_q));
 is($node->safe_psql('src', 'SELECT count(*) FROM automl.models'), '3', 'source: 3 model versions');
 is($node->safe_psql('src', 'SELECT count(*) FROM automl.deployments'), '5', 'source: 5 deployments');
 is($node->safe_psql('src', 'SELECT count(*) FROM automl.events'), '6', 'source: 6 audit events');
+is($node->safe_psql('src', 'SELECT count(*) FROM automl.trials'), '3', 'source: 3 trials');
 is($before{deployed}, "g|1|first version of the model\nm|2|it's \"2\" again", 'source: deployed versions');
 
 my $tempdir = PostgreSQL::Test::Utils::tempdir;
@@ -76,6 +79,7 @@ sub check_restored
 	is($node->safe_psql($db, $deployed_q), $before{deployed}, "$how: automl.deployed is the same");
 	is($node->safe_psql($db, $events_q), $before{events}, "$how: automl.events (the audit trail) came across");
 	is($node->safe_psql($db, $registry_q), $before{registry}, "$how: automl.registry came across");
+	is($node->safe_psql($db, $trials_q), $before{trials}, "$how: automl.trials (the leaderboard) came across");
 	is($node->safe_psql($db, $row_q), $before{row}, "$how: automl_predict gives the same value");
 	is($node->safe_psql($db, $predict_q),
 		$before{predict}, "$how: predict, label and proba agree on every row");
