@@ -53,6 +53,8 @@ static const struct
 };
 #define MAX_REPEATS 32
 #define TRIAL_SECONDS_FLOOR 0.01
+/* A learner this many trials past its last gain is done (a cheap one would fill the end). */
+#define MAX_TRIALS_WITHOUT_GAIN 100
 /* A gain smaller than this share of the loss is noise, not progress. */
 #define GAIN_TOLERANCE 1e-6
 
@@ -515,7 +517,7 @@ choose_learner(SearchState *st, double now, double deadline)
 		int			rank = 0;
 
 		if (ls->center_values == NULL || isinf(ls->best_loss) || ls->exhausted ||
-			ls->space.n_params == 0)
+			ls->space.n_params == 0 || ls->since_improvement >= MAX_TRIALS_WITHOUT_GAIN)
 			continue;
 		if (!st->deterministic && now + estimated_trial_seconds(st, ls) > deadline)
 			continue;
