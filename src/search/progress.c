@@ -1,7 +1,8 @@
 /*
  * progress.c: how a running training is going, for its own session (a NOTICE
- * at most every PROGRESS_NOTICE_SECONDS) and for every other session (the
- * view automl.training_progress, over a small array in shared memory).
+ * every 10 s, or every fifth of a smaller budget, at least 2 s apart) and for
+ * every other session (the view automl.training_progress, over a small array
+ * in shared memory).
  *
  * The array is reserved at server start when automl is in
  * shared_preload_libraries; otherwise it is carved out of the few kilobytes
@@ -27,7 +28,7 @@
 #include "utils/timestamp.h"
 
 #define PROGRESS_SLOTS 64
-#define PROGRESS_NOTICE_SECONDS 10.0
+#define PROGRESS_NOTICE_SECONDS 10.0	/* at most; a fifth of a smaller budget, from 2 s */
 #define PROGRESS_NAME_LEN 64
 
 typedef struct ProgressSlot
@@ -54,6 +55,7 @@ static bool progress_attach_failed = false;
 static bool callbacks_registered = false;
 static int	my_slot = -1;
 static double last_notice = 0.0;
+static double notice_interval = PROGRESS_NOTICE_SECONDS;
 static double started_at = 0.0;
 
 PG_FUNCTION_INFO_V1(automl_training_progress);
@@ -141,6 +143,8 @@ progress_start(const char *model_name, double time_budget)
 {
 	started_at = seconds_now();
 	last_notice = started_at;
+	notice_interval = time_budget > 0 ? Min(PROGRESS_NOTICE_SECONDS, Max(2.0, time_budget / 5)) :
+		PROGRESS_NOTICE_SECONDS;
 	if (!attach())
 		return;
 	if (!callbacks_registered)
@@ -178,7 +182,7 @@ progress_update(int trials_done, const char *metric, double best_score,
 {
 	double		now = seconds_now();
 
-	if (now - last_notice >= PROGRESS_NOTICE_SECONDS)
+	if (now - last_notice >= notice_interval)
 	{
 		last_notice = now;
 		if (isnan(seconds_left))

@@ -30,8 +30,8 @@ SELECT * FROM automl_train('tc', 'p', 'g', exclude => ARRAY['id','y','c'], algor
 SELECT * FROM automl_train('tr', 'p', 'c', exclude => ARRAY['id','y','g'], algorithms => ARRAY['random_forest'], hyperparams => '{"n_estimators": 3}');
 SELECT * FROM automl_train('te', 'p', 'y', exclude => ARRAY['id','c','g'], algorithms => ARRAY['extra_trees'], hyperparams => '{"n_estimators": 3}');
 SELECT sum(automl_predict('tg', p)), sum((automl_predict_proba('tc', p))[1]), sum(automl_predict('tr', p)), sum(automl_predict('te', p)) FROM p;
-SELECT * FROM automl_train('sr', 'p', 'y', exclude => ARRAY['id','c','g'], max_trials => 6);
-SELECT * FROM automl_train('sm', 'p', 'g', exclude => ARRAY['id','y','c'], max_trials => 6);
+SELECT * FROM automl_train('sr', 'p', 'y', exclude => ARRAY['id','c','g'], algorithms => ARRAY['linear','gbdt'], max_trials => 4);
+SELECT * FROM automl_train('sm', 'p', 'g', exclude => ARRAY['id','y','c'], algorithms => ARRAY['linear','extra_trees'], max_trials => 3);
 SELECT * FROM automl_train('sb', 'p', 'c', exclude => ARRAY['id','y','g'], time_budget => 3);
 SELECT sum(automl_predict('sr', p)), sum((automl_predict_proba('sm', p))[1]), sum(automl_predict('sb', p)) FROM p;
 SELECT count(*) FROM automl.leaderboard;
