@@ -15,13 +15,6 @@
 
 #define ENSEMBLE_ROUNDS 25
 
-static double
-loss_of(const MetricDef *metric, double score)
-{
-	if (isnan(score))
-		return INFINITY;
-	return metric->higher_is_better ? -score : score;
-}
 
 bool
 ensemble_select(const SearchResult *result, const MetricDef *metric, int n_classes,
@@ -36,7 +29,7 @@ ensemble_select(const SearchResult *result, const MetricDef *metric, int n_class
 	int64		cells;
 	int			rounds_done = 0;
 	int			n_members = 0;
-	double		best_loss = loss_of(metric, result->trials[result->best].score);
+	double		best_loss = metric_loss(metric, result->trials[result->best].score);
 	double		ensemble_loss = INFINITY;
 
 	for (int t = 0; t < result->n_trials; t++)
@@ -68,7 +61,7 @@ ensemble_select(const SearchResult *result, const MetricDef *metric, int n_class
 
 			for (int64 i = 0; i < cells; i++)
 				trial_avg.pred[i] = (sum.pred[i] + p[i]) / (round + 1);
-			loss = loss_of(metric, predictions_score(&trial_avg, metric, n_classes));
+			loss = metric_loss(metric, predictions_score(&trial_avg, metric, n_classes));
 			if (loss < pick_loss)
 			{
 				pick_loss = loss;
@@ -108,8 +101,8 @@ ensemble_select(const SearchResult *result, const MetricDef *metric, int n_class
 	}
 	for (int a = 1; a < n_members; a++)
 	{
-		for (int b = a; b > 0 && loss_of(metric, result->trials[choice->trial[b]].score) <
-			 loss_of(metric, result->trials[choice->trial[b - 1]].score); b--)
+		for (int b = a; b > 0 && metric_loss(metric, result->trials[choice->trial[b]].score) <
+			 metric_loss(metric, result->trials[choice->trial[b - 1]].score); b--)
 		{
 			int			t = choice->trial[b];
 			double		w = choice->weight[b];

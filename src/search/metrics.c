@@ -38,6 +38,14 @@ metric_default(Task task, int n_classes)
 	return metric_find(n_classes == 2 ? "roc_auc" : "log_loss");
 }
 
+double
+metric_loss(const MetricDef *metric, double score)
+{
+	if (isnan(score))
+		return INFINITY;
+	return metric->higher_is_better ? -score : score;
+}
+
 const char *
 metric_names(void)
 {

@@ -106,13 +106,6 @@ seconds_now(void)
 	return ts.tv_sec + ts.tv_nsec * 1e-9;
 }
 
-static double
-loss_of(const MetricDef *metric, double score)
-{
-	if (isnan(score))
-		return INFINITY;
-	return metric->higher_is_better ? -score : score;
-}
 
 char *
 trial_hyperparams_json(const Trial *trial)
@@ -178,7 +171,7 @@ search_deadline(const SearchState *st)
 			if (trial->learner != st->learners[l].space.learner || trial->status != TRIAL_OK)
 				continue;
 			if (best_of_learner == NULL ||
-				loss_of(req->metric, trial->score) < loss_of(req->metric, best_of_learner->score))
+				metric_loss(req->metric, trial->score) < metric_loss(req->metric, best_of_learner->score))
 				best_of_learner = trial;
 		}
 		if (best_of_learner != NULL)
@@ -208,13 +201,13 @@ drop_extra_predictions(SearchState *st)
 		if (trial->predictions == NULL)
 			continue;
 		kept++;
-		loss = loss_of(st->req->metric, trial->score);
+		loss = metric_loss(st->req->metric, trial->score);
 		for (int u = 0; u < st->n_trials && learner_best; u++)
 		{
 			const Trial *other = &st->trials[u];
 
 			if (u != t && other->learner == trial->learner && other->status == TRIAL_OK &&
-				loss_of(st->req->metric, other->score) <= loss && (u < t || loss_of(st->req->metric, other->score) < loss))
+				metric_loss(st->req->metric, other->score) <= loss && (u < t || metric_loss(st->req->metric, other->score) < loss))
 				learner_best = false;
 		}
 		if (!learner_best && loss >= worst_loss)
@@ -382,7 +375,7 @@ shrink_step(SearchState *st, LearnerState *ls)
 static void
 learn_from_trial(SearchState *st, LearnerState *ls, const Trial *trial, const double *unit)
 {
-	double		loss = trial->status == TRIAL_OK ? loss_of(st->req->metric, trial->score) : INFINITY;
+	double		loss = trial->status == TRIAL_OK ? metric_loss(st->req->metric, trial->score) : INFINITY;
 	int			dims = Max(ls->space.n_params, 1);
 
 	if (loss < st->best_loss || st->best < 0)

@@ -47,6 +47,9 @@ extern const MetricDef *metric_find(const char *name);
 extern const MetricDef *metric_default(Task task, int n_classes);
 extern const char *metric_names(void);
 
+/* The score as a loss (lower is better); NaN is the worst. */
+extern double metric_loss(const MetricDef *metric, double score);
+
 /* All metrics of a task, in a fixed order, for the catalog row. */
 extern int	metric_list_for_task(Task task, const MetricDef **out, int max_out);
 

@@ -101,6 +101,7 @@ is( $s->query_safe(
 # Two searches of one name at once: both finish, the versions do not collide.
 
 my $s2 = $node->background_psql('postgres');
+$s2->query_safe('SET client_min_messages = warning');	# no progress NOTICEs on stderr
 $s->query_until(qr/started 3\n/,
 	"\\echo started 3\nSELECT 'A ' || version FROM automl_train('twice', 'rings', 'label', exclude => ARRAY['id'], time_budget => 4);\n\\echo ended 3\n"
 );
