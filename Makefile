@@ -6,6 +6,7 @@ MODULE_big = automl
 OBJS = \
 	src/automl.o \
 	src/common/bytes.o \
+	src/common/subxact.o \
 	src/data/category.o \
 	src/data/digest.o \
 	src/data/scan.o \

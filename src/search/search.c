@@ -26,12 +26,11 @@
 #include <math.h>
 #include <time.h>
 
-#include "access/xact.h"
 #include "common/pg_prng.h"
+#include "common/subxact.h"
 #include "miscadmin.h"
 #include "search/search.h"
 #include "utils/memutils.h"
-#include "utils/resowner.h"
 
 #define MAX_LEARNERS 8
 #define KEEP_PREDICTIONS 12		/* best trials whose predictions the ensemble may use */
@@ -258,8 +257,7 @@ run_trial(SearchState *st, LearnerState *ls, const double *values, bool use_dead
 {
 	const SearchRequest *req = st->req;
 	const Validation *v = req->validation;
-	MemoryContext caller_cxt = CurrentMemoryContext;
-	ResourceOwner caller_owner = CurrentResourceOwner;
+	SubxactState subxact;
 	Trial	   *trial;
 	Predictions *pred;
 	double	   *fold_scores = palloc(sizeof(double) * v->n_folds);
@@ -290,15 +288,12 @@ run_trial(SearchState *st, LearnerState *ls, const double *values, bool use_dead
 	learner_deadline = use_deadline ? search_deadline(st) : 0.0;
 	if (!isfinite(learner_deadline))
 		learner_deadline = 0.0;
-	BeginInternalSubTransaction(NULL);
-	MemoryContextSwitchTo(caller_cxt);
+	subxact = subxact_begin();
 	PG_TRY();
 	{
 		finished = evaluate_config(req->td, v, trial->learner, trial->hyperparams, req->metric,
 								   pred, fold_scores);
-		ReleaseCurrentSubTransaction();
-		MemoryContextSwitchTo(caller_cxt);
-		CurrentResourceOwner = caller_owner;
+		subxact_commit(&subxact);
 		trial->status = finished ? TRIAL_OK : TRIAL_STOPPED;
 	}
 	PG_CATCH();
@@ -306,16 +301,7 @@ run_trial(SearchState *st, LearnerState *ls, const double *values, bool use_dead
 		ErrorData  *error;
 
 		learner_deadline = 0.0;
-		MemoryContextSwitchTo(caller_cxt);
-		error = CopyErrorData();
-		FlushErrorState();
-		RollbackAndReleaseCurrentSubTransaction();
-		MemoryContextSwitchTo(caller_cxt);
-		CurrentResourceOwner = caller_owner;
-		/* cancel, timeouts and shutdown end the call, with the subtransaction gone */
-		if (error->sqlerrcode == ERRCODE_QUERY_CANCELED ||
-			error->sqlerrcode == ERRCODE_ADMIN_SHUTDOWN)
-			ReThrowError(error);
+		error = subxact_abort(&subxact);	/* re-throws cancel */
 		trial->status = TRIAL_FAILED;
 		trial->error = error->message;
 	}
@@ -677,8 +663,6 @@ run_search(const SearchRequest *req)
 			learn_from_trial(&st, ls, trial, unit);
 			report(&st, "search");
 		}
-		if (!out_of_trials(&st) && !st.deterministic)
-			st.budget_exhausted = true;
 	}
 
 	if (st.best < 0)
@@ -700,7 +684,6 @@ run_search(const SearchRequest *req)
 	result.n_trials = st.n_trials;
 	result.trials = st.trials;
 	result.best = st.best;
-	result.budget_exhausted = st.budget_exhausted;
 	result.seconds = seconds_now() - req->started;
 	return result;
 }

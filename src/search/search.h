@@ -217,7 +217,6 @@ typedef struct SearchRequest
 	double		started;		/* when the call began (seconds_now()) */
 	int			max_trials;		/* 0: none */
 	int			seed;
-	const char *model_name;		/* for progress reports */
 } SearchRequest;
 
 typedef struct SearchResult
@@ -225,7 +224,6 @@ typedef struct SearchResult
 	int			n_trials;
 	Trial	   *trials;
 	int			best;			/* index of the best trial */
-	bool		budget_exhausted;
 	double		seconds;
 } SearchResult;
 

@@ -23,26 +23,17 @@ shuffle(int64 *idx, int64 n, pg_prng_state *rng)
 	}
 }
 
-Split
-holdout_split(int64 n_rows, const int *label, int n_classes,
-			  double valid_fraction, uint64 seed)
+/*
+ * The row indices grouped by class (one group for regression), each group in
+ * row order: group g is order[group_start[g] .. group_start[g + 1]).
+ */
+static int64 *
+rows_by_class(int64 n_rows, const int *label, int n_groups, int64 **group_start_out)
 {
-	Split		split;
-	int			n_groups = label ? n_classes : 1;
-	int64	   *order = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(int64) * n_rows);
+	int64	   *order = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(int64) * Max(n_rows, 1));
 	int64	   *group_start = palloc0(sizeof(int64) * (n_groups + 1));
 	int64	   *fill = palloc0(sizeof(int64) * n_groups);
-	bool	   *is_valid = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(bool) * n_rows);
-	pg_prng_state rng;
 
-	pg_prng_seed(&rng, seed);
-	memset(is_valid, 0, sizeof(bool) * n_rows);
-	split.train = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(int64) * n_rows);
-	split.valid = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(int64) * n_rows);
-	split.n_train = 0;
-	split.n_valid = 0;
-
-	/* Group the rows by class (one group for regression), keeping row order. */
 	for (int64 i = 0; i < n_rows; i++)
 		group_start[(label ? label[i] : 0) + 1]++;
 	for (int g = 0; g < n_groups; g++)
@@ -53,6 +44,28 @@ holdout_split(int64 n_rows, const int *label, int n_classes,
 
 		order[group_start[g] + fill[g]++] = i;
 	}
+	pfree(fill);
+	*group_start_out = group_start;
+	return order;
+}
+
+Split
+holdout_split(int64 n_rows, const int *label, int n_classes,
+			  double valid_fraction, uint64 seed)
+{
+	Split		split;
+	int			n_groups = label ? n_classes : 1;
+	int64	   *group_start;
+	int64	   *order = rows_by_class(n_rows, label, n_groups, &group_start);
+	bool	   *is_valid = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(bool) * n_rows);
+	pg_prng_state rng;
+
+	pg_prng_seed(&rng, seed);
+	memset(is_valid, 0, sizeof(bool) * n_rows);
+	split.train = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(int64) * n_rows);
+	split.valid = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(int64) * n_rows);
+	split.n_train = 0;
+	split.n_valid = 0;
 
 	/* Shuffle each group and send its first rows to validation. */
 	for (int g = 0; g < n_groups; g++)
@@ -82,7 +95,6 @@ holdout_split(int64 n_rows, const int *label, int n_classes,
 	pfree(is_valid);
 	pfree(order);
 	pfree(group_start);
-	pfree(fill);
 	return split;
 }
 
@@ -109,9 +121,8 @@ validation_kfold(int64 n_rows, const int *label, int n_classes, int n_folds, uin
 {
 	Validation	v;
 	int			n_groups = label ? n_classes : 1;
-	int64	   *order = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(int64) * n_rows);
-	int64	   *group_start = palloc0(sizeof(int64) * (n_groups + 1));
-	int64	   *fill = palloc0(sizeof(int64) * n_groups);
+	int64	   *group_start;
+	int64	   *order;
 	int		   *fold_of = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(int) * n_rows);
 	int64		dealt = 0;
 	int64		at = 0;
@@ -119,16 +130,7 @@ validation_kfold(int64 n_rows, const int *label, int n_classes, int n_folds, uin
 
 	Assert(n_folds >= 2);
 	pg_prng_seed(&rng, seed);
-	for (int64 i = 0; i < n_rows; i++)
-		group_start[(label ? label[i] : 0) + 1]++;
-	for (int g = 0; g < n_groups; g++)
-		group_start[g + 1] += group_start[g];
-	for (int64 i = 0; i < n_rows; i++)
-	{
-		int			g = label ? label[i] : 0;
-
-		order[group_start[g] + fill[g]++] = i;
-	}
+	order = rows_by_class(n_rows, label, n_groups, &group_start);
 	/* Dealing continues across classes, so small classes do not all land in fold 0. */
 	for (int g = 0; g < n_groups; g++)
 	{
@@ -163,7 +165,6 @@ validation_kfold(int64 n_rows, const int *label, int n_classes, int n_folds, uin
 	}
 	pfree(order);
 	pfree(group_start);
-	pfree(fill);
 	pfree(fold_of);
 	return v;
 }

@@ -13,11 +13,11 @@
 #include <math.h>
 #include <time.h>
 
-#include "access/xact.h"
 #include "catalog/namespace.h"
 #include "catalog/pg_class.h"
 #include "executor/spi.h"
 #include "catalog/pg_type.h"
+#include "common/subxact.h"
 #include "data/frame.h"
 #include "fmgr.h"
 #include "funcapi.h"
@@ -31,7 +31,6 @@
 #include "utils/jsonb.h"
 #include "utils/memutils.h"
 #include "utils/regproc.h"
-#include "utils/resowner.h"
 #include "utils/varlena.h"
 
 PG_FUNCTION_INFO_V1(automl_train);
@@ -675,12 +674,9 @@ load_and_score_champion(const TrainingData *td, const Validation *v, const Metri
 						const char *name, char **classes, int champion_version,
 						double *score, char **why_not)
 {
-	MemoryContext caller_cxt = CurrentMemoryContext;
-	ResourceOwner caller_owner = CurrentResourceOwner;
+	SubxactState subxact = subxact_begin();
 	volatile bool scored = false;
 
-	BeginInternalSubTransaction(NULL);
-	MemoryContextSwitchTo(caller_cxt);
 	PG_TRY();
 	{
 		char	   *champion_name;
@@ -689,24 +685,12 @@ load_and_score_champion(const TrainingData *td, const Validation *v, const Metri
 												  &champion_name, &loaded_version);
 
 		scored = score_champion(td, v, metric, champion, classes, loaded_version, score, why_not);
-		ReleaseCurrentSubTransaction();
-		MemoryContextSwitchTo(caller_cxt);
-		CurrentResourceOwner = caller_owner;
+		subxact_commit(&subxact);
 	}
 	PG_CATCH();
 	{
-		ErrorData  *error;
+		ErrorData  *error = subxact_abort(&subxact);
 
-		MemoryContextSwitchTo(caller_cxt);
-		error = CopyErrorData();
-		FlushErrorState();
-		RollbackAndReleaseCurrentSubTransaction();
-		MemoryContextSwitchTo(caller_cxt);
-		CurrentResourceOwner = caller_owner;
-		/* cancel and shutdown end the call, with the subtransaction gone */
-		if (error->sqlerrcode == ERRCODE_QUERY_CANCELED ||
-			error->sqlerrcode == ERRCODE_ADMIN_SHUTDOWN)
-			ReThrowError(error);
 		*why_not = psprintf("version %d could not be loaded: %s", champion_version, error->message);
 		scored = false;
 	}
@@ -1033,7 +1017,6 @@ automl_train(PG_FUNCTION_ARGS)
 	sreq.started = started;
 	sreq.max_trials = req->max_trials;
 	sreq.seed = req->seed;
-	sreq.model_name = req->name;
 	sr = run_search(&sreq);
 	best = &sr.trials[sr.best];
 	if (fixed_learner == NULL && req->time_budget > 0 && sr.n_trials == 1)
