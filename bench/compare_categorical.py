@@ -157,6 +157,31 @@ def read_train_test(name, train_path, test_path, target):
     return header, train, test
 
 
+def split_dataset(name, spec, data_dir, seed):
+    """One split of a dataset spec (target, task, and file or train + test files, na):
+    its own test file when it has one, else a seeded 80/20 split, stratified for
+    classification. Every system of a benchmark scores the same rows."""
+    target = spec["target"]
+    if "train" in spec:
+        header, train, test = read_train_test(name, os.path.join(data_dir, spec["train"]),
+                                              os.path.join(data_dir, spec["test"]), target)
+    else:
+        header, rows = read_csv(os.path.join(data_dir, spec["file"]))   # tolerates a BOM
+        t = header.index(target)
+        strat = [r[t] for r in rows] if spec["task"] != "regression" else None
+        train, test = train_test_split(rows, test_size=0.2, stratify=strat, random_state=seed)
+    return Split(name, header, train, test, target, spec.get("na"))
+
+
+def numeric_and_text(split, rows):
+    """Numeric columns as float (NaN = missing), text columns as objects (NaN = missing)."""
+    num = np.array([[float(r[j]) if r[j] is not None else np.nan for j in split.numeric]
+                    for r in rows], dtype=np.float64).reshape(len(rows), len(split.numeric))
+    cat = np.array([[r[j] if r[j] is not None else np.nan for j in split.categorical]
+                    for r in rows], dtype=object).reshape(len(rows), len(split.categorical))
+    return num, cat
+
+
 def load_split(name, args):
     spec = DATASETS[name]
     k = 1 if args.small else 0

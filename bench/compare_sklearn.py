@@ -23,6 +23,7 @@ judged against the exact optimum of the shared objective), 0 otherwise.
 import argparse
 import csv
 import gzip
+import hashlib
 import json
 import math
 import os
@@ -504,6 +505,25 @@ def fmt(x):
             return "%.2e" % x
         return "%.6f" % x
     return str(x)
+
+
+def build_id():
+    """The installed automl.so (path, mtime, sha256 prefix) and the checkout's commit."""
+    try:
+        libdir = subprocess.run(["pg_config", "--pkglibdir"], capture_output=True,
+                                text=True).stdout.strip()
+        path = os.path.join(libdir, "automl.so")
+        with open(path, "rb") as f:
+            digest = hashlib.sha256(f.read()).hexdigest()[:12]
+        so = "%s, %s, sha256 %s" % (path, time.strftime(
+            "%Y-%m-%d %H:%M:%S", time.gmtime(os.path.getmtime(path))), digest)
+    except OSError as e:
+        so = "? (%s)" % e
+    r = subprocess.run(["git", "-C", REPO, "log", "-1", "--format=%h %cd %s",
+                        "--date=format:%Y-%m-%d %H:%M"], capture_output=True, text=True)
+    dirty = subprocess.run(["git", "-C", REPO, "status", "--porcelain", "--untracked-files=no"],
+                           capture_output=True, text=True).stdout.strip()
+    return so, (r.stdout.strip() or "?") + (" (modified)" if dirty else "")
 
 
 def md_table(header, rows):

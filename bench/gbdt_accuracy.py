@@ -41,15 +41,13 @@ from sklearn.compose import ColumnTransformer
 from sklearn.ensemble import HistGradientBoostingClassifier, HistGradientBoostingRegressor
 from sklearn.impute import SimpleImputer
 from sklearn.metrics import accuracy_score, log_loss, mean_squared_error, roc_auc_score
-from sklearn.model_selection import train_test_split
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import OneHotEncoder, OrdinalEncoder
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from compare_sklearn import (DEFAULT_DATA, REPO, PsqlError, environment,  # noqa: E402
+from compare_sklearn import (DEFAULT_DATA, REPO, PsqlError, build_id, environment,  # noqa: E402
                              ident, lit, md_table, psql, write_report)
-from compare_categorical import Split, load_table, psql_notices, read_csv, read_train_test  # noqa: E402
-from gbdt_speed import build_id  # noqa: E402
+from compare_categorical import load_table, numeric_and_text, psql_notices, split_dataset  # noqa: E402
 
 DEFAULT_OUT = os.path.join(REPO, "bench", "results", "gbdt_accuracy.md")
 
@@ -103,27 +101,8 @@ def table(header, rows):
 # data
 
 def load_split(name, args):
-    spec = DATASETS[name]
-    target = spec["target"]
-    if "train" in spec:
-        header, train, test = read_train_test(name, os.path.join(args.data, spec["train"]),
-                                              os.path.join(args.data, spec["test"]), target)
-    else:
-        header, rows = read_csv(os.path.join(args.data, spec["file"]))
-        t = header.index(target)
-        strat = [r[t] for r in rows] if spec["task"] != "regression" else None
-        train, test = train_test_split(rows, test_size=0.2, stratify=strat,
-                                       random_state=args.seed)
-    return Split(name, header, train, test, target, spec.get("na"))
+    return split_dataset(name, DATASETS[name], args.data, args.seed)
 
-
-def matrices(split, rows):
-    """Numeric columns as float (NaN = missing), text columns as objects (NaN = missing)."""
-    num = np.array([[float(r[j]) if r[j] is not None else np.nan for j in split.numeric]
-                    for r in rows], dtype=np.float64).reshape(len(rows), len(split.numeric))
-    cat = np.array([[r[j] if r[j] is not None else np.nan for j in split.categorical]
-                    for r in rows], dtype=object).reshape(len(rows), len(split.categorical))
-    return num, cat
 
 
 # --------------------------------------------------------------------------
@@ -203,8 +182,8 @@ def score(task, y, pred, classes):
 # peers
 
 def run_peers(split, task, classes, threads):
-    num_tr, cat_tr = matrices(split, split.train)
-    num_te, cat_te = matrices(split, split.test)
+    num_tr, cat_tr = numeric_and_text(split, split.train)
+    num_te, cat_te = numeric_and_text(split, split.test)
     ytr = split.labels(split.train)
     yte = split.labels(split.test)
     n_num, n_cat = num_tr.shape[1], cat_tr.shape[1]

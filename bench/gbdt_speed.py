@@ -30,7 +30,6 @@ The results are printed and written as markdown to bench/results/gbdt_speed.md.
 """
 
 import argparse
-import hashlib
 import json
 import os
 import re
@@ -49,7 +48,7 @@ from sklearn.model_selection import train_test_split
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import compare_sklearn  # noqa: E402
-from compare_sklearn import REPO, PsqlError, environment, lit, md_table, psql  # noqa: E402
+from compare_sklearn import REPO, PsqlError, build_id, environment, lit, md_table, psql  # noqa: E402
 
 DEFAULT_OUT = os.path.join(REPO, "bench", "results", "gbdt_speed.md")
 N_FEATURES = 28
@@ -132,25 +131,6 @@ def proc_cpu(pid):
     with open("/proc/%d/stat" % pid) as f:
         v = f.read().rsplit(")", 1)[1].split()
     return (int(v[11]) + int(v[12])) / os.sysconf("SC_CLK_TCK")
-
-
-def build_id():
-    """The installed automl.so (path, mtime, sha256 prefix) and the checkout's commit."""
-    try:
-        libdir = subprocess.run(["pg_config", "--pkglibdir"], capture_output=True,
-                                text=True).stdout.strip()
-        path = os.path.join(libdir, "automl.so")
-        with open(path, "rb") as f:
-            digest = hashlib.sha256(f.read()).hexdigest()[:12]
-        so = "%s, %s, sha256 %s" % (path, time.strftime(
-            "%Y-%m-%d %H:%M:%S", time.gmtime(os.path.getmtime(path))), digest)
-    except OSError as e:
-        so = "? (%s)" % e
-    r = subprocess.run(["git", "-C", REPO, "log", "-1", "--format=%h %cd %s",
-                        "--date=format:%Y-%m-%d %H:%M"], capture_output=True, text=True)
-    dirty = subprocess.run(["git", "-C", REPO, "status", "--porcelain", "--untracked-files=no"],
-                           capture_output=True, text=True).stdout.strip()
-    return so, (r.stdout.strip() or "?") + (" (modified)" if dirty else "")
 
 
 def table_rows(table):

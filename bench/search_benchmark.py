@@ -38,12 +38,10 @@ on a dataset, 0 otherwise.
 """
 
 import argparse
-import hashlib
 import json
 import math
 import os
 import re
-import subprocess
 import sys
 import time
 
@@ -58,10 +56,10 @@ from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import LabelEncoder, OneHotEncoder, OrdinalEncoder
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from compare_sklearn import (DEFAULT_DATA, REPO, PsqlError, environment,  # noqa: E402
+from compare_sklearn import (DEFAULT_DATA, REPO, PsqlError, build_id, environment,  # noqa: E402
                              ident, lit, md_table, psql, write_report)
-from compare_categorical import (Split, load_table, psql_notices, read_csv,  # noqa: E402
-                                 read_train_test)
+from compare_categorical import (load_table, numeric_and_text, psql_notices,  # noqa: E402
+                                 split_dataset)
 
 DEFAULT_OUT = os.path.join(REPO, "bench", "results", "search_benchmark.md")
 AMLB_SOURCE = "../shared/bench/README.md (AMLB 10-fold means, 1 hour, 8 cores)"
@@ -122,29 +120,6 @@ def num(x):
     return "%.4f" % x
 
 
-def build_id():
-    """The installed automl.so (path, mtime, sha256 prefix) and the checkout's commit.
-
-    As gbdt_speed.build_id, which is not imported: importing gbdt_speed replaces
-    compare_sklearn.fmt for the whole process.
-    """
-    try:
-        libdir = subprocess.run(["pg_config", "--pkglibdir"], capture_output=True,
-                                text=True).stdout.strip()
-        path = os.path.join(libdir, "automl.so")
-        with open(path, "rb") as f:
-            digest = hashlib.sha256(f.read()).hexdigest()[:12]
-        so = "%s, %s, sha256 %s" % (path, time.strftime(
-            "%Y-%m-%d %H:%M:%S", time.gmtime(os.path.getmtime(path))), digest)
-    except OSError as e:
-        so = "? (%s)" % e
-    r = subprocess.run(["git", "-C", REPO, "log", "-1", "--format=%h %cd %s",
-                        "--date=format:%Y-%m-%d %H:%M"], capture_output=True, text=True)
-    dirty = subprocess.run(["git", "-C", REPO, "status", "--porcelain", "--untracked-files=no"],
-                           capture_output=True, text=True).stdout.strip()
-    return so, (r.stdout.strip() or "?") + (" (modified)" if dirty else "")
-
-
 def budget_sql(b):
     return repr(float(b))
 
@@ -162,28 +137,8 @@ def sorted_classes(labels):
 
 
 def load_split(name, args):
-    spec = DATASETS[name]
-    target = spec["target"]
-    if "train" in spec:
-        # adult: its own files; the test labels' trailing dot is removed
-        header, train, test = read_train_test(name, os.path.join(args.data, spec["train"]),
-                                              os.path.join(args.data, spec["test"]), target)
-    else:
-        header, rows = read_csv(os.path.join(args.data, spec["file"]))   # tolerates cmc's BOM
-        t = header.index(target)
-        strat = [r[t] for r in rows] if spec["task"] != "regression" else None
-        train, test = train_test_split(rows, test_size=0.2, stratify=strat,
-                                       random_state=args.seed)
-    return Split(name, header, train, test, target, spec.get("na"))
+    return split_dataset(name, DATASETS[name], args.data, args.seed)
 
-
-def matrices(split, rows):
-    """Numeric columns as float (NaN = missing), text columns as objects (NaN = missing)."""
-    num = np.array([[float(r[j]) if r[j] is not None else np.nan for j in split.numeric]
-                    for r in rows], dtype=np.float64).reshape(len(rows), len(split.numeric))
-    cat = np.array([[r[j] if r[j] is not None else np.nan for j in split.categorical]
-                    for r in rows], dtype=object).reshape(len(rows), len(split.categorical))
-    return num, cat
 
 
 class Prepared:
@@ -191,8 +146,8 @@ class Prepared:
 
     def __init__(self, split, task):
         self.task = task
-        self.num_tr, self.cat_tr = matrices(split, split.train)
-        self.num_te, self.cat_te = matrices(split, split.test)
+        self.num_tr, self.cat_tr = numeric_and_text(split, split.train)
+        self.num_te, self.cat_te = numeric_and_text(split, split.test)
         self.ytr = split.labels(split.train)
         self.yte = split.labels(split.test)
         self.classes = None if task == "regression" else sorted_classes(self.ytr)
