@@ -790,8 +790,13 @@ choose_validation(const TrainingData *td, double time_budget, int seed)
 
 /* ---- the stored model ---- */
 
+/*
+ * An ensemble's members as {"members": [...]}: algorithm, trial and weight of
+ * each, with its hyperparameters (for automl.models.hyperparams) or, given
+ * the fitted ensemble, its fitted summary (for automl.models.summary).
+ */
 static char *
-member_list_json(const SearchResult *sr, const EnsembleChoice *ens, bool with_hyperparams)
+members_json(const SearchResult *sr, const EnsembleChoice *ens, const Model *fitted)
 {
 	StringInfoData json;
 
@@ -801,30 +806,12 @@ member_list_json(const SearchResult *sr, const EnsembleChoice *ens, bool with_hy
 	{
 		const Trial *t = &sr->trials[ens->trial[m]];
 
-		appendStringInfo(&json, "%s{\"algorithm\": \"%s\", \"trial\": %d, \"weight\": %.17g",
+		appendStringInfo(&json, "%s{\"algorithm\": \"%s\", \"trial\": %d, \"weight\": %.17g, ",
 						 m > 0 ? ", " : "", t->learner->name, t->number, ens->weight[m]);
-		if (with_hyperparams)
-			appendStringInfo(&json, ", \"hyperparams\": %s", trial_hyperparams_json(t));
-		appendStringInfoChar(&json, '}');
-	}
-	appendStringInfoString(&json, "]}");
-	return json.data;
-}
-
-static char *
-ensemble_summary_json(const SearchResult *sr, const EnsembleChoice *ens, const Model *model)
-{
-	StringInfoData json;
-
-	initStringInfo(&json);
-	appendStringInfoString(&json, "{\"members\": [");
-	for (int m = 0; m < ens->n_members; m++)
-	{
-		const Trial *t = &sr->trials[ens->trial[m]];
-
-		appendStringInfo(&json, "%s{\"algorithm\": \"%s\", \"trial\": %d, \"weight\": %.17g, \"summary\": %s}",
-						 m > 0 ? ", " : "", t->learner->name, t->number, ens->weight[m],
-						 summary_json(t->learner, model->members[m]));
+		if (fitted)
+			appendStringInfo(&json, "\"summary\": %s}", summary_json(t->learner, fitted->members[m]));
+		else
+			appendStringInfo(&json, "\"hyperparams\": %s}", trial_hyperparams_json(t));
 	}
 	appendStringInfoString(&json, "]}");
 	return json.data;
@@ -1081,7 +1068,7 @@ automl_train(PG_FUNCTION_ARGS)
 	rec.name = req->name;
 	rec.task = task_name(td.task);
 	rec.algorithm = model_algorithm(model);
-	rec.hyperparams_json = use_ensemble ? member_list_json(&sr, &ens, true) : trial_hyperparams_json(best);
+	rec.hyperparams_json = use_ensemble ? members_json(&sr, &ens, NULL) : trial_hyperparams_json(best);
 	rec.metrics_json = metrics_json(&td, chosen_predictions, &validation, metric, &score);
 	rec.metric = metric->name;
 	rec.score = score;
@@ -1099,7 +1086,7 @@ automl_train(PG_FUNCTION_ARGS)
 	rec.feature_kinds = feature_kinds;
 	rec.n_classes = td.n_classes;
 	rec.classes = (const char *const *) classes;
-	rec.summary_json = use_ensemble ? ensemble_summary_json(&sr, &ens, model)
+	rec.summary_json = use_ensemble ? members_json(&sr, &ens, model)
 		: summary_json(best->learner, model);
 	rec.source_relation = frame->relation_name;
 	rec.target = req->target;
