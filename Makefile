@@ -33,12 +33,18 @@ OBJS = \
 	src/registry/model.o \
 	src/registry/model_format.o \
 	src/registry/model_cache.o \
-	src/serve/predict.o
+	src/serve/predict.o \
+	src/serve/log.o \
+	src/serve/log_writer.o \
+	src/monitor/stats.o \
+	src/monitor/window.o \
+	src/monitor/performance.o \
+	src/monitor/settings.o
 
 DATA_built = sql/install/$(EXTENSION)--$(EXTVERSION).sql
 
 # pg_regress scripts are sql/*.sql; their output is in expected/.
-REGRESS = train predict bad_input corrupt privileges column_types registry real_data real_categorical trees search
+REGRESS = train predict bad_input corrupt privileges column_types registry real_data real_categorical trees search monitor
 REGRESS_OPTS = --inputdir=. --load-extension=$(EXTENSION)
 
 # Isolation specs: test/isolation/specs/*.spec, output in test/isolation/expected/.

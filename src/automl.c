@@ -10,6 +10,7 @@
 #include "learn/tree.h"
 #include "prep/prep.h"
 #include "search/search.h"
+#include "serve/log.h"
 #include "utils/guc.h"
 
 PG_MODULE_MAGIC;
@@ -52,4 +53,6 @@ _PG_init(void)
 							   NULL, NULL, NULL);
 	MarkGUCPrefixReserved("automl");
 	progress_init();
+	log_writer_init();
+	log_init();
 }

@@ -96,7 +96,8 @@ CREATE TABLE automl.events (
     at      timestamptz NOT NULL DEFAULT clock_timestamp(),
     who     name        NOT NULL,
     event   text        NOT NULL CHECK (event IN ('train', 'deploy', 'auto_deploy', 'auto_deploy_refused',
-                                                  'rollback', 'retire', 'delete', 'policy')),
+                                                  'rollback', 'retire', 'delete', 'policy',
+                                                  'monitor', 'purge')),
     name    text        NOT NULL,
     version integer,
     reason  text,
@@ -126,6 +127,84 @@ CREATE TRIGGER events_append_only
     BEFORE UPDATE OR DELETE ON automl.events
     FOR EACH ROW EXECUTE FUNCTION automl.forbid_change();
 
+-- Monitoring ---------------------------------------------------------------
+
+-- One row per monitored model name: what its predictions log keeps and when
+-- its drift or performance counts as an alert.
+CREATE TABLE automl.monitors (
+    name                text        PRIMARY KEY REFERENCES automl.registry (name) ON DELETE CASCADE,
+    enabled             boolean     NOT NULL DEFAULT true,
+    sample_rate         float8      NOT NULL DEFAULT 1 CHECK (sample_rate > 0 AND sample_rate <= 1),
+    key_column          text,
+    exclude             text[]      NOT NULL DEFAULT '{}',
+    drift_window        interval    NOT NULL DEFAULT '1 day' CHECK (drift_window > '0'),
+    drift_threshold     float8      NOT NULL DEFAULT 0.1 CHECK (drift_threshold > 0),
+    psi_threshold       float8      NOT NULL DEFAULT 0.2 CHECK (psi_threshold > 0),
+    feature_thresholds  jsonb       NOT NULL DEFAULT '{}' CHECK (jsonb_typeof(feature_thresholds) = 'object'),
+    dataset_drift_share float8      NOT NULL DEFAULT 0.5 CHECK (dataset_drift_share > 0 AND dataset_drift_share <= 1),
+    performance_drop    float8      NOT NULL DEFAULT 0.05 CHECK (performance_drop >= 0),
+    updated_at          timestamptz NOT NULL DEFAULT now(),
+    updated_by          name        NOT NULL DEFAULT current_user
+);
+COMMENT ON TABLE automl.monitors IS 'models whose predictions are logged, and their drift and performance thresholds';
+
+-- The prediction log, written by the log writer from the scoring sessions'
+-- spool files (see docs/monitoring.md); features holds only the model's
+-- own input columns, minus the monitor's exclude list.
+CREATE TABLE automl.predictions (
+    id            bigint      GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    model         text        NOT NULL,
+    version       integer     NOT NULL,
+    predicted_at  timestamptz NOT NULL,
+    key           text,
+    features      jsonb       NOT NULL,
+    prediction    float8,
+    label         text,
+    probabilities float8[]
+);
+CREATE INDEX predictions_model_time_idx ON automl.predictions (model, predicted_at);
+CREATE INDEX predictions_model_key_idx ON automl.predictions (model, key) WHERE key IS NOT NULL;
+COMMENT ON TABLE automl.predictions IS 'logged predictions of monitored models';
+
+-- True outcomes, known later, by the key the monitor declared (latest wins).
+CREATE TABLE automl.observations (
+    model       text        NOT NULL,
+    key         text        NOT NULL,
+    actual      text        NOT NULL,
+    observed_at timestamptz NOT NULL DEFAULT now(),
+    PRIMARY KEY (model, key)
+);
+COMMENT ON TABLE automl.observations IS 'true outcomes of logged predictions, joined on the monitor key';
+
+-- How far the log writer has read each spool file (same transaction as its rows).
+CREATE TABLE automl.log_spool (
+    file     text   PRIMARY KEY,
+    consumed bigint NOT NULL
+);
+COMMENT ON TABLE automl.log_spool IS 'internal: bytes of each prediction spool file already in automl.predictions';
+
+-- What the last alert check saw, per model and kind, so alerts fire on changes.
+CREATE TABLE automl.alert_state (
+    model      text        NOT NULL,
+    kind       text        NOT NULL CHECK (kind IN ('drift', 'performance')),
+    alerting   boolean     NOT NULL,
+    detail     text,
+    checked_at timestamptz NOT NULL,
+    since      timestamptz,
+    PRIMARY KEY (model, kind)
+);
+COMMENT ON TABLE automl.alert_state IS 'the state each model''s drift and performance alerts had at the last check';
+
+-- Anyone may read the log of the models whose owner role they belong to.
+ALTER TABLE automl.predictions ENABLE ROW LEVEL SECURITY;
+ALTER TABLE automl.observations ENABLE ROW LEVEL SECURITY;
+CREATE POLICY predictions_of_own_models ON automl.predictions FOR SELECT
+    USING (EXISTS (SELECT 1 FROM automl.registry r
+                   WHERE r.name = predictions.model AND pg_catalog.pg_has_role(r.owner, 'MEMBER')));
+CREATE POLICY observations_of_own_models ON automl.observations FOR SELECT
+    USING (EXISTS (SELECT 1 FROM automl.registry r
+                   WHERE r.name = observations.model AND pg_catalog.pg_has_role(r.owner, 'MEMBER')));
+
 -- pg_dump keeps the models and their history.
 SELECT pg_catalog.pg_extension_config_dump('automl.registry', '');
 SELECT pg_catalog.pg_extension_config_dump('automl.models', '');
@@ -134,6 +213,11 @@ SELECT pg_catalog.pg_extension_config_dump('automl.deployments_id_seq', '');
 SELECT pg_catalog.pg_extension_config_dump('automl.events', '');
 SELECT pg_catalog.pg_extension_config_dump('automl.events_id_seq', '');
 SELECT pg_catalog.pg_extension_config_dump('automl.trials', '');
+SELECT pg_catalog.pg_extension_config_dump('automl.monitors', '');
+SELECT pg_catalog.pg_extension_config_dump('automl.predictions', '');
+SELECT pg_catalog.pg_extension_config_dump('automl.predictions_id_seq', '');
+SELECT pg_catalog.pg_extension_config_dump('automl.observations', '');
+SELECT pg_catalog.pg_extension_config_dump('automl.alert_state', '');
 
 -- The deployed version of every model, one row per name.
 CREATE VIEW automl.deployed AS
@@ -194,7 +278,8 @@ COMMENT ON VIEW automl.training_progress IS 'one row per automl_train running no
 GRANT USAGE ON SCHEMA automl TO PUBLIC;
 GRANT SELECT ON automl.registry, automl.models, automl.deployments, automl.events,
                 automl.deployed, automl.lineage, automl.audit, automl.trials,
-                automl.leaderboard, automl.training_progress TO PUBLIC;
+                automl.leaderboard, automl.training_progress, automl.monitors,
+                automl.predictions, automl.observations, automl.alert_state TO PUBLIC;
 
 -- Training -----------------------------------------------------------------
 
@@ -266,3 +351,158 @@ BEGIN ATOMIC
     ORDER BY d.id DESC LIMIT 1;
 END;
 COMMENT ON FUNCTION automl_version_at IS 'the version of the model that served at a given time';
+
+-- Monitoring ---------------------------------------------------------------
+
+CREATE FUNCTION automl_monitor(
+    model               text,
+    enabled             boolean  DEFAULT true,
+    sample_rate         float8   DEFAULT NULL,
+    key                 text     DEFAULT NULL,
+    exclude             text[]   DEFAULT NULL,
+    drift_window        interval DEFAULT NULL,
+    drift_threshold     float8   DEFAULT NULL,
+    psi_threshold       float8   DEFAULT NULL,
+    feature_thresholds  jsonb    DEFAULT NULL,
+    dataset_drift_share float8   DEFAULT NULL,
+    performance_drop    float8   DEFAULT NULL)
+RETURNS automl.monitors
+AS 'MODULE_PATHNAME', 'automl_monitor' LANGUAGE C VOLATILE PARALLEL UNSAFE;
+COMMENT ON FUNCTION automl_monitor IS 'log the model''s predictions (or stop), and set its drift and performance thresholds; NULL keeps a setting';
+
+CREATE FUNCTION automl_flush_predictions() RETURNS bigint
+AS 'MODULE_PATHNAME', 'automl_flush_predictions' LANGUAGE C VOLATILE PARALLEL UNSAFE;
+COMMENT ON FUNCTION automl_flush_predictions IS 'move every logged prediction still in a spool file into automl.predictions now';
+
+CREATE FUNCTION automl_observe(model text, key "any", actual "any") RETURNS void
+AS 'MODULE_PATHNAME', 'automl_observe' LANGUAGE C VOLATILE PARALLEL UNSAFE;
+COMMENT ON FUNCTION automl_observe(text, "any", "any") IS 'record the true outcome for the predictions logged with this key';
+
+CREATE FUNCTION automl_observe(model text, outcomes text) RETURNS bigint
+AS 'MODULE_PATHNAME', 'automl_observe_query' LANGUAGE C VOLATILE PARALLEL UNSAFE;
+COMMENT ON FUNCTION automl_observe(text, text) IS 'record true outcomes from a query returning (key, outcome); returns the rows stored';
+
+CREATE FUNCTION automl_purge_predictions(older_than interval, model text DEFAULT NULL) RETURNS bigint
+AS 'MODULE_PATHNAME', 'automl_purge_predictions' LANGUAGE C VOLATILE PARALLEL UNSAFE;
+COMMENT ON FUNCTION automl_purge_predictions IS 'delete logged predictions and outcomes older than the interval (of one model, or of all the caller owns)';
+
+CREATE FUNCTION automl_drift(
+    model text, window_start timestamptz DEFAULT NULL, window_end timestamptz DEFAULT NULL,
+    OUT model text, OUT version integer, OUT window_start timestamptz, OUT window_end timestamptz,
+    OUT feature text, OUT kind text, OUT statistic text, OUT distance float8, OUT threshold float8,
+    OUT psi float8, OUT psi_threshold float8, OUT drifted boolean, OUT rows bigint)
+RETURNS SETOF record
+AS 'MODULE_PATHNAME', 'automl_drift' LANGUAGE C STABLE PARALLEL RESTRICTED;
+COMMENT ON FUNCTION automl_drift IS 'per-feature, prediction and dataset drift of a window of the log (default: the last day) against the deployed version''s training profile';
+
+CREATE FUNCTION automl_data_quality(
+    model text, window_start timestamptz DEFAULT NULL, window_end timestamptz DEFAULT NULL,
+    OUT model text, OUT version integer, OUT window_start timestamptz, OUT window_end timestamptz,
+    OUT feature text, OUT kind text, OUT rows bigint, OUT missing_share float8,
+    OUT training_missing_share float8, OUT unseen_share float8, OUT training_unseen_share float8,
+    OUT out_of_range_share float8, OUT training_min float8, OUT training_max float8)
+RETURNS SETOF record
+AS 'MODULE_PATHNAME', 'automl_data_quality' LANGUAGE C STABLE PARALLEL RESTRICTED;
+COMMENT ON FUNCTION automl_data_quality IS 'missing, unseen-category and out-of-range shares per feature in a window of the log, beside training';
+
+CREATE FUNCTION automl_performance(
+    model text, window_start timestamptz DEFAULT NULL, window_end timestamptz DEFAULT NULL,
+    OUT model text, OUT version integer, OUT window_start timestamptz, OUT window_end timestamptz,
+    OUT predictions bigint, OUT labelled bigint, OUT metric text, OUT value float8,
+    OUT validation_value float8, OUT degraded boolean, OUT reason text, OUT unknown_labels bigint)
+RETURNS SETOF record
+AS 'MODULE_PATHNAME', 'automl_performance' LANGUAGE C STABLE PARALLEL RESTRICTED;
+COMMENT ON FUNCTION automl_performance IS 'metrics of the window''s predictions that have observed outcomes, beside the validation score at training';
+
+-- The views: every monitored model the caller's roles own, over its drift_window.
+CREATE VIEW automl.drift AS
+SELECT d.*
+FROM automl.monitors o
+JOIN automl.registry r ON r.name = o.name
+CROSS JOIN LATERAL automl_drift(o.name, now() - o.drift_window, now()) d
+WHERE pg_catalog.pg_has_role(r.owner, 'MEMBER')
+  AND EXISTS (SELECT 1 FROM automl.deployments x WHERE x.name = o.name);
+COMMENT ON VIEW automl.drift IS 'per-feature drift of each monitored model over its drift window; feature NULL: the dataset and prediction rows';
+
+CREATE VIEW automl.data_quality AS
+SELECT q.*
+FROM automl.monitors o
+JOIN automl.registry r ON r.name = o.name
+CROSS JOIN LATERAL automl_data_quality(o.name, now() - o.drift_window, now()) q
+WHERE pg_catalog.pg_has_role(r.owner, 'MEMBER')
+  AND EXISTS (SELECT 1 FROM automl.deployments x WHERE x.name = o.name);
+COMMENT ON VIEW automl.data_quality IS 'missing, unseen and out-of-range shares per feature of each monitored model, beside training';
+
+CREATE VIEW automl.performance AS
+SELECT p.*
+FROM automl.monitors o
+JOIN automl.registry r ON r.name = o.name
+CROSS JOIN LATERAL automl_performance(o.name, now() - o.drift_window, now()) p
+WHERE pg_catalog.pg_has_role(r.owner, 'MEMBER')
+  AND EXISTS (SELECT 1 FROM automl.deployments x WHERE x.name = o.name);
+COMMENT ON VIEW automl.performance IS 'metrics on observed outcomes of each monitored model''s window, beside its validation score';
+
+GRANT SELECT ON automl.drift, automl.data_quality, automl.performance TO PUBLIC;
+
+-- Alerts: drift (the dataset or the predictions drifted) and performance (the
+-- training metric degraded) per monitored model. Returns, and NOTIFYs on the
+-- channel as JSON, the alerts that started or ended since the last check.
+CREATE FUNCTION automl_check_alerts(channel text DEFAULT 'automl_alerts')
+RETURNS TABLE (model text, kind text, alerting boolean, detail text, since timestamptz)
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    m record;
+    k text;
+    now_alerting boolean;
+    why text;
+    prev automl.alert_state;
+BEGIN
+    IF channel IS NULL OR channel = '' THEN
+        RAISE EXCEPTION 'channel must not be NULL or empty' USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    FOR m IN SELECT o.name, o.drift_window FROM automl.monitors o
+             WHERE o.enabled AND EXISTS (SELECT 1 FROM automl.deployments x WHERE x.name = o.name)
+             ORDER BY o.name LOOP
+        FOREACH k IN ARRAY ARRAY['drift', 'performance'] LOOP
+            IF k = 'drift' THEN
+                SELECT bool_or(d.drifted),
+                       string_agg(format('%s %s = %s (threshold %s)', d.kind, d.statistic,
+                                         round(d.distance::numeric, 4), d.threshold), '; ')
+                         FILTER (WHERE d.drifted)
+                  INTO now_alerting, why
+                  FROM @extschema@.automl_drift(m.name, now() - m.drift_window, now()) d
+                 WHERE d.feature IS NULL;
+            ELSE
+                SELECT bool_or(p.degraded),
+                       string_agg(format('version %s %s = %s, validation %s', p.version, p.metric,
+                                         round(p.value::numeric, 4), round(p.validation_value::numeric, 4)), '; ')
+                         FILTER (WHERE p.degraded)
+                  INTO now_alerting, why
+                  FROM @extschema@.automl_performance(m.name, now() - m.drift_window, now()) p;
+            END IF;
+            now_alerting := coalesce(now_alerting, false);
+            SELECT * INTO prev FROM automl.alert_state s WHERE s.model = m.name AND s.kind = k;
+            IF NOT FOUND OR prev.alerting IS DISTINCT FROM now_alerting THEN
+                INSERT INTO automl.alert_state AS s (model, kind, alerting, detail, checked_at, since)
+                VALUES (m.name, k, now_alerting, why, now(), now())
+                ON CONFLICT ON CONSTRAINT alert_state_pkey DO UPDATE
+                    SET alerting = EXCLUDED.alerting, detail = EXCLUDED.detail,
+                        checked_at = EXCLUDED.checked_at, since = EXCLUDED.since;
+                -- a first check that finds nothing wrong is not news
+                IF now_alerting OR FOUND AND prev.alerting THEN
+                    model := m.name; kind := k; alerting := now_alerting; detail := why; since := now();
+                    PERFORM pg_notify(channel, json_build_object('model', m.name, 'kind', k,
+                                      'alerting', now_alerting, 'detail', why)::text);
+                    RETURN NEXT;
+                END IF;
+            ELSE
+                UPDATE automl.alert_state s SET checked_at = now(), detail = why
+                 WHERE s.model = m.name AND s.kind = k;
+            END IF;
+        END LOOP;
+    END LOOP;
+END
+$$;
+REVOKE EXECUTE ON FUNCTION automl_check_alerts(text) FROM PUBLIC;
+COMMENT ON FUNCTION automl_check_alerts IS 'the monitored models whose drift or performance alert started or ended since the last check; also NOTIFY';

@@ -117,4 +117,7 @@ extern double frame_datum_to_seconds(Datum value, Oid type_oid);
  */
 extern const char *frame_datum_to_category(Datum value, Oid type_oid, int *len);
 
+/* A class label as training spells it: a category's text, a boolean as "true" or "false". */
+extern const char *frame_datum_to_label(Datum value, Oid type_oid, int *len);
+
 #endif							/* AUTOML_FRAME_H */

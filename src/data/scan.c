@@ -330,13 +330,9 @@ frame_scan(Oid relid, const char *target, List *exclude, uint64 seed)
 			if (tc->is_numeric)
 				tc->values[row] = target_value;
 			old = MemoryContextSwitchTo(batch_cxt);
-			if (tc->type_oid == BOOLOID)
-				label = category_dict_code(labels, DatumGetBool(d) ? "true" : "false",
-										   DatumGetBool(d) ? 4 : 5);
-			else
 			{
 				int			len;
-				const char *s = frame_datum_to_category(d, tc->type_oid, &len);
+				const char *s = frame_datum_to_label(d, tc->type_oid, &len);
 
 				label = category_dict_code(labels, s, len);
 			}

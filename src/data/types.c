@@ -163,3 +163,14 @@ frame_datum_to_category(Datum value, Oid type_oid, int *len)
 			}
 	}
 }
+
+const char *
+frame_datum_to_label(Datum value, Oid type_oid, int *len)
+{
+	if (type_oid == BOOLOID)
+	{
+		*len = DatumGetBool(value) ? 4 : 5;
+		return DatumGetBool(value) ? "true" : "false";
+	}
+	return frame_datum_to_category(value, type_oid, len);
+}

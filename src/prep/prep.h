@@ -173,4 +173,7 @@ extern void prep_check_personal_data(const Frame *frame, PrepWarnings *warnings)
 /* A JSON profile of the frame's columns in the spec, for drift measurement. */
 extern char *prep_profile_json(const PrepSpec *spec, const Frame *frame);
 
+/* The same profile of one numeric series (NaN: missing), e.g. a model's predictions. */
+extern char *prep_profile_values_json(const double *values, int64 n);
+
 #endif							/* AUTOML_PREP_H */

@@ -31,7 +31,7 @@ append_number(StringInfo json, double v)
 }
 
 static void
-profile_numeric(StringInfo json, const FrameColumn *col, int64 n_rows)
+profile_numeric(StringInfo json, const double *values, int64 n_rows, int64 n_missing)
 {
 	int64		stride = Max(1, n_rows / PROFILE_SAMPLE);
 	double	   *sample = palloc(sizeof(double) * (Min(n_rows, PROFILE_SAMPLE) + 1));
@@ -47,7 +47,7 @@ profile_numeric(StringInfo json, const FrameColumn *col, int64 n_rows)
 
 	for (int64 i = 0; i < n_rows; i++)
 	{
-		double		v = col->values[i];
+		double		v = values[i];
 
 		if (isnan(v))
 			continue;
@@ -79,7 +79,7 @@ profile_numeric(StringInfo json, const FrameColumn *col, int64 n_rows)
 
 	for (int64 i = 0; i < n_rows; i++)
 	{
-		double		v = col->values[i];
+		double		v = values[i];
 		int			lo = 0,
 					hi = n_edges - 2;
 
@@ -98,7 +98,7 @@ profile_numeric(StringInfo json, const FrameColumn *col, int64 n_rows)
 		counts[lo]++;
 	}
 
-	appendStringInfo(json, ", \"missing_share\": %.17g", n_rows > 0 ? (double) col->n_missing / n_rows : 0.0);
+	appendStringInfo(json, ", \"missing_share\": %.17g", n_rows > 0 ? (double) n_missing / n_rows : 0.0);
 	appendStringInfo(json, ", \"distinct\": " INT64_FORMAT ", \"distinct_exact\": %s",
 					 distinct, stride == 1 ? "true" : "false");
 	appendStringInfoString(json, ", \"min\": ");
@@ -197,9 +197,24 @@ prep_profile_json(const PrepSpec *spec, const Frame *frame)
 		if (col->kind == FEATURE_CATEGORICAL)
 			profile_categorical(&json, col, frame->n_rows);
 		else
-			profile_numeric(&json, col, frame->n_rows);
+			profile_numeric(&json, col->values, frame->n_rows, col->n_missing);
 		appendStringInfoChar(&json, '}');
 	}
 	appendStringInfoString(&json, "]}");
+	return json.data;
+}
+
+char *
+prep_profile_values_json(const double *values, int64 n)
+{
+	StringInfoData json;
+	int64		n_missing = 0;
+
+	for (int64 i = 0; i < n; i++)
+		n_missing += isnan(values[i]);
+	initStringInfo(&json);
+	appendStringInfoString(&json, "{\"kind\": \"numeric\"");
+	profile_numeric(&json, values, n, n_missing);
+	appendStringInfoChar(&json, '}');
 	return json.data;
 }

@@ -273,6 +273,10 @@ automl_delete(PG_FUNCTION_ARGS)
 	query_run("SELECT pg_catalog.set_config('automl.deleting', $1, true)", &p, SPI_OK_SELECT);
 	query_run("DELETE FROM automl.models WHERE name OPERATOR(pg_catalog.=) $1", &p, SPI_OK_DELETE);
 	n_versions = (int) SPI_processed;
+	/* the prediction log, outcomes and alert state go with the model (its monitor by cascade) */
+	query_run("DELETE FROM automl.predictions WHERE model OPERATOR(pg_catalog.=) $1", &p, SPI_OK_DELETE);
+	query_run("DELETE FROM automl.observations WHERE model OPERATOR(pg_catalog.=) $1", &p, SPI_OK_DELETE);
+	query_run("DELETE FROM automl.alert_state WHERE model OPERATOR(pg_catalog.=) $1", &p, SPI_OK_DELETE);
 	query_run("DELETE FROM automl.registry WHERE name OPERATOR(pg_catalog.=) $1", &p, SPI_OK_DELETE);
 	query_run("SELECT pg_catalog.set_config('automl.deleting', '', true)", &(QueryParams) {0}, SPI_OK_SELECT);
 	catalog_add_event(&writer, "delete", name, 0, reason,

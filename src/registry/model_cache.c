@@ -20,6 +20,7 @@
 #include "executor/spi.h"
 #include "storage/itemptr.h"
 #include "registry/registry.h"
+#include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/memutils.h"
 
@@ -84,8 +85,39 @@ model_name_exists(const char *name)
 	return SPI_processed > 0;
 }
 
+/* Columns 5 to 8 of the lookup row: the name's automl.monitors settings, if any. */
+static void
+read_monitor_settings(MonitorSettings *monitor, MemoryContext cxt)
+{
+	HeapTuple	row = SPI_tuptable->vals[0];
+	TupleDesc	desc = SPI_tuptable->tupdesc;
+	bool		isnull;
+	Datum		enabled = SPI_getbinval(row, desc, 5, &isnull);
+	MemoryContext old;
+
+	memset(monitor, 0, sizeof(MonitorSettings));
+	if (isnull || !DatumGetBool(enabled))
+		return;
+	old = MemoryContextSwitchTo(cxt);
+	monitor->enabled = true;
+	monitor->sample_rate = DatumGetFloat8(SPI_getbinval(row, desc, 6, &isnull));
+	monitor->key_column = SPI_getvalue(row, desc, 7);
+	{
+		Datum		exclude = SPI_getbinval(row, desc, 8, &isnull);
+		Datum	   *elems;
+		bool	   *nulls;
+
+		deconstruct_array(DatumGetArrayTypeP(exclude), TEXTOID, -1, false, TYPALIGN_INT,
+						  &elems, &nulls, &monitor->n_exclude);
+		monitor->exclude = palloc(sizeof(char *) * Max(monitor->n_exclude, 1));
+		for (int i = 0; i < monitor->n_exclude; i++)
+			monitor->exclude[i] = nulls[i] ? "" : TextDatumGetCString(elems[i]);
+	}
+	MemoryContextSwitchTo(old);
+}
+
 Model *
-model_cache_lookup(const char *ref, char **name_out, int *version_out)
+model_cache_lookup(const char *ref, char **name_out, int *version_out, MonitorSettings *monitor)
 {
 	char	   *name;
 	int			version;
@@ -106,16 +138,22 @@ model_cache_lookup(const char *ref, char **name_out, int *version_out)
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
 	if (version == 0)
-		rc = SPI_execute_with_args("SELECT d.version, m.xmin, m.cmin, m.ctid FROM automl.deployments d"
+		rc = SPI_execute_with_args("SELECT d.version, m.xmin, m.cmin, m.ctid,"
+								   " o.enabled, o.sample_rate, o.key_column, o.exclude"
+								   " FROM automl.deployments d"
 								   " JOIN automl.models m ON m.name OPERATOR(pg_catalog.=) d.name"
 								   " AND m.version OPERATOR(pg_catalog.=) d.version"
+								   " LEFT JOIN automl.monitors o ON o.name OPERATOR(pg_catalog.=) d.name"
 								   " WHERE d.name OPERATOR(pg_catalog.=) $1"
 								   " ORDER BY d.id DESC LIMIT 1",
 								   1, types, values, NULL, true, 1);
 	else
-		rc = SPI_execute_with_args("SELECT version, xmin, cmin, ctid FROM automl.models"
-								   " WHERE name OPERATOR(pg_catalog.=) $1"
-								   " AND version OPERATOR(pg_catalog.=) $2",
+		rc = SPI_execute_with_args("SELECT m.version, m.xmin, m.cmin, m.ctid,"
+								   " o.enabled, o.sample_rate, o.key_column, o.exclude"
+								   " FROM automl.models m"
+								   " LEFT JOIN automl.monitors o ON o.name OPERATOR(pg_catalog.=) m.name"
+								   " WHERE m.name OPERATOR(pg_catalog.=) $1"
+								   " AND m.version OPERATOR(pg_catalog.=) $2",
 								   2, types, values, NULL, true, 1);
 	if (rc != SPI_OK_SELECT)
 		elog(ERROR, "automl model lookup failed: %s", SPI_result_code_string(rc));
@@ -138,6 +176,8 @@ model_cache_lookup(const char *ref, char **name_out, int *version_out)
 	xmin = DatumGetTransactionId(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull));
 	cmin = DatumGetCommandId(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 3, &isnull));
 	ctid = *(ItemPointer) DatumGetPointer(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 4, &isnull));
+	if (monitor != NULL)
+		read_monitor_settings(monitor, caller_cxt);
 
 	for (int i = 0; i < MODEL_CACHE_SLOTS; i++)
 	{

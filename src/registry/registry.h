@@ -154,12 +154,24 @@ extern const char *catalog_extension_version(void);
 
 /* ---- per-backend cache (model_cache.c) ---- */
 
+/* How a model name's predictions are logged (automl.monitors), read with its version. */
+typedef struct MonitorSettings
+{
+	bool		enabled;		/* false also when the name has no monitor row */
+	double		sample_rate;
+	char	   *key_column;		/* or NULL */
+	int			n_exclude;
+	char	  **exclude;		/* columns never logged */
+} MonitorSettings;
+
 /*
  * The model that ref names: "name" (the deployed version) or "name@N".
- * Resolves the version with one catalog query and loads the bytes only when
- * this backend has not loaded that exact row yet. The result stays valid
- * until the next call.
+ * Resolves the version (and, into *monitor unless NULL, the name's logging
+ * settings) with one catalog query and loads the bytes only when this
+ * backend has not loaded that exact row yet. The result stays valid until
+ * the next call.
  */
-extern Model *model_cache_lookup(const char *ref, char **name_out, int *version_out);
+extern Model *model_cache_lookup(const char *ref, char **name_out, int *version_out,
+								 MonitorSettings *monitor);
 
 #endif							/* AUTOML_REGISTRY_H */

@@ -452,6 +452,61 @@ parse_hyperparams(const Learner *learner, Jsonb *json, double *values)
 
 /* ---- validation metrics ---- */
 
+/*
+ * The data profile plus the distribution of the chosen model's validation
+ * predictions (out of fold under cross-validation): the reference that
+ * prediction drift is measured against. Regression values and a binary
+ * classifier's positive-class probability are binned like a numeric column;
+ * a multiclass model's predicted classes are counted like a category.
+ */
+static char *
+profile_with_predictions(char *profile, const Predictions *p, int n_classes, char **classes)
+{
+	StringInfoData json;
+	size_t		len = strlen(profile);
+
+	initStringInfo(&json);
+	appendBinaryStringInfo(&json, profile, len - 1);	/* without the closing brace */
+	appendStringInfoString(&json, ", \"predictions\": ");
+	if (n_classes <= 2)
+	{
+		double	   *values = palloc(sizeof(double) * Max(p->n, 1));
+
+		for (int64 i = 0; i < p->n; i++)
+			values[i] = p->pred[i * p->width + (p->width == 2 ? 1 : 0)];
+		appendStringInfoString(&json, prep_profile_values_json(values, p->n));
+		pfree(values);
+	}
+	else
+	{
+		int64	   *counts = palloc0(sizeof(int64) * n_classes);
+
+		for (int64 i = 0; i < p->n; i++)
+		{
+			const double *row = p->pred + i * p->width;
+			int			best = 0;
+
+			for (int k = 1; k < n_classes; k++)
+			{
+				if (row[k] > row[best])
+					best = k;
+			}
+			counts[best]++;
+		}
+		appendStringInfoString(&json, "{\"kind\": \"categorical\", \"missing_share\": 0, \"levels\": [");
+		for (int k = 0; k < n_classes; k++)
+		{
+			appendStringInfoString(&json, k > 0 ? ", {\"level\": " : "{\"level\": ");
+			escape_json(&json, classes[k]);
+			appendStringInfo(&json, ", \"share\": %.17g}", p->n > 0 ? (double) counts[k] / p->n : 0.0);
+		}
+		appendStringInfoString(&json, "], \"other_share\": 0}");
+		pfree(counts);
+	}
+	appendStringInfoChar(&json, '}');
+	return json.data;
+}
+
 /* All metrics of the task on the predictions, as a JSON object; the chosen one into *score. */
 static char *
 metrics_json(const TrainingData *td, const Predictions *p, const Validation *v,
@@ -682,7 +737,7 @@ load_and_score_champion(const TrainingData *td, const Validation *v, const Metri
 		char	   *champion_name;
 		int			loaded_version;
 		Model	   *champion = model_cache_lookup(psprintf("%s@%d", name, champion_version),
-												  &champion_name, &loaded_version);
+												  &champion_name, &loaded_version, NULL);
 
 		scored = score_champion(td, v, metric, champion, classes, loaded_version, score, why_not);
 		subxact_commit(&subxact);
@@ -1126,7 +1181,8 @@ automl_train(PG_FUNCTION_ARGS)
 	appendStringInfoChar(&json, '}');
 	rec.options_json = json.data;
 	rec.warnings_json = warnings.json.data;
-	rec.profile_json = prep_profile_json(model->prep, frame);
+	rec.profile_json = profile_with_predictions(prep_profile_json(model->prep, frame),
+												chosen_predictions, td.n_classes, classes);
 
 	rec.n_rows = frame->n_rows;
 	rec.model_bytes = model_serialize(model);

@@ -12,19 +12,38 @@
 #include <math.h>
 
 #include "access/htup_details.h"
+#include "access/xlog.h"
+#include "common/pg_prng.h"
 #include "catalog/pg_type.h"
 #include "data/frame.h"
 #include "fmgr.h"
 #include "funcapi.h"
 #include "registry/registry.h"
+#include "serve/log.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/lsyscache.h"
+#include "utils/timestamp.h"
 #include "utils/typcache.h"
 
 PG_FUNCTION_INFO_V1(automl_predict);
 PG_FUNCTION_INFO_V1(automl_predict_label);
 PG_FUNCTION_INFO_V1(automl_predict_proba);
+
+/* What a monitored model logs of each row (automl.monitors), per statement. */
+typedef struct LogPlan
+{
+	double		sample_rate;
+	char	   *key_column;		/* or NULL */
+	int			key_att;		/* the key's attribute in the row, or -1 */
+	FmgrInfo	key_output;
+	int			n_logged;
+	int		   *logged_column;	/* model columns that are logged, in order */
+	const char **logged_name;
+	LoggedValue *values;
+} LogPlan;
+
+static bool warned_standby = false;
 
 /* Per-expression state in fn_extra, for the statement's lifetime. */
 typedef struct PredictState
@@ -46,6 +65,9 @@ typedef struct PredictState
 	RawValue   *raw;			/* per model column */
 	double	   *x;				/* model inputs */
 	double	   *out;			/* learner output */
+	LogPlan    *log;			/* NULL when the model is not monitored */
+	const char **category;		/* per model column: the row's category text, for the log */
+	int		   *category_len;
 } PredictState;
 
 /* Can a row column of type base_type feed a model column of this kind? */
@@ -110,6 +132,26 @@ build_row_mapping(PredictState *state, HeapTupleHeader row, MemoryContext cxt)
 							pc->name, format_type_be(type), state->model_name, kind_needs[pc->kind])));
 		}
 	}
+	if (state->log != NULL)
+	{
+		LogPlan    *log = state->log;
+
+		/* a row without the key column is still scored and logged, with a NULL key */
+		log->key_att = -1;
+		for (int a = 0; a < desc->natts && log->key_column != NULL; a++)
+		{
+			Form_pg_attribute att = TupleDescAttr(desc, a);
+			Oid			output;
+			bool		varlena;
+
+			if (att->attisdropped || strcmp(NameStr(att->attname), log->key_column) != 0)
+				continue;
+			log->key_att = a;
+			getTypeOutputInfo(att->atttypid, &output, &varlena);
+			fmgr_info_cxt(output, &log->key_output, cxt);
+			break;
+		}
+	}
 	{
 		MemoryContext old = MemoryContextSwitchTo(cxt);
 
@@ -136,7 +178,116 @@ free_state(PredictState *state)
 	pfree(state->raw);
 	pfree(state->x);
 	pfree(state->out);
+	pfree(state->category);
+	pfree(state->category_len);
+	if (state->log != NULL)
+	{
+		pfree(state->log->logged_column);
+		pfree(state->log->logged_name);
+		pfree(state->log->values);
+		pfree(state->log);
+	}
 	pfree(state);
+}
+
+/* The logging plan of a monitored model: which columns, which key, how often. */
+static LogPlan *
+make_log_plan(const MonitorSettings *monitor, const Model *model, const char *model_name)
+{
+	const PrepSpec *prep = model->prep;
+	LogPlan    *log;
+
+	if (!monitor->enabled)
+		return NULL;
+	if (RecoveryInProgress())
+	{
+		if (!warned_standby)
+			ereport(WARNING,
+					(errmsg("predictions of model \"%s\" are not logged on a standby", model_name),
+					 errdetail("The prediction log is written on the primary only.")));
+		warned_standby = true;
+		return NULL;
+	}
+	log = palloc0(sizeof(LogPlan));
+	log->sample_rate = monitor->sample_rate;
+	log->key_column = monitor->key_column ? pstrdup(monitor->key_column) : NULL;
+	log->key_att = -1;
+	log->logged_column = palloc(sizeof(int) * Max(prep->n_columns, 1));
+	log->logged_name = palloc(sizeof(char *) * Max(prep->n_columns, 1));
+	log->values = palloc0(sizeof(LoggedValue) * Max(prep->n_columns, 1));
+	for (int c = 0; c < prep->n_columns; c++)
+	{
+		bool		excluded = false;
+
+		for (int e = 0; e < monitor->n_exclude && !excluded; e++)
+			excluded = strcmp(monitor->exclude[e], prep->columns[c].name) == 0;
+		if (excluded)
+			continue;
+		log->logged_column[log->n_logged] = c;
+		log->logged_name[log->n_logged] = prep->columns[c].name;
+		log->n_logged++;
+	}
+	return log;
+}
+
+/* Appends the scored row to the prediction log (the model is monitored). */
+static void
+log_prediction(PredictState *state, const char *const *category, const int *category_len)
+{
+	const Model *model = state->model;
+	LogPlan    *log = state->log;
+	LogEntry	entry;
+
+	memset(&entry, 0, sizeof(entry));
+	entry.predicted_at = GetCurrentTimestamp();
+	entry.model = state->model_name;
+	entry.version = state->model_version;
+	if (log->key_att >= 0 && !state->isnull[log->key_att])
+		entry.key = OutputFunctionCall(&log->key_output, state->values[log->key_att]);
+	for (int i = 0; i < log->n_logged; i++)
+	{
+		int			c = log->logged_column[i];
+		const RawValue *raw = &state->raw[c];
+		LoggedValue *v = &log->values[i];
+
+		if (raw->isnull)
+			v->kind = LOGGED_NULL;
+		else if (model->prep->columns[c].kind == FEATURE_CATEGORICAL)
+		{
+			v->kind = LOGGED_TEXT;
+			v->text = category[c];
+			v->text_len = category_len[c];
+		}
+		else
+		{
+			v->kind = LOGGED_NUMBER;
+			v->number = raw->number;
+		}
+	}
+	entry.n_features = log->n_logged;
+	entry.feature_names = log->logged_name;
+	entry.values = log->values;
+	if (model->task == TASK_REGRESSION)
+	{
+		entry.has_prediction = true;
+		entry.prediction = state->out[0];
+	}
+	else
+	{
+		int			best = 0;
+
+		for (int k = 1; k < model->n_classes; k++)
+		{
+			if (state->out[k] > state->out[best])
+				best = k;
+		}
+		entry.has_prediction = model->n_classes == 2;
+		entry.prediction = state->out[model->n_classes == 2 ? 1 : 0];
+		entry.label = model->classes[best];
+		entry.n_probabilities = model->n_classes;
+		entry.probabilities = state->out;
+	}
+	log_append(&entry);
 }
 
 /* Scores the row in argument 1 with the model named in argument 0. */
@@ -150,6 +301,7 @@ predict_row(FunctionCallInfo fcinfo)
 	HeapTupleData tuple;
 	const Model *model;
 	const PrepSpec *prep;
+	bool		logging;
 
 	/* Resolve the model once per statement, or when the reference changes. */
 	if (state == NULL ||
@@ -161,13 +313,14 @@ predict_row(FunctionCallInfo fcinfo)
 		char	   *name;
 		int			version;
 		Model	   *found;
+		MonitorSettings monitor;
 
 		if (!type_is_rowtype(get_fn_expr_argtype(fcinfo->flinfo, 1)))
 			ereport(ERROR,
 					(errcode(ERRCODE_DATATYPE_MISMATCH),
 					 errmsg("features must be a row value"),
 					 errhint("Pass a whole row, as in automl_predict('model', t.*) ... FROM my_table t.")));
-		found = model_cache_lookup(text_to_cstring(ref), &name, &version);
+		found = model_cache_lookup(text_to_cstring(ref), &name, &version, &monitor);
 		if (state != NULL)
 			free_state(state);
 		fcinfo->flinfo->fn_extra = NULL;
@@ -182,6 +335,9 @@ predict_row(FunctionCallInfo fcinfo)
 		state->raw = palloc(sizeof(RawValue) * found->prep->n_columns);
 		state->x = palloc(sizeof(double) * model_input_width(found));
 		state->out = palloc(sizeof(double) * Max(found->n_classes, 1));
+		state->log = make_log_plan(&monitor, found, name);
+		state->category = palloc0(sizeof(char *) * Max(found->prep->n_columns, 1));
+		state->category_len = palloc0(sizeof(int) * Max(found->prep->n_columns, 1));
 		MemoryContextSwitchTo(old);
 		fcinfo->flinfo->fn_extra = state;
 	}
@@ -201,6 +357,8 @@ predict_row(FunctionCallInfo fcinfo)
 	tuple.t_tableOid = InvalidOid;
 	tuple.t_data = row;
 	heap_deform_tuple(&tuple, state->row_desc, state->values, state->isnull);
+	logging = state->log != NULL &&
+		(state->log->sample_rate >= 1.0 || pg_prng_double(&pg_global_prng_state) < state->log->sample_rate);
 
 	for (int c = 0; c < prep->n_columns; c++)
 	{
@@ -217,6 +375,8 @@ predict_row(FunctionCallInfo fcinfo)
 			const char *s = frame_datum_to_category(state->values[a], state->column_type[c], &len);
 
 			raw->level = prep_level_of(pc, s, len);
+			state->category[c] = s;
+			state->category_len[c] = len;
 		}
 		else
 		{
@@ -228,6 +388,8 @@ predict_row(FunctionCallInfo fcinfo)
 		}
 	}
 	model_predict_raw(model, state->raw, state->x, state->out);
+	if (logging)
+		log_prediction(state, state->category, state->category_len);
 	return state;
 }
 

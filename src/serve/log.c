@@ -1,0 +1,311 @@
+/*
+ * log.c: the scoring side of the prediction log (see log.h).
+ *
+ * A scoring process (a backend or a parallel worker) encodes each logged
+ * prediction into a buffer in its own memory and writes the buffer to its
+ * spool file with one write() when a statement ends, when the buffer reaches
+ * LOG_BUFFER_BYTES, and when the process exits. Nothing is shared between
+ * processes on this path, so logging costs an encode and a memcpy per row.
+ */
+#include "postgres.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include "common/file_perm.h"
+#include "executor/executor.h"
+#include "miscadmin.h"
+#include "serve/log.h"
+#include "storage/fd.h"
+#include "storage/ipc.h"
+#include "utils/memutils.h"
+#include "utils/timestamp.h"
+
+#define LOG_BUFFER_BYTES (256 * 1024)
+#define LOG_MAX_RECORD (64 * 1024 * 1024)
+
+static ByteWriter buffer;
+static bool buffer_ready = false;
+static int	spool_fd = -1;
+static char *spool_path = NULL;
+static ExecutorEnd_hook_type prev_executor_end = NULL;
+
+static void log_at_exit(int code, Datum arg);
+
+/* ---- the record format ---- */
+
+static void
+put_text(ByteWriter *w, const char *s, uint32 len)
+{
+	bytes_put_u32(w, len);
+	bytes_put_raw(w, s, len);
+}
+
+void
+log_encode(ByteWriter *w, const LogEntry *e)
+{
+	int			start = w->buf.len;
+	uint32		payload_len;
+	uint32		crc;
+
+	bytes_put_u32(w, 0);		/* payload length, filled in below */
+	bytes_put_u32(w, 0);		/* CRC-32 of the payload */
+	bytes_put_u64(w, (uint64) e->predicted_at);
+	bytes_put_u32(w, (uint32) e->version);
+	put_text(w, e->model, strlen(e->model));
+	bytes_put_u8(w, e->key != NULL);
+	if (e->key != NULL)
+		put_text(w, e->key, strlen(e->key));
+	bytes_put_u8(w, e->has_prediction);
+	if (e->has_prediction)
+		bytes_put_f64(w, e->prediction);
+	bytes_put_u8(w, e->label != NULL);
+	if (e->label != NULL)
+		put_text(w, e->label, strlen(e->label));
+	bytes_put_u32(w, (uint32) e->n_probabilities);
+	if (e->n_probabilities > 0)
+		bytes_put_f64_array(w, e->probabilities, e->n_probabilities);
+	bytes_put_u32(w, (uint32) e->n_features);
+	for (int f = 0; f < e->n_features; f++)
+	{
+		const LoggedValue *v = &e->values[f];
+
+		put_text(w, e->feature_names[f], strlen(e->feature_names[f]));
+		bytes_put_u8(w, (uint8) v->kind);
+		if (v->kind == LOGGED_NUMBER)
+			bytes_put_f64(w, v->number);
+		else if (v->kind == LOGGED_TEXT)
+			put_text(w, v->text, v->text_len);
+	}
+
+	payload_len = w->buf.len - start - 8;
+	crc = bytes_crc32(w->buf.data + start + 8, payload_len);
+	memcpy(w->buf.data + start, &payload_len, 4);
+	memcpy(w->buf.data + start + 4, &crc, 4);
+}
+
+static bool
+get_flag(ByteReader *r)
+{
+	uint8		v = bytes_get_u8(r);
+
+	if (v > 1)
+		bytes_corrupted(r, "a flag is neither 0 nor 1");
+	return v == 1;
+}
+
+LogDecodeStatus
+log_decode(const char *data, size_t len, LogEntry *e, size_t *consumed)
+{
+	uint32		payload_len;
+	uint32		crc;
+	MemoryContext cxt = CurrentMemoryContext;
+	volatile LogDecodeStatus status = LOG_DECODED;
+
+	if (len < 8)
+		return LOG_INCOMPLETE;
+	memcpy(&payload_len, data, 4);
+	memcpy(&crc, data + 4, 4);
+	if (payload_len > LOG_MAX_RECORD)
+		return LOG_CORRUPTED;
+	if (len - 8 < payload_len)
+		return LOG_INCOMPLETE;
+	if (bytes_crc32(data + 8, payload_len) != crc)
+		return LOG_CORRUPTED;
+	*consumed = 8 + (size_t) payload_len;
+
+	memset(e, 0, sizeof(LogEntry));
+	PG_TRY();
+	{
+		ByteReader	r;
+		char	  **names;
+		LoggedValue *values;
+		double	   *probabilities = NULL;
+
+		bytes_reader_init(&r, data + 8, payload_len, "prediction log record");
+		e->predicted_at = (TimestampTz) bytes_get_u64(&r);
+		e->version = (int32) bytes_get_u32(&r);
+		e->model = bytes_get_string(&r);
+		if (e->version < 1)
+			bytes_corrupted(&r, "the model version is not positive");
+		if (get_flag(&r))
+			e->key = bytes_get_string(&r);
+		e->has_prediction = get_flag(&r);
+		if (e->has_prediction)
+			e->prediction = bytes_get_f64(&r);
+		if (get_flag(&r))
+			e->label = bytes_get_string(&r);
+		e->n_probabilities = (int) bytes_get_count(&r, sizeof(double), LOG_MAX_CLASSES);
+		if (e->n_probabilities > 0)
+			probabilities = bytes_get_f64_array(&r, e->n_probabilities);
+		e->probabilities = probabilities;
+		e->n_features = (int) bytes_get_count(&r, 5, LOG_MAX_FEATURES);
+		names = palloc(sizeof(char *) * Max(e->n_features, 1));
+		values = palloc0(sizeof(LoggedValue) * Max(e->n_features, 1));
+		for (int f = 0; f < e->n_features; f++)
+		{
+			uint8		kind;
+
+			names[f] = bytes_get_string(&r);
+			kind = bytes_get_u8(&r);
+			if (kind > LOGGED_TEXT)
+				bytes_corrupted(&r, "a value kind is unknown");
+			values[f].kind = (LoggedKind) kind;
+			if (kind == LOGGED_NUMBER)
+				values[f].number = bytes_get_f64(&r);
+			else if (kind == LOGGED_TEXT)
+			{
+				char	   *s = bytes_get_string(&r);
+
+				values[f].text = s;
+				values[f].text_len = strlen(s);
+			}
+		}
+		e->feature_names = (const char *const *) names;
+		e->values = values;
+		bytes_expect_end(&r);
+	}
+	PG_CATCH();
+	{
+		/* only palloc'd copies were made; the caller's context frees them */
+		MemoryContextSwitchTo(cxt);
+		FlushErrorState();
+		status = LOG_CORRUPTED;
+	}
+	PG_END_TRY();
+	return status;
+}
+
+/* ---- the spool buffer and file ---- */
+
+static void
+open_spool_file(void)
+{
+	char	   *dir = log_spool_directory(true);
+
+	spool_path = MemoryContextStrdup(TopMemoryContext,
+									 psprintf("%s/" INT64_FORMAT "-%d.spool", dir,
+											  (int64) PgStartTime, MyProcPid));
+	/* kept open across transactions, so not a transient file */
+	spool_fd = BasicOpenFilePerm(spool_path, O_WRONLY | O_CREAT | O_APPEND | PG_BINARY,
+								 pg_file_create_mode);
+	if (spool_fd < 0)
+		ereport(ERROR,
+				(errcode_for_file_access(),
+				 errmsg("could not open prediction spool file \"%s\": %m", spool_path)));
+}
+
+/* Writes the buffer; returns false (errno set) when the file could not take it all. */
+static bool
+write_buffer(void)
+{
+	const char *p = buffer.buf.data;
+	size_t		left = buffer.buf.len;
+
+	while (left > 0)
+	{
+		ssize_t		n = write(spool_fd, p, left);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+		{
+			if (n == 0)
+				errno = ENOSPC;
+			return false;
+		}
+		p += n;
+		left -= n;
+	}
+	resetStringInfo(&buffer.buf);
+	return true;
+}
+
+void
+log_flush(void)
+{
+	if (!buffer_ready || buffer.buf.len == 0)
+		return;
+	if (spool_fd < 0)
+		open_spool_file();
+	if (!write_buffer())
+	{
+		int			save_errno = errno;
+
+		resetStringInfo(&buffer.buf);	/* do not retry forever on a full disk */
+		errno = save_errno;
+		ereport(ERROR,
+				(errcode_for_file_access(),
+				 errmsg("could not write the prediction log to \"%s\": %m", spool_path),
+				 errdetail("The predictions of this statement were not logged.")));
+	}
+	log_writer_wake();
+}
+
+void
+log_append(const LogEntry *entry)
+{
+	if (!buffer_ready)
+	{
+		MemoryContext old = MemoryContextSwitchTo(TopMemoryContext);
+
+		bytes_writer_init(&buffer);
+		MemoryContextSwitchTo(old);
+		buffer_ready = true;
+		/* here, not in _PG_init: a child process drops the postmaster's exit callbacks */
+		before_shmem_exit(log_at_exit, (Datum) 0);
+	}
+	log_encode(&buffer, entry);
+	if (buffer.buf.len >= LOG_BUFFER_BYTES)
+		log_flush();
+}
+
+static void
+log_executor_end(QueryDesc *query)
+{
+	if (prev_executor_end)
+		prev_executor_end(query);
+	else
+		standard_ExecutorEnd(query);
+	log_flush();
+}
+
+/*
+ * At exit the buffer is written and the file renamed to .done, which tells
+ * the writer it is complete. No error may escape here.
+ */
+static void
+log_at_exit(int code, Datum arg)
+{
+	if (buffer_ready && buffer.buf.len > 0)
+	{
+		if (spool_fd < 0)
+		{
+			char	   *dir = psprintf("%s/%u", LOG_SPOOL_DIR, MyDatabaseId);
+
+			(void) MakePGDirectory(LOG_SPOOL_DIR);
+			(void) MakePGDirectory(dir);
+			spool_path = psprintf("%s/" INT64_FORMAT "-%d.spool", dir, (int64) PgStartTime, MyProcPid);
+			spool_fd = open(spool_path, O_WRONLY | O_CREAT | O_APPEND | PG_BINARY, pg_file_create_mode);
+		}
+		if (spool_fd < 0 || !write_buffer())
+			elog(LOG, "automl: %d bytes of the prediction log were lost at exit: %m", buffer.buf.len);
+	}
+	if (spool_fd >= 0)
+	{
+		char	   *done = pstrdup(spool_path);
+
+		strcpy(done + strlen(done) - strlen(".spool"), ".done");
+		(void) close(spool_fd);
+		spool_fd = -1;
+		if (rename(spool_path, done) != 0)
+			elog(LOG, "automl: could not rename \"%s\": %m", spool_path);
+	}
+}
+
+void
+log_init(void)
+{
+	prev_executor_end = ExecutorEnd_hook;
+	ExecutorEnd_hook = log_executor_end;
+}
