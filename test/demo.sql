@@ -188,3 +188,34 @@ SELECT * FROM automl_deploy('cancer', 2, 'try the smaller model');
 SELECT * FROM automl_rollback('cancer', 'the smaller model is worse');
 SELECT version, deployed_by, reason FROM automl.deployments WHERE name = 'cancer' ORDER BY id;
 SELECT automl_version_at('cancer') AS serving_now;
+
+-- -----------------------------------------------------------------------------------
+\echo
+\echo '== 8. monitoring: log what the deployed diabetes model predicts, add the true'
+\echo '   outcomes later, and compare what it sees with what it was trained on'
+SELECT name, enabled, sample_rate, key_column, drift_window FROM automl_monitor('diabetes', key => 'id');
+\echo '   this week the clinic sees only its older patients (age 50 and over):'
+SELECT count(*) AS patients, round(avg(automl_predict('diabetes', d))::numeric, 1) AS mean_predicted
+FROM diabetes d WHERE age >= 50;
+\echo '   a background worker moves the log into automl.predictions within a second;'
+\echo '   automl_flush_predictions() does it now:'
+SELECT automl_flush_predictions() >= 0 AS flushed;
+SELECT id, version, key, features, round(prediction::numeric, 1) AS prediction
+FROM automl.predictions WHERE model = 'diabetes' ORDER BY id LIMIT 3;
+\echo '   drift per feature against the training profile (Jensen-Shannon distance on the'
+\echo '   training deciles; age and the measurements that go with it moved):'
+SELECT coalesce(feature, '(' || kind || ')') AS feature, statistic, round(distance::numeric, 3) AS distance,
+       threshold, round(psi::numeric, 3) AS psi, drifted, rows
+FROM automl.drift WHERE model = 'diabetes' ORDER BY feature IS NULL, distance DESC;
+SELECT feature, rows, missing_share, round(out_of_range_share::numeric, 3) AS out_of_range_share,
+       training_min, training_max
+FROM automl.data_quality WHERE model = 'diabetes' ORDER BY feature;
+\echo '   the outcomes arrive a year later; the model on these patients, beside its'
+\echo '   cross-validated score at training (they were among its training rows, so the'
+\echo '   first figure is optimistic here; on new patients it is the honest one):'
+SELECT automl_observe('diabetes', $$SELECT id, progression FROM diabetes WHERE age >= 50$$) AS outcomes;
+SELECT version, predictions, labelled, metric, round(value::numeric, 2) AS value,
+       round(validation_value::numeric, 2) AS at_training, degraded
+FROM automl.performance WHERE model = 'diabetes';
+\echo '   alerts for a scheduler (pg_cron), also sent with NOTIFY automl_alerts:'
+SELECT model, kind, alerting, detail FROM automl_check_alerts();
