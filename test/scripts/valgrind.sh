@@ -40,6 +40,19 @@ SET automl.train_memory = '1MB';
 CREATE TABLE big AS SELECT sin(i) AS a, 'k' || (i % 100) AS k, cos(i) AS y FROM generate_series(1, 40000) i;
 SELECT * FROM automl_train('s', 'big', 'y', max_trials => 1);
 SELECT sum(automl_predict('s', b)) FROM big b;
+SELECT automl_monitor('r', key => 'id', exclude => ARRAY['city']);
+SELECT automl_monitor('tc', key => 'id');
+SELECT sum(automl_predict('r', p)), count(automl_predict_label('tc', p)) FROM p;
+SELECT automl_flush_predictions();
+SELECT count(*), count(DISTINCT key) FROM automl.predictions;
+SELECT * FROM automl_drift('r');
+SELECT * FROM automl_data_quality('tc');
+SELECT automl_observe('r', 'SELECT id, y FROM p WHERE id % 2 = 0');
+SELECT automl_observe('tc', 1, 'a');
+SELECT * FROM automl_performance('r');
+SELECT * FROM automl_performance('tc');
+SELECT * FROM automl_check_alerts();
+SELECT automl_purge_predictions('0 seconds');
 SELECT automl_predict('m', p) FROM p LIMIT 1;
 SELECT automl_predict('r', 42);
 SELECT automl_predict('r', q) FROM (SELECT 1 AS x1) q;
@@ -58,7 +71,7 @@ as_server_user valgrind --quiet --error-exitcode=99 --suppressions="$ROOT/test/v
 	< "$WORK/script.sql" > "$WORK/out.txt" 2>&1 || status=$?
 # the statements' results must be there: the run did not stop early
 for expected in 'model "m" is a multiclass classifier' 'features must be a row value' \
-	'stored model is corrupted' 'target column "nope" does not exist'; do
+	'stored model is corrupted' 'target column "nope" does not exist' 'drifted_feature_share'; do
 	if ! grep -q "$expected" "$WORK/out.txt"; then
 		echo "valgrind.sh: expected '$expected' in the output"
 		status=1
@@ -70,4 +83,4 @@ if [[ $status -ne 0 ]]; then
 	echo "valgrind.sh: FAILED (status $status)"
 	exit 1
 fi
-echo "valgrind.sh: no memory errors in training, scoring and error paths"
+echo "valgrind.sh: no memory errors in training, scoring, monitoring and error paths"
