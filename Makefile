@@ -60,7 +60,7 @@ PG_CPPFLAGS = -I$(srcdir)/src -I$(OPENBLAS_INC)
 PG_CFLAGS   = -Wall -Wextra -Werror -Wno-unused-parameter -Wno-missing-field-initializers -Wno-sign-compare
 SHLIB_LINK  = -L$(OPENBLAS_DIR) -Wl,-rpath,$(OPENBLAS_DIR) -lopenblas -lm -lpthread
 
-EXTRA_CLEAN = test/fuzz/fuzz_model_format test/fuzz/*.o
+EXTRA_CLEAN = test/fuzz/fuzz_model_format test/fuzz/fuzz_log_record test/fuzz/*.o
 
 PG_CONFIG ?= pg_config
 PGXS := $(shell $(PG_CONFIG) --pgxs)

@@ -32,6 +32,15 @@ SELECT automl_monitor('mon_m', feature_thresholds => '{"x1": {"threshold": "high
 SELECT automl_monitor('mon_m', feature_thresholds => '{"x9": {"threshold": 0.2}}');
 SELECT count(*) AS monitors FROM automl.monitors;
 
+-- Flushing writes the log table: not in read-only transactions, and only in
+-- READ COMMITTED (it must see the positions other flushes committed).
+BEGIN READ ONLY;
+SELECT automl_flush_predictions();
+ROLLBACK;
+BEGIN ISOLATION LEVEL REPEATABLE READ;
+SELECT automl_flush_predictions();
+ROLLBACK;
+
 -- Logging is off by default.
 SELECT count(automl_predict('mon_m', t)) FROM mon_train t;
 SELECT automl_flush_predictions() >= 0 AS flushed;

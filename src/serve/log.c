@@ -14,6 +14,7 @@
 
 #include "common/file_perm.h"
 #include "executor/executor.h"
+#include "mb/pg_wchar.h"
 #include "miscadmin.h"
 #include "serve/log.h"
 #include "storage/fd.h"
@@ -22,7 +23,6 @@
 #include "utils/timestamp.h"
 
 #define LOG_BUFFER_BYTES (256 * 1024)
-#define LOG_MAX_RECORD (64 * 1024 * 1024)
 
 static ByteWriter buffer;
 static bool buffer_ready = false;
@@ -37,8 +37,27 @@ static void log_at_exit(int code, Datum arg);
 static void
 put_text(ByteWriter *w, const char *s, uint32 len)
 {
+	if (len > LOG_MAX_TEXT)
+		len = pg_mbcliplen(s, len, LOG_MAX_TEXT);
 	bytes_put_u32(w, len);
 	bytes_put_raw(w, s, len);
+}
+
+static void
+put_le32(char *at, uint32 v)
+{
+	for (int i = 0; i < 4; i++)
+		at[i] = (char) ((v >> (8 * i)) & 0xFF);
+}
+
+static uint32
+get_le32(const char *at)
+{
+	uint32		v = 0;
+
+	for (int i = 0; i < 4; i++)
+		v |= (uint32) (uint8) at[i] << (8 * i);
+	return v;
 }
 
 void
@@ -79,9 +98,19 @@ log_encode(ByteWriter *w, const LogEntry *e)
 	}
 
 	payload_len = w->buf.len - start - 8;
+	if (payload_len > LOG_MAX_RECORD)
+	{
+		w->buf.len = start;
+		w->buf.data[start] = '\0';
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("a logged prediction of model \"%s\" would take %u bytes, more than the log's %d",
+						e->model, payload_len, LOG_MAX_RECORD),
+				 errhint("Keep large columns out of the log with automl_monitor(..., exclude => ...).")));
+	}
 	crc = bytes_crc32(w->buf.data + start + 8, payload_len);
-	memcpy(w->buf.data + start, &payload_len, 4);
-	memcpy(w->buf.data + start + 4, &crc, 4);
+	put_le32(w->buf.data + start, payload_len);
+	put_le32(w->buf.data + start + 4, crc);
 }
 
 static bool
@@ -94,25 +123,12 @@ get_flag(ByteReader *r)
 	return v == 1;
 }
 
-LogDecodeStatus
-log_decode(const char *data, size_t len, LogEntry *e, size_t *consumed)
+/* Decodes a payload whose framing and checksum are right; false when a field is bad. */
+static bool
+decode_payload(const char *payload, uint32 payload_len, LogEntry *e)
 {
-	uint32		payload_len;
-	uint32		crc;
 	MemoryContext cxt = CurrentMemoryContext;
-	volatile LogDecodeStatus status = LOG_DECODED;
-
-	if (len < 8)
-		return LOG_INCOMPLETE;
-	memcpy(&payload_len, data, 4);
-	memcpy(&crc, data + 4, 4);
-	if (payload_len > LOG_MAX_RECORD)
-		return LOG_CORRUPTED;
-	if (len - 8 < payload_len)
-		return LOG_INCOMPLETE;
-	if (bytes_crc32(data + 8, payload_len) != crc)
-		return LOG_CORRUPTED;
-	*consumed = 8 + (size_t) payload_len;
+	volatile bool ok = true;
 
 	memset(e, 0, sizeof(LogEntry));
 	PG_TRY();
@@ -122,7 +138,7 @@ log_decode(const char *data, size_t len, LogEntry *e, size_t *consumed)
 		LoggedValue *values;
 		double	   *probabilities = NULL;
 
-		bytes_reader_init(&r, data + 8, payload_len, "prediction log record");
+		bytes_reader_init(&r, payload, payload_len, "prediction log record");
 		e->predicted_at = (TimestampTz) bytes_get_u64(&r);
 		e->version = (int32) bytes_get_u32(&r);
 		e->model = bytes_get_string(&r);
@@ -137,7 +153,12 @@ log_decode(const char *data, size_t len, LogEntry *e, size_t *consumed)
 			e->label = bytes_get_string(&r);
 		e->n_probabilities = (int) bytes_get_count(&r, sizeof(double), LOG_MAX_CLASSES);
 		if (e->n_probabilities > 0)
-			probabilities = bytes_get_f64_array(&r, e->n_probabilities);
+		{
+			/* not bytes_get_f64_array: a probability may be NaN (logged as NULL) */
+			probabilities = palloc(sizeof(double) * e->n_probabilities);
+			for (int k = 0; k < e->n_probabilities; k++)
+				probabilities[k] = bytes_get_f64(&r);
+		}
 		e->probabilities = probabilities;
 		e->n_features = (int) bytes_get_count(&r, 5, LOG_MAX_FEATURES);
 		names = palloc(sizeof(char *) * Max(e->n_features, 1));
@@ -170,10 +191,28 @@ log_decode(const char *data, size_t len, LogEntry *e, size_t *consumed)
 		/* only palloc'd copies were made; the caller's context frees them */
 		MemoryContextSwitchTo(cxt);
 		FlushErrorState();
-		status = LOG_CORRUPTED;
+		ok = false;
 	}
 	PG_END_TRY();
-	return status;
+	return ok;
+}
+
+LogDecodeStatus
+log_decode(const char *data, size_t len, LogEntry *e, size_t *consumed)
+{
+	uint32		payload_len;
+
+	if (len < 8)
+		return LOG_INCOMPLETE;
+	payload_len = get_le32(data);
+	if (payload_len > LOG_MAX_RECORD)
+		return LOG_CORRUPTED;
+	if (len - 8 < payload_len)
+		return LOG_INCOMPLETE;
+	if (bytes_crc32(data + 8, payload_len) != get_le32(data + 4))
+		return LOG_CORRUPTED;
+	*consumed = 8 + (size_t) payload_len;
+	return decode_payload(data + 8, payload_len, e) ? LOG_DECODED : LOG_CORRUPTED;
 }
 
 /* ---- the spool buffer and file ---- */
@@ -195,12 +234,17 @@ open_spool_file(void)
 				 errmsg("could not open prediction spool file \"%s\": %m", spool_path)));
 }
 
-/* Writes the buffer; returns false (errno set) when the file could not take it all. */
+/*
+ * Writes the buffer; returns false (errno set) when the file could not take
+ * it all, after cutting the file back so that no partial record is left in
+ * front of later ones.
+ */
 static bool
 write_buffer(void)
 {
 	const char *p = buffer.buf.data;
 	size_t		left = buffer.buf.len;
+	off_t		start = lseek(spool_fd, 0, SEEK_END);
 
 	while (left > 0)
 	{
@@ -210,8 +254,11 @@ write_buffer(void)
 			continue;
 		if (n <= 0)
 		{
-			if (n == 0)
-				errno = ENOSPC;
+			int			save_errno = n == 0 ? ENOSPC : errno;
+
+			if (start >= 0 && ftruncate(spool_fd, start) != 0)
+				elog(LOG, "automl: could not cut back \"%s\": %m", spool_path);
+			errno = save_errno;
 			return false;
 		}
 		p += n;

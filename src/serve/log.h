@@ -23,6 +23,8 @@
 #define LOG_SPOOL_DIR "automl_log"
 #define LOG_MAX_FEATURES 10000
 #define LOG_MAX_CLASSES 100000
+#define LOG_MAX_TEXT (64 * 1024)	/* longer keys, labels and category texts are cut */
+#define LOG_MAX_RECORD (16 * 1024 * 1024)	/* payload bytes of one record */
 
 /* One logged value of a feature: NULL, a number, or a category's text. */
 typedef enum LoggedKind
@@ -68,7 +70,11 @@ extern void log_append(const LogEntry *entry);
 /* Writes this process's buffered records to its spool file now. */
 extern void log_flush(void);
 
-/* Encodes a record (framing: payload length, CRC-32, payload). */
+/*
+ * Encodes a record (framing: payload length, CRC-32, both little-endian, then
+ * the payload). Texts longer than LOG_MAX_TEXT are cut at a character
+ * boundary; a record that would still exceed LOG_MAX_RECORD is an error.
+ */
 extern void log_encode(ByteWriter *w, const LogEntry *entry);
 
 typedef enum LogDecodeStatus

@@ -41,6 +41,7 @@
 #include "tcop/tcopprot.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
+#include "utils/guc.h"
 #include "utils/json.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
@@ -52,7 +53,7 @@
 #define WRITER_IDLE_EXIT_MS 3000
 #define WRITER_START_GRACE_MS 10000		/* a launch not yet running is trusted this long */
 #define INGEST_BATCH 2000
-#define INGEST_READ_BYTES (16 * 1024 * 1024)	/* per file and round */
+#define INGEST_READ_BYTES (2 * LOG_MAX_RECORD)	/* per file and round: fits a whole record */
 #define INGEST_LOCK_CLASS 6385005		/* "aml" + 1: the registry uses "aml" */
 
 typedef struct WriterSlot
@@ -583,7 +584,11 @@ ingest_round(bool delete_done, bool *more)
 		elog(ERROR, "automl could not lock the prediction log");
 
 	files = list_spool_files(&n_files);
-	if (SPI_execute("SELECT file, consumed FROM automl.log_spool", true, 0) != SPI_OK_SELECT)
+	/*
+	 * Not read_only: that would read with the snapshot taken before the lock
+	 * was granted, and miss the positions the previous holder committed.
+	 */
+	if (SPI_execute("SELECT file, consumed FROM automl.log_spool", false, 0) != SPI_OK_SELECT)
 		elog(ERROR, "automl could not read automl.log_spool");
 	for (uint64 r = 0; r < SPI_processed; r++)
 	{
@@ -610,9 +615,14 @@ ingest_round(bool delete_done, bool *more)
 				bases[i] = CStringGetTextDatum("");	/* its position row goes below */
 			continue;
 		}
-		rows += ingest_file(f, batch, batch_cxt);
-		if (f->consumed < (int64) f->size)
-			*more = true;
+		{
+			int64		before = f->consumed;
+
+			rows += ingest_file(f, batch, batch_cxt);
+			/* more to read now; a file stuck on a record still being written waits */
+			if (f->consumed < (int64) f->size && f->consumed > before)
+				*more = true;
+		}
 	}
 	/* forget the positions of files that are gone */
 	{
@@ -645,6 +655,11 @@ automl_flush_predictions(PG_FUNCTION_ARGS)
 				 errmsg("the prediction log cannot be written on a standby"),
 				 errdetail("Predictions scored on a standby are not logged.")));
 	PreventCommandIfReadOnly("automl_flush_predictions()");
+	/* the positions must be read after the lock, which a transaction snapshot cannot */
+	if (IsolationUsesXactSnapshot())
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("automl_flush_predictions() runs only in READ COMMITTED transactions")));
 	log_flush();
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
@@ -676,6 +691,8 @@ automl_log_writer_main(Datum arg)
 	BackgroundWorkerUnblockSignals();
 	BackgroundWorkerInitializeConnectionByOid(database, InvalidOid, 0);
 	pgstat_report_appname("automl log writer");
+	/* each round reads positions committed by others: a fresh snapshot per statement */
+	SetConfigOption("default_transaction_isolation", "read committed", PGC_SUSET, PGC_S_OVERRIDE);
 
 	if (!attach() || !claim_writer_slot())
 		proc_exit(0);			/* another writer serves this database */

@@ -1,7 +1,9 @@
 /*
- * pg_shim.c: the few PostgreSQL server functions that the model loader uses,
- * for running it outside the server. Memory comes from a list that the
- * harness frees after each input; ereport(ERROR) jumps back to the harness.
+ * pg_shim.c: the few PostgreSQL server functions that the model loader and
+ * the prediction-log decoder use, for running them outside the server.
+ * Memory comes from a list that the harness frees after each input.
+ * ereport(ERROR) jumps to the innermost PG_TRY, as in the server, or with
+ * none active back to the harness.
  */
 #include "postgres.h"
 
@@ -10,13 +12,23 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "common/file_perm.h"
+#include "executor/executor.h"
 #include "lib/stringinfo.h"
 #include "miscadmin.h"
+#include "serve/log.h"
+#include "storage/fd.h"
+#include "storage/ipc.h"
 #include "utils/json.h"
 #include "utils/memutils.h"
+#include "utils/timestamp.h"
 #include "pg_shim.h"
 
 volatile sig_atomic_t InterruptPending = false;
+
+/* PG_TRY's state (elog.h) */
+sigjmp_buf *PG_exception_stack = NULL;
+ErrorContextCallback *error_context_stack = NULL;
 
 static jmp_buf *error_jump = NULL;
 static int	pending_level = 0;
@@ -55,6 +67,15 @@ shim_free_all(void)
 }
 
 MemoryContext CurrentMemoryContext = NULL;
+MemoryContext TopMemoryContext = NULL;
+
+/*
+ * Never allocated from (palloc ignores contexts here); only so that a caught
+ * error leaves CurrentMemoryContext changed, as in the server, and a PG_CATCH
+ * that forgets to switch back is seen by the harness.
+ */
+static MemoryContextData error_context_data;
+MemoryContext ErrorContext = &error_context_data;
 
 /* Each block starts with its size, so that repalloc can copy it. */
 #define HEADER_BYTES 16
@@ -120,6 +141,12 @@ pstrdup(const char *in)
 }
 
 char *
+MemoryContextStrdup(MemoryContext context, const char *string)
+{
+	return pstrdup(string);
+}
+
+char *
 psprintf(const char *fmt,...)
 {
 	char		buf[4096];
@@ -174,10 +201,39 @@ errfinish(const char *filename, int lineno, const char *funcname)
 	{
 		if (getenv("FUZZ_VERBOSE") != NULL)
 			fprintf(stderr, "error raised at %s:%d (%s)\n", filename, lineno, funcname);
+		if (PG_exception_stack != NULL)
+		{
+			/* as the server's errfinish + pg_re_throw: caught in ErrorContext */
+			CurrentMemoryContext = ErrorContext;
+			siglongjmp(*PG_exception_stack, 1);
+		}
 		if (error_jump == NULL)
 			abort();
 		longjmp(*error_jump, 1);
 	}
+}
+
+/* PG_END_TRY's re-throw, after a PG_CATCH that does not handle the error */
+void
+pg_re_throw(void)
+{
+	if (PG_exception_stack != NULL)
+		siglongjmp(*PG_exception_stack, 1);
+	if (error_jump == NULL)
+		abort();
+	longjmp(*error_jump, 1);
+}
+
+void
+FlushErrorState(void)
+{
+	pending_level = 0;
+}
+
+int
+errcode_for_file_access(void)
+{
+	return 0;
 }
 
 int
@@ -220,6 +276,14 @@ errmsg_internal(const char *fmt,...)
 }
 
 /* ---- StringInfo ---- */
+
+void
+resetStringInfo(StringInfo str)
+{
+	str->data[0] = '\0';
+	str->len = 0;
+	str->cursor = 0;
+}
 
 void
 initStringInfo(StringInfo str)
@@ -322,4 +386,78 @@ void *
 repalloc(void *pointer, Size size)
 {
 	return repalloc_huge(pointer, size);
+}
+
+/*
+ * ---- the server side of serve/log.c ----
+ *
+ * log.c is linked whole for log_encode and log_decode; its spool file,
+ * executor hook and exit callback need a running server and are never
+ * called by a fuzzer, so each of these stand-ins stops the program.
+ */
+
+ExecutorEnd_hook_type ExecutorEnd_hook = NULL;
+TimestampTz PgStartTime = 0;
+int			MyProcPid = 0;
+Oid			MyDatabaseId = InvalidOid;
+int			pg_file_create_mode = PG_FILE_MODE_OWNER;
+
+static void
+not_in_fuzzer(const char *what)
+{
+	fprintf(stderr, "%s was called: it is not available outside the server\n", what);
+	abort();
+}
+
+void
+standard_ExecutorEnd(QueryDesc *queryDesc)
+{
+	not_in_fuzzer("standard_ExecutorEnd");
+}
+
+int
+BasicOpenFilePerm(const char *fileName, int fileFlags, mode_t fileMode)
+{
+	not_in_fuzzer("BasicOpenFilePerm");
+	return -1;
+}
+
+int
+MakePGDirectory(const char *directoryName)
+{
+	not_in_fuzzer("MakePGDirectory");
+	return -1;
+}
+
+void
+before_shmem_exit(pg_on_exit_callback function, Datum arg)
+{
+	not_in_fuzzer("before_shmem_exit");
+}
+
+/* from serve/log_writer.c, which is not linked */
+void
+log_writer_wake(void)
+{
+	not_in_fuzzer("log_writer_wake");
+}
+
+char *
+log_spool_directory(bool create)
+{
+	not_in_fuzzer("log_spool_directory");
+	return NULL;
+}
+
+/* The server's clip to a character boundary, for UTF-8 (log.c cuts long texts with it). */
+int
+pg_mbcliplen(const char *mbstr, int len, int limit)
+{
+	int			n = limit;
+
+	if (len <= limit)
+		return len;
+	while (n > 0 && ((unsigned char) mbstr[n] & 0xC0) == 0x80)
+		n--;
+	return n;
 }
