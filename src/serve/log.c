@@ -15,6 +15,7 @@
 #include "common/file_perm.h"
 #include "executor/executor.h"
 #include "mb/pg_wchar.h"
+#include "port/pg_crc32c.h"
 #include "miscadmin.h"
 #include "serve/log.h"
 #include "storage/fd.h"
@@ -34,20 +35,48 @@ static void log_at_exit(int code, Datum arg);
 
 /* ---- the record format ---- */
 
-static void
-put_text(ByteWriter *w, const char *s, uint32 len)
-{
-	if (len > LOG_MAX_TEXT)
-		len = pg_mbcliplen(s, len, LOG_MAX_TEXT);
-	bytes_put_u32(w, len);
-	bytes_put_raw(w, s, len);
-}
-
-static void
+/*
+ * The encoder writes straight into space reserved once per record (this is
+ * the per-row cost of logging); the layout is what ByteReader reads: integers
+ * and doubles little-endian, a text as its length and bytes.
+ */
+static inline char *
 put_le32(char *at, uint32 v)
 {
 	for (int i = 0; i < 4; i++)
 		at[i] = (char) ((v >> (8 * i)) & 0xFF);
+	return at + 4;
+}
+
+static inline char *
+put_le64(char *at, uint64 v)
+{
+	for (int i = 0; i < 8; i++)
+		at[i] = (char) ((v >> (8 * i)) & 0xFF);
+	return at + 8;
+}
+
+static inline char *
+put_double(char *at, double v)
+{
+	uint64		bits;
+
+	memcpy(&bits, &v, sizeof(bits));
+	return put_le64(at, bits);
+}
+
+static inline uint32
+clipped_length(const char *s, size_t len)
+{
+	return len > LOG_MAX_TEXT ? (uint32) pg_mbcliplen(s, (int) len, LOG_MAX_TEXT) : (uint32) len;
+}
+
+static inline char *
+put_text(char *at, const char *s, uint32 len)
+{
+	at = put_le32(at, len);
+	memcpy(at, s, len);
+	return at + len;
 }
 
 static uint32
@@ -60,57 +89,86 @@ get_le32(const char *at)
 	return v;
 }
 
+/* CRC-32C, with the CPU's instruction where there is one (as WAL records). */
+static uint32
+record_crc(const char *data, size_t len)
+{
+	pg_crc32c	crc;
+
+	INIT_CRC32C(crc);
+	COMP_CRC32C(crc, data, len);
+	FIN_CRC32C(crc);
+	return crc;
+}
+
 void
 log_encode(ByteWriter *w, const LogEntry *e)
 {
-	int			start = w->buf.len;
-	uint32		payload_len;
-	uint32		crc;
+	uint32		model_len = clipped_length(e->model, strlen(e->model));
+	uint32		key_len = e->key ? clipped_length(e->key, strlen(e->key)) : 0;
+	uint32		label_len = e->label ? clipped_length(e->label, strlen(e->label)) : 0;
+	uint32		lengths[128];
+	uint32	   *name_len = e->n_features <= 64 ? lengths : palloc(sizeof(uint32) * 2 * e->n_features);
+	uint32	   *text_len = name_len + Max(e->n_features, 64);
+	uint64		size = 8 + 8 + 4 + 4 + model_len + 1 + 4 + key_len + 1 + 8 + 1 + 4 + label_len +
+		4 + 8 * (uint64) e->n_probabilities + 4;
+	uint64		payload_len;
+	char	   *start;
+	char	   *at;
 
-	bytes_put_u32(w, 0);		/* payload length, filled in below */
-	bytes_put_u32(w, 0);		/* CRC-32 of the payload */
-	bytes_put_u64(w, (uint64) e->predicted_at);
-	bytes_put_u32(w, (uint32) e->version);
-	put_text(w, e->model, strlen(e->model));
-	bytes_put_u8(w, e->key != NULL);
-	if (e->key != NULL)
-		put_text(w, e->key, strlen(e->key));
-	bytes_put_u8(w, e->has_prediction);
-	if (e->has_prediction)
-		bytes_put_f64(w, e->prediction);
-	bytes_put_u8(w, e->label != NULL);
-	if (e->label != NULL)
-		put_text(w, e->label, strlen(e->label));
-	bytes_put_u32(w, (uint32) e->n_probabilities);
-	if (e->n_probabilities > 0)
-		bytes_put_f64_array(w, e->probabilities, e->n_probabilities);
-	bytes_put_u32(w, (uint32) e->n_features);
 	for (int f = 0; f < e->n_features; f++)
 	{
 		const LoggedValue *v = &e->values[f];
 
-		put_text(w, e->feature_names[f], strlen(e->feature_names[f]));
-		bytes_put_u8(w, (uint8) v->kind);
-		if (v->kind == LOGGED_NUMBER)
-			bytes_put_f64(w, v->number);
-		else if (v->kind == LOGGED_TEXT)
-			put_text(w, v->text, v->text_len);
+		name_len[f] = clipped_length(e->feature_names[f], strlen(e->feature_names[f]));
+		text_len[f] = v->kind == LOGGED_TEXT ? clipped_length(v->text, v->text_len) : 0;
+		size += 4 + name_len[f] + 1 + (v->kind == LOGGED_NUMBER ? 8 : v->kind == LOGGED_TEXT ? 4 + text_len[f] : 0);
 	}
-
-	payload_len = w->buf.len - start - 8;
-	if (payload_len > LOG_MAX_RECORD)
-	{
-		w->buf.len = start;
-		w->buf.data[start] = '\0';
+	if (size - 8 > LOG_MAX_RECORD)
 		ereport(ERROR,
 				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
-				 errmsg("a logged prediction of model \"%s\" would take %u bytes, more than the log's %d",
-						e->model, payload_len, LOG_MAX_RECORD),
+				 errmsg("a logged prediction of model \"%s\" would take " UINT64_FORMAT " bytes, more than the log's %d",
+						e->model, size - 8, LOG_MAX_RECORD),
 				 errhint("Keep large columns out of the log with automl_monitor(..., exclude => ...).")));
+
+	enlargeStringInfo(&w->buf, (int) size);
+	start = w->buf.data + w->buf.len;
+	at = start + 8;				/* payload length and CRC go first, below */
+	at = put_le64(at, (uint64) e->predicted_at);
+	at = put_le32(at, (uint32) e->version);
+	at = put_text(at, e->model, model_len);
+	*at++ = e->key != NULL;
+	if (e->key != NULL)
+		at = put_text(at, e->key, key_len);
+	*at++ = e->has_prediction;
+	if (e->has_prediction)
+		at = put_double(at, e->prediction);
+	*at++ = e->label != NULL;
+	if (e->label != NULL)
+		at = put_text(at, e->label, label_len);
+	at = put_le32(at, (uint32) e->n_probabilities);
+	for (int k = 0; k < e->n_probabilities; k++)
+		at = put_double(at, e->probabilities[k]);
+	at = put_le32(at, (uint32) e->n_features);
+	for (int f = 0; f < e->n_features; f++)
+	{
+		const LoggedValue *v = &e->values[f];
+
+		at = put_text(at, e->feature_names[f], name_len[f]);
+		*at++ = (char) v->kind;
+		if (v->kind == LOGGED_NUMBER)
+			at = put_double(at, v->number);
+		else if (v->kind == LOGGED_TEXT)
+			at = put_text(at, v->text, text_len[f]);
 	}
-	crc = bytes_crc32(w->buf.data + start + 8, payload_len);
-	put_le32(w->buf.data + start, payload_len);
-	put_le32(w->buf.data + start + 4, crc);
+	payload_len = at - start - 8;
+	Assert(payload_len + 8 <= size);
+	put_le32(start, (uint32) payload_len);
+	put_le32(start + 4, record_crc(start + 8, payload_len));
+	w->buf.len += (int) (at - start);
+	w->buf.data[w->buf.len] = '\0';
+	if (name_len != lengths)
+		pfree(name_len);
 }
 
 static bool
@@ -209,7 +267,7 @@ log_decode(const char *data, size_t len, LogEntry *e, size_t *consumed)
 		return LOG_CORRUPTED;
 	if (len - 8 < payload_len)
 		return LOG_INCOMPLETE;
-	if (bytes_crc32(data + 8, payload_len) != get_le32(data + 4))
+	if (record_crc(data + 8, payload_len) != get_le32(data + 4))
 		return LOG_CORRUPTED;
 	*consumed = 8 + (size_t) payload_len;
 	return decode_payload(data + 8, payload_len, e) ? LOG_DECODED : LOG_CORRUPTED;

@@ -71,7 +71,7 @@ extern void log_append(const LogEntry *entry);
 extern void log_flush(void);
 
 /*
- * Encodes a record (framing: payload length, CRC-32, both little-endian, then
+ * Encodes a record (framing: payload length, CRC-32C, both little-endian, then
  * the payload). Texts longer than LOG_MAX_TEXT are cut at a character
  * boundary; a record that would still exceed LOG_MAX_RECORD is an error.
  */
