@@ -47,9 +47,22 @@
 #include "pg_shim.h"
 #include "serve/log.h"
 #include "utils/memutils.h"
+#include "port/pg_crc32c.h"
 
 /* bytes.c's private limit, as an interesting value for mutation (log.h has the log's). */
 #define MAX_STORED_STRING (1024 * 1024)
+
+/* The record checksum, as log.c computes it (CRC-32C). */
+static uint32
+record_crc32c(const void *data, size_t len)
+{
+	pg_crc32c	crc;
+
+	INIT_CRC32C(crc);
+	COMP_CRC32C(crc, data, len);
+	FIN_CRC32C(crc);
+	return crc;
+}
 
 #define CRASH_FILE "fuzz_log_record.crash"
 
@@ -297,7 +310,7 @@ fix_checksums(uint8 *buf, size_t len)
 
 		if (payload_len > len - pos - 8)
 			break;
-		write_u32(buf + pos + 4, bytes_crc32(buf + pos + 8, payload_len));
+		write_u32(buf + pos + 4, record_crc32c(buf + pos + 8, payload_len));
 		pos += 8 + (size_t) payload_len;
 	}
 }
