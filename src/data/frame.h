@@ -90,6 +90,12 @@ typedef struct Frame
 extern Frame *frame_scan(Oid relid, const char *target, List *exclude, uint64 seed);
 
 /*
+ * A frame of the given rows of another (copies of the values; the category
+ * dictionaries and labels are shared).
+ */
+extern Frame *frame_subset(const Frame *frame, const int64 *rows, int64 n);
+
+/*
  * SHA-256 (hex) of the frame's rows, independent of their order, with the
  * column names and kinds: the same data gives the same digest.
  */

@@ -428,3 +428,55 @@ frame_scan(Oid relid, const char *target, List *exclude, uint64 seed)
 		compact_labels(frame);
 	return frame;
 }
+
+Frame *
+frame_subset(const Frame *frame, const int64 *rows, int64 n)
+{
+	Frame	   *sub = palloc(sizeof(Frame));
+	MemoryContext cxt = CurrentMemoryContext;
+
+	*sub = *frame;
+	sub->n_rows = n;
+	sub->columns = palloc(sizeof(FrameColumn) * Max(frame->n_columns, 1));
+	for (int c = 0; c < frame->n_columns; c++)
+	{
+		const FrameColumn *from = &frame->columns[c];
+		FrameColumn *to = &sub->columns[c];
+
+		*to = *from;			/* name, kind and the category dictionary are shared */
+		to->n_missing = 0;
+		to->values = NULL;
+		to->codes = NULL;
+		if (from->values != NULL)
+		{
+			to->values = MemoryContextAllocHuge(cxt, sizeof(double) * Max(n, 1));
+			for (int64 i = 0; i < n; i++)
+			{
+				to->values[i] = from->values[rows[i]];
+				to->n_missing += isnan(to->values[i]);
+			}
+		}
+		if (from->codes != NULL)
+		{
+			to->codes = MemoryContextAllocHuge(cxt, sizeof(int32) * Max(n, 1));
+			for (int64 i = 0; i < n; i++)
+			{
+				to->codes[i] = from->codes[rows[i]];
+				to->n_missing += to->codes[i] < 0;
+			}
+		}
+	}
+	if (frame->target.values != NULL)
+	{
+		sub->target.values = MemoryContextAllocHuge(cxt, sizeof(double) * Max(n, 1));
+		for (int64 i = 0; i < n; i++)
+			sub->target.values[i] = frame->target.values[rows[i]];
+	}
+	if (frame->target.codes != NULL)
+	{
+		sub->target.codes = MemoryContextAllocHuge(cxt, sizeof(int) * Max(n, 1));
+		for (int64 i = 0; i < n; i++)
+			sub->target.codes[i] = frame->target.codes[rows[i]];
+	}
+	return sub;
+}

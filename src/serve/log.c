@@ -281,8 +281,7 @@ open_spool_file(void)
 	char	   *dir = log_spool_directory(true);
 
 	spool_path = MemoryContextStrdup(TopMemoryContext,
-									 psprintf("%s/" INT64_FORMAT "-%d.spool", dir,
-											  (int64) PgStartTime, MyProcPid));
+									 psprintf("%s/%s.spool", dir, log_spool_name()));
 	/* kept open across transactions, so not a transient file */
 	spool_fd = BasicOpenFilePerm(spool_path, O_WRONLY | O_CREAT | O_APPEND | PG_BINARY,
 								 pg_file_create_mode);
@@ -390,7 +389,7 @@ log_at_exit(int code, Datum arg)
 
 			(void) MakePGDirectory(LOG_SPOOL_DIR);
 			(void) MakePGDirectory(dir);
-			spool_path = psprintf("%s/" INT64_FORMAT "-%d.spool", dir, (int64) PgStartTime, MyProcPid);
+			spool_path = psprintf("%s/%s.spool", dir, log_spool_name());
 			spool_fd = open(spool_path, O_WRONLY | O_CREAT | O_APPEND | PG_BINARY, pg_file_create_mode);
 		}
 		if (spool_fd < 0 || !write_buffer())

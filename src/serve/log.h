@@ -10,8 +10,10 @@
  * the writer stops half-way.
  *
  * Spool files live in $PGDATA/automl_log/<database oid>/ and are named
- * <postmaster start>-<pid>.spool while their process runs, .done after it
- * exits. A file of an earlier postmaster run is complete as well.
+ * <generation>-<process start>-<pid>.spool while their process runs, .done
+ * after it exits. The generation changes whenever shared memory is set up
+ * again (server start, restart after a crash), so a .spool file of an
+ * earlier generation is complete too: its process was killed.
  */
 #ifndef AUTOML_LOG_H
 #define AUTOML_LOG_H
@@ -100,5 +102,8 @@ extern void log_writer_wake(void);
 
 /* The directory of this database's spool files, created if missing. */
 extern char *log_spool_directory(bool create);
+
+/* The spool file name (without directory and suffix) this process writes. */
+extern char *log_spool_name(void);
 
 #endif							/* AUTOML_LOG_H */

@@ -46,6 +46,7 @@
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
 #include "utils/snapmgr.h"
+#include "utils/syscache.h"
 #include "utils/timestamp.h"
 
 #define WRITER_SLOTS 32
@@ -66,6 +67,7 @@ typedef struct WriterSlot
 typedef struct WriterShared
 {
 	slock_t		mutex;
+	int64		generation;		/* when this shared memory was set up */
 	WriterSlot	slots[WRITER_SLOTS];
 } WriterShared;
 
@@ -110,10 +112,12 @@ attach(void)
 	LWLockAcquire(AddinShmemInitLock, LW_EXCLUSIVE);
 	PG_TRY();
 	{
-		writers = ShmemInitStruct("automl log writers", sizeof(WriterShared), &found);
+		/* the name carries the layout: a library replaced under a running server must not reuse an old one */
+		writers = ShmemInitStruct("automl log writers, layout 2", sizeof(WriterShared), &found);
 		if (!found)
 		{
 			SpinLockInit(&writers->mutex);
+			writers->generation = (int64) GetCurrentTimestamp();
 			memset(writers->slots, 0, sizeof(writers->slots));
 		}
 	}
@@ -251,6 +255,20 @@ claim_writer_slot(void)
 
 /* ---- spool files ---- */
 
+/* The current generation (see log.h); the postmaster's start without shared memory. */
+static int64
+spool_generation(void)
+{
+	return attach() ? writers->generation : (int64) PgStartTime;
+}
+
+char *
+log_spool_name(void)
+{
+	return psprintf(INT64_FORMAT "-" INT64_FORMAT "-%d", spool_generation(),
+					(int64) MyStartTimestamp, MyProcPid);
+}
+
 char *
 log_spool_directory(bool create)
 {
@@ -294,7 +312,7 @@ list_spool_files(int *n_out)
 	int			n = 0,
 				cap = 16;
 	SpoolFile  *files = palloc(sizeof(SpoolFile) * cap);
-	char	   *current = psprintf(INT64_FORMAT "-", (int64) PgStartTime);
+	char	   *current = psprintf(INT64_FORMAT "-", spool_generation());
 
 	if (d == NULL && errno == ENOENT)
 	{
@@ -673,6 +691,44 @@ automl_flush_predictions(PG_FUNCTION_ARGS)
 
 /* ---- the background writer ---- */
 
+/*
+ * Removes the spool directories of dropped databases, so that a database
+ * that later gets the same OID never reads them. In a transaction.
+ */
+static void
+remove_dropped_databases_spools(void)
+{
+	DIR		   *top = AllocateDir(LOG_SPOOL_DIR);
+	struct dirent *de;
+
+	if (top == NULL)
+		return;
+	while ((de = ReadDir(top, LOG_SPOOL_DIR)) != NULL)
+	{
+		char	   *end;
+		unsigned long oid = strtoul(de->d_name, &end, 10);
+		char	   *dir;
+		DIR		   *d;
+		struct dirent *f;
+
+		if (de->d_name[0] == '.' || *end != '\0' || oid == 0 ||
+			SearchSysCacheExists1(DATABASEOID, ObjectIdGetDatum((Oid) oid)))
+			continue;
+		dir = psprintf("%s/%s", LOG_SPOOL_DIR, de->d_name);
+		d = AllocateDir(dir);
+		while (d != NULL && (f = ReadDir(d, dir)) != NULL)
+		{
+			if (f->d_name[0] != '.')
+				(void) unlink(psprintf("%s/%s", dir, f->d_name));
+		}
+		if (d != NULL)
+			FreeDir(d);
+		if (rmdir(dir) == 0)
+			elog(LOG, "automl removed the prediction spool files of dropped database %lu", oid);
+	}
+	FreeDir(top);
+}
+
 static bool
 extension_installed(void)
 {
@@ -697,6 +753,10 @@ automl_log_writer_main(Datum arg)
 	if (!attach() || !claim_writer_slot())
 		proc_exit(0);			/* another writer serves this database */
 	before_shmem_exit(release_writer_slot, (Datum) 0);
+
+	StartTransactionCommand();
+	remove_dropped_databases_spools();
+	CommitTransactionCommand();
 
 	last_work = GetCurrentTimestamp();
 	for (;;)

@@ -12,6 +12,7 @@
 #include <math.h>
 
 #include "access/htup_details.h"
+#include "access/parallel.h"
 #include "access/xlog.h"
 #include "common/pg_prng.h"
 #include "catalog/pg_type.h"
@@ -203,7 +204,8 @@ make_log_plan(const MonitorSettings *monitor, const Model *model, const char *mo
 		return NULL;
 	if (RecoveryInProgress())
 	{
-		if (!warned_standby)
+		/* once per session: parallel workers leave it to their leader */
+		if (!warned_standby && !IsParallelWorker())
 			ereport(WARNING,
 					(errmsg("predictions of model \"%s\" are not logged on a standby", model_name),
 					 errdetail("The prediction log is written on the primary only.")));
