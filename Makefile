@@ -28,6 +28,7 @@ OBJS = \
 	src/search/progress.o \
 	src/search/metrics.o \
 	src/search/split.o \
+	src/search/retrain.o \
 	src/registry/catalog.o \
 	src/registry/lifecycle.o \
 	src/registry/model.o \
@@ -44,7 +45,7 @@ OBJS = \
 DATA_built = sql/install/$(EXTENSION)--$(EXTVERSION).sql
 
 # pg_regress scripts are sql/*.sql; their output is in expected/.
-REGRESS = train predict bad_input corrupt privileges column_types registry real_data real_categorical trees search monitor
+REGRESS = train predict bad_input corrupt privileges column_types registry real_data real_categorical trees search monitor retrain
 REGRESS_OPTS = --inputdir=. --load-extension=$(EXTENSION)
 
 # Isolation specs: test/isolation/specs/*.spec, output in test/isolation/expected/.

@@ -97,7 +97,8 @@ CREATE TABLE automl.events (
     who     name        NOT NULL,
     event   text        NOT NULL CHECK (event IN ('train', 'deploy', 'auto_deploy', 'auto_deploy_refused',
                                                   'rollback', 'retire', 'delete', 'policy',
-                                                  'monitor', 'purge')),
+                                                  'monitor', 'purge', 'retrain', 'retrain_skipped',
+                                                  'schedule')),
     name    text        NOT NULL,
     version integer,
     reason  text,
@@ -506,3 +507,28 @@ END
 $$;
 REVOKE EXECUTE ON FUNCTION automl_check_alerts(text) FROM PUBLIC;
 COMMENT ON FUNCTION automl_check_alerts IS 'the monitored models whose drift or performance alert started or ended since the last check; also NOTIFY';
+
+-- Retraining -----------------------------------------------------------------
+
+CREATE FUNCTION automl_retrain(model text, reason text DEFAULT NULL)
+RETURNS TABLE (name text, version integer, previous_version integer, deployed boolean,
+               reason text, gate_rows bigint)
+AS 'MODULE_PATHNAME', 'automl_retrain' LANGUAGE C VOLATILE PARALLEL UNSAFE;
+COMMENT ON FUNCTION automl_retrain IS 'retrain the deployed version''s recipe on the current data; deploy only if it beats it on rows it never saw';
+
+CREATE FUNCTION automl_retrain_if_needed(model text, max_age interval DEFAULT NULL)
+RETURNS TABLE (name text, version integer, previous_version integer, deployed boolean,
+               reason text, gate_rows bigint)
+AS 'MODULE_PATHNAME', 'automl_retrain_if_needed' LANGUAGE C VOLATILE PARALLEL UNSAFE;
+COMMENT ON FUNCTION automl_retrain_if_needed IS 'retrain when the data or predictions drifted, performance degraded, or the deployed version is older than max_age';
+
+CREATE FUNCTION automl_schedule_retrain(model text, schedule text, if_needed boolean DEFAULT true,
+                                        max_age interval DEFAULT NULL)
+RETURNS bigint
+AS 'MODULE_PATHNAME', 'automl_schedule_retrain' LANGUAGE C VOLATILE PARALLEL UNSAFE;
+COMMENT ON FUNCTION automl_schedule_retrain IS 'a pg_cron job that retrains the model on a cron schedule (if needed, by default); returns the job id';
+
+CREATE FUNCTION automl_unschedule_retrain(model text)
+RETURNS boolean
+AS 'MODULE_PATHNAME', 'automl_unschedule_retrain' LANGUAGE C VOLATILE PARALLEL UNSAFE;
+COMMENT ON FUNCTION automl_unschedule_retrain IS 'remove the model''s retraining job from pg_cron';

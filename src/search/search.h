@@ -21,6 +21,45 @@
 #include "registry/registry.h"
 #include "utils/jsonb.h"
 
+/* ---- training (train.c) ---- */
+
+/* What the caller asked for, validated. */
+typedef struct TrainRequest
+{
+	char	   *name;
+	Oid			relid;
+	char	   *target;
+	char	   *task_arg;		/* NULL: infer */
+	const struct MetricDef *metric;	/* NULL: the task's default */
+	List	   *algorithms;		/* C strings as given, or NIL */
+	Jsonb	   *hyperparams;	/* or NULL */
+	List	   *exclude;		/* C strings */
+	int			seed;
+	double		time_budget;	/* seconds; 0: none (max_trials only) */
+	int			max_trials;		/* 0: none */
+	double		gate_fraction;	/* > 0: rows kept out to compare with the deployed version */
+} TrainRequest;
+
+/* What one training stored and decided. */
+typedef struct TrainOutcome
+{
+	int			version;
+	bool		deployed;
+	const char *task;
+	const char *algorithm;
+	const char *metric;
+	double		score;			/* validation score of the search; NaN: undefined */
+	int			champion_version;	/* the deployed version compared with, or 0 */
+	const char *decision_reason;
+	int64		gate_rows;		/* rows both were scored on under a gate, else 0 */
+} TrainOutcome;
+
+/*
+ * Reads the relation, searches, refits, and stores the next version of
+ * req->name with its deployment decision (automl_train and automl_retrain).
+ */
+extern TrainOutcome train_and_store(TrainRequest *req);
+
 /* ---- metrics (metrics.c) ---- */
 
 typedef enum MetricId

@@ -37,6 +37,7 @@ PG_FUNCTION_INFO_V1(automl_train);
 
 #define VALID_FRACTION 0.2
 #define MIN_TRAINING_ROWS 10
+#define MIN_GATE_TRAINING_ROWS 50	/* fewer rows left for training: no gate */
 #define DEFAULT_SEED 42
 /* An integer target with at most this many distinct values is read as classes. */
 #define MAX_INFERRED_CLASSES 20
@@ -54,21 +55,6 @@ enum
 	ARG_ALGORITHMS, ARG_HYPERPARAMS, ARG_EXCLUDE, ARG_SEED, ARG_MAX_TRIALS
 };
 
-/* What the caller asked for, validated. */
-typedef struct TrainRequest
-{
-	char	   *name;
-	Oid			relid;
-	char	   *target;
-	char	   *task_arg;		/* NULL: infer */
-	const MetricDef *metric;	/* NULL: the task's default */
-	List	   *algorithms;		/* C strings as given, or NIL */
-	Jsonb	   *hyperparams;	/* or NULL */
-	List	   *exclude;		/* C strings */
-	int			seed;
-	double		time_budget;	/* seconds; 0: none (max_trials only) */
-	int			max_trials;		/* 0: none */
-} TrainRequest;
 
 /*
  * The valid name nearest to a misspelt one (at most a third of its letters
@@ -932,15 +918,42 @@ trial_records(const SearchResult *sr, const MetricDef *metric, int chosen,
 
 /* ---- the SQL entry point ---- */
 
-Datum
-automl_train(PG_FUNCTION_ARGS)
+/*
+ * With a gate, a seeded stratified share of the rows is kept out of the
+ * search and the refit; the new version and the deployed one are then both
+ * scored on those rows, which the new version has never seen.
+ */
+static Frame *
+split_off_gate(Frame **frame, const TrainingData *td, const TrainRequest *req)
+{
+	Split		split = holdout_split((*frame)->n_rows,
+									  td->task == TASK_CLASSIFICATION ? (*frame)->target.codes : NULL,
+									  td->n_classes, req->gate_fraction,
+									  (uint64) (uint32) req->seed ^ UINT64CONST(0x67617465));	/* "gate" */
+	Frame	   *gate = frame_subset(*frame, split.valid, split.n_valid);
+
+	*frame = frame_subset(*frame, split.train, split.n_train);
+	return gate;
+}
+
+/* The new version's score on the gate rows. */
+static double
+score_on_gate(const TrainingData *gate_td, const Validation *gate, const MetricDef *metric, const Model *model)
+{
+	Predictions p = predictions_for(gate_td, gate);
+
+	predict_rows(gate_td, model, NULL, gate->rows, gate->n_rows, p.pred);
+	return predictions_score(&p, metric, gate_td->n_classes);
+}
+
+TrainOutcome
+train_and_store(TrainRequest *req)
 {
 	double		started = seconds_now();
-	MemoryContext call_cxt = CurrentMemoryContext;
-	MemoryContext train_cxt;
-	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
-	TrainRequest *req;
 	Frame	   *frame;
+	Frame	   *scanned;
+	Frame	   *gate_frame = NULL;
+	TrainOutcome outcome;
 	TrainingData td;
 	bool		task_inferred;
 	char	  **classes = NULL;
@@ -967,19 +980,12 @@ automl_train(PG_FUNCTION_ARGS)
 	double		refit_seconds;
 	int64	   *all_rows;
 	int			version;
-	bool		deployed;
-	Datum		result[7];
-	bool		result_null[7] = {false};
 
-	InitMaterializedSRF(fcinfo, 0);
-	train_cxt = AllocSetContextCreate(call_cxt, "automl train", ALLOCSET_DEFAULT_SIZES);
-	MemoryContextSwitchTo(train_cxt);
-
-	req = parse_request(fcinfo);
 	catalog_check_owner(req->name, "train", false);
 	policy = catalog_get_policy(req->name);
 	progress_start(req->name, req->time_budget);
 	frame = frame_scan(req->relid, req->target, req->exclude, (uint64) (uint32) req->seed);
+	scanned = frame;
 
 	if (frame->n_rows == 0)
 	{
@@ -1013,6 +1019,14 @@ automl_train(PG_FUNCTION_ARGS)
 					 errhint("Classification needs at least two classes.")));
 		classes = sort_classes(frame);
 		td.n_classes = frame->target.n_labels;
+	}
+
+	/* A gate needs a deployed version to compare with, and rows enough for both parts. */
+	if (req->gate_fraction > 0 && policy.deployed_version > 0 && policy.auto_deploy &&
+		frame->n_rows * (1.0 - req->gate_fraction) >= MIN_GATE_TRAINING_ROWS)
+	{
+		gate_frame = split_off_gate(&frame, &td, req);
+		td.frame = frame;
 	}
 
 	metric = req->metric ? req->metric : metric_default(td.task, td.n_classes);
@@ -1093,7 +1107,7 @@ automl_train(PG_FUNCTION_ARGS)
 					req->time_budget > 0 ? started + req->time_budget - seconds_now() : NAN, "refit");
 
 	/* Refit on every row for the stored model. */
-	all_rows = MemoryContextAllocHuge(train_cxt, sizeof(int64) * frame->n_rows);
+	all_rows = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(int64) * frame->n_rows);
 	for (int64 i = 0; i < frame->n_rows; i++)
 		all_rows[i] = i;
 	refit_started = seconds_now();
@@ -1178,6 +1192,7 @@ automl_train(PG_FUNCTION_ARGS)
 		learner_json_array(&json, td.class_weight, td.n_classes);
 	else
 		appendStringInfoString(&json, "null");
+	appendStringInfo(&json, ", \"gate_rows\": " INT64_FORMAT, gate_frame ? gate_frame->n_rows : 0);
 	appendStringInfoChar(&json, '}');
 	rec.options_json = json.data;
 	rec.warnings_json = warnings.json.data;
@@ -1188,25 +1203,70 @@ automl_train(PG_FUNCTION_ARGS)
 	rec.model_bytes = model_serialize(model);
 	rec.source_kind = relation_kind_name(frame->relation_kind);
 	rec.source_definition = view_definition(frame);
-	rec.data_digest = frame_digest(frame);
+	rec.data_digest = frame_digest(scanned);
 	rec.n_trials = sr.n_trials;
 	rec.trials = trial_records(&sr, metric, use_ensemble ? -1 : sr.best, use_ensemble ? &ens : NULL);
-	decide_deployment(&td, &validation, metric, score, &policy, req->name, classes, &rec);
+	if (gate_frame != NULL)
+	{
+		/* champion and challenger on the rows the challenger never saw */
+		TrainingData gate_td = td;
+		Validation	gate;
+
+		gate_td.frame = gate_frame;
+		memset(&gate, 0, sizeof(gate));
+		gate.n_folds = 1;
+		gate.n_rows = gate_frame->n_rows;
+		gate.rows = palloc(sizeof(int64) * Max(gate.n_rows, 1));
+		for (int64 i = 0; i < gate.n_rows; i++)
+			gate.rows[i] = i;
+		decide_deployment(&gate_td, &gate, metric, score_on_gate(&gate_td, &gate, metric, model),
+						  &policy, req->name, classes, &rec);
+	}
+	else
+		decide_deployment(&td, &validation, metric, score, &policy, req->name, classes, &rec);
 	rec.train_seconds = seconds_now() - started;
 	version = catalog_store_model(&rec);
-	deployed = rec.deploy;
 	progress_end();
+
+	outcome.version = version;
+	outcome.deployed = rec.deploy;
+	outcome.task = task_name(td.task);
+	outcome.algorithm = rec.algorithm;
+	outcome.metric = metric->name;
+	outcome.score = score;
+	outcome.champion_version = rec.parent_version;
+	outcome.decision_reason = rec.decision_reason;
+	outcome.gate_rows = gate_frame ? gate_frame->n_rows : 0;
+	return outcome;
+}
+
+Datum
+automl_train(PG_FUNCTION_ARGS)
+{
+	MemoryContext call_cxt = CurrentMemoryContext;
+	MemoryContext train_cxt;
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	TrainRequest *req;
+	TrainOutcome outcome;
+	Datum		result[7];
+	bool		result_null[7] = {false};
+
+	InitMaterializedSRF(fcinfo, 0);
+	train_cxt = AllocSetContextCreate(call_cxt, "automl train", ALLOCSET_DEFAULT_SIZES);
+	MemoryContextSwitchTo(train_cxt);
+	req = parse_request(fcinfo);
+	outcome = train_and_store(req);
 
 	/* The result row, built in the caller's context. */
 	MemoryContextSwitchTo(call_cxt);
 	result[0] = CStringGetTextDatum(req->name);
-	result[1] = Int32GetDatum(version);
-	result[2] = CStringGetTextDatum(task_name(td.task));
-	result[3] = CStringGetTextDatum(rec.algorithm);
-	result[4] = CStringGetTextDatum(metric->name);
-	result[5] = Float8GetDatum(score);
-	result_null[5] = isnan(score);
-	result[6] = BoolGetDatum(deployed);
+	result[1] = Int32GetDatum(outcome.version);
+	result[2] = CStringGetTextDatum(outcome.task);
+	result[3] = CStringGetTextDatum(outcome.algorithm);
+	result[4] = CStringGetTextDatum(outcome.metric);
+	result[5] = Float8GetDatum(outcome.score);
+	result_null[5] = isnan(outcome.score);
+	result[6] = BoolGetDatum(outcome.deployed);
 	tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, result, result_null);
 	MemoryContextDelete(train_cxt);
 	return (Datum) 0;

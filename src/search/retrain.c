@@ -1,0 +1,452 @@
+/*
+ * retrain.c: retraining a deployed model on its current data, when asked
+ * (automl_retrain), when the monitoring says so (automl_retrain_if_needed),
+ * and on a schedule through pg_cron (automl_schedule_retrain).
+ *
+ * A retrain replays the recipe stored with the deployed version (relation,
+ * target, task, metric, algorithms, hyperparams, exclude, budget, seed) and
+ * adds a version. It keeps a seeded fifth of the current rows out of the new
+ * version's training (the gate rows); the new version is deployed only if it
+ * beats the deployed one on those rows by more than the name's min_gain. The
+ * deployed version may have been trained on some of them (they were in the
+ * table then), which favours it: a retrained model must really be better.
+ */
+#include "postgres.h"
+
+#include <math.h>
+
+#include "catalog/namespace.h"
+#include "catalog/pg_extension.h"
+#include "catalog/pg_type.h"
+#include "commands/dbcommands.h"
+#include "executor/spi.h"
+#include "fmgr.h"
+#include "funcapi.h"
+#include "miscadmin.h"
+#include "registry/catalog_sql.h"
+#include "registry/registry.h"
+#include "search/search.h"
+#include "utils/array.h"
+#include "utils/builtins.h"
+#include "utils/guc.h"
+#include "utils/json.h"
+#include "utils/jsonb.h"
+#include "utils/lsyscache.h"
+#include "utils/memutils.h"
+#include "utils/regproc.h"
+#include "utils/timestamp.h"
+#include "utils/varlena.h"
+
+#define GATE_FRACTION 0.2
+
+PG_FUNCTION_INFO_V1(automl_retrain);
+PG_FUNCTION_INFO_V1(automl_retrain_if_needed);
+PG_FUNCTION_INFO_V1(automl_schedule_retrain);
+PG_FUNCTION_INFO_V1(automl_unschedule_retrain);
+
+static char *
+required_model(FunctionCallInfo fcinfo)
+{
+	if (PG_ARGISNULL(0))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("model must not be NULL")));
+	return text_to_cstring(PG_GETARG_TEXT_PP(0));
+}
+
+static List *
+text_array_list(Datum array)
+{
+	Datum	   *elems;
+	bool	   *nulls;
+	int			n;
+	List	   *list = NIL;
+
+	deconstruct_array(DatumGetArrayTypeP(array), TEXTOID, -1, false, TYPALIGN_INT, &elems, &nulls, &n);
+	for (int i = 0; i < n; i++)
+		if (!nulls[i])
+			list = lappend(list, TextDatumGetCString(elems[i]));
+	return list;
+}
+
+/* The recipe of the deployed version, as a training request. */
+static TrainRequest *
+stored_recipe(const char *model, int *deployed_version)
+{
+	QueryParams p = {0};
+	HeapTuple	row;
+	TupleDesc	desc;
+	bool		isnull;
+	Datum		d;
+	TrainRequest *req = palloc0(sizeof(TrainRequest));
+	MemoryContext cxt = CurrentMemoryContext;
+	char	   *relation;
+	char	   *metric;
+
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	query_add_text(&p, model);
+	query_run("SELECT m.version, m.source_relation, m.target, m.task, m.metric,"
+			  " (m.options->>'seed')::int4, (m.options->>'time_budget')::float8,"
+			  " (m.options->>'max_trials')::int4,"
+			  " ARRAY(SELECT pg_catalog.jsonb_array_elements_text(m.options->'exclude')),"
+			  " CASE WHEN pg_catalog.jsonb_typeof(m.options->'algorithms') = 'array'"
+			  "  THEN ARRAY(SELECT pg_catalog.jsonb_array_elements_text(m.options->'algorithms')) END,"
+			  " CASE WHEN pg_catalog.jsonb_typeof(m.options->'hyperparams') = 'object'"
+			  "  THEN m.options->'hyperparams' END"
+			  " FROM automl.models m JOIN automl.deployed d"
+			  " ON d.name OPERATOR(pg_catalog.=) m.name AND d.version OPERATOR(pg_catalog.=) m.version"
+			  " WHERE m.name OPERATOR(pg_catalog.=) $1", &p, SPI_OK_SELECT);
+	if (SPI_processed != 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("model \"%s\" has no deployed version to retrain", model),
+				 errhint("Train it with automl_train first.")));
+	MemoryContextSwitchTo(cxt);
+	row = SPI_tuptable->vals[0];
+	desc = SPI_tuptable->tupdesc;
+	*deployed_version = DatumGetInt32(SPI_getbinval(row, desc, 1, &isnull));
+	relation = SPI_getvalue(row, desc, 2);
+	req->name = pstrdup(model);
+	req->target = SPI_getvalue(row, desc, 3);
+	req->task_arg = SPI_getvalue(row, desc, 4);
+	metric = SPI_getvalue(row, desc, 5);
+	req->metric = metric_find(metric);
+	d = SPI_getbinval(row, desc, 6, &isnull);
+	req->seed = isnull ? 42 : DatumGetInt32(d);
+	d = SPI_getbinval(row, desc, 7, &isnull);
+	req->time_budget = isnull ? 0.0 : DatumGetFloat8(d);
+	d = SPI_getbinval(row, desc, 8, &isnull);
+	req->max_trials = isnull ? 0 : DatumGetInt32(d);
+	if (req->time_budget <= 0 && req->max_trials <= 0)
+		req->time_budget = 60.0;
+	req->exclude = text_array_list(SPI_getbinval(row, desc, 9, &isnull));
+	d = SPI_getbinval(row, desc, 10, &isnull);
+	req->algorithms = isnull ? NIL : text_array_list(d);
+	d = SPI_getbinval(row, desc, 11, &isnull);
+	req->hyperparams = isnull ? NULL : DatumGetJsonbPCopy(d);
+	req->gate_fraction = GATE_FRACTION;
+	SPI_finish();
+
+	/* the relation as the version stored it: schema-qualified and quoted */
+	req->relid = RangeVarGetRelid(makeRangeVarFromNameList(stringToQualifiedNameList(relation)),
+								  AccessShareLock, true);
+	if (!OidIsValid(req->relid))
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_TABLE),
+				 errmsg("relation %s, which version %d of model \"%s\" was trained on, does not exist",
+						relation, *deployed_version, model),
+				 errhint("Train a new version from another relation with automl_train.")));
+	return req;
+}
+
+#define RESULT_COLUMNS 6
+
+/* One result row: name, version, previous_version, deployed, reason, gate_rows. */
+static void
+put_result(FunctionCallInfo fcinfo, const char *model, int version, int previous, bool deployed,
+		   const char *reason, int64 gate_rows)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	Datum		values[RESULT_COLUMNS];
+	bool		nulls[RESULT_COLUMNS] = {0};
+
+	values[0] = CStringGetTextDatum(model);
+	values[1] = Int32GetDatum(version);
+	nulls[1] = version == 0;
+	values[2] = Int32GetDatum(previous);
+	nulls[2] = previous == 0;
+	values[3] = BoolGetDatum(deployed);
+	values[4] = CStringGetTextDatum(reason);
+	values[5] = Int64GetDatum(gate_rows);
+	tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+}
+
+static void
+add_event(const char *event, const char *model, int version, const char *reason, const char *detail)
+{
+	CatalogWriter writer;
+
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	catalog_begin_write(&writer);
+	catalog_add_event(&writer, event, model, version, reason, detail);
+	catalog_end_write(&writer);
+	SPI_finish();
+}
+
+static char *
+json_text(const char *s)
+{
+	StringInfoData buf;
+
+	initStringInfo(&buf);
+	escape_json(&buf, s ? s : "");
+	return buf.data;
+}
+
+/* Retrains model for why (a trigger), records it and returns the result row. */
+static void
+retrain(FunctionCallInfo fcinfo, const char *model, const char *why)
+{
+	MemoryContext call_cxt = CurrentMemoryContext;
+	MemoryContext train_cxt = AllocSetContextCreate(call_cxt, "automl retrain", ALLOCSET_DEFAULT_SIZES);
+	int			deployed_version;
+	TrainRequest *req;
+	TrainOutcome outcome;
+	char	   *reason;
+	char	   *detail;
+
+	MemoryContextSwitchTo(train_cxt);
+	req = stored_recipe(model, &deployed_version);
+	outcome = train_and_store(req);
+	reason = outcome.deployed
+		? psprintf("version %d deployed: %s", outcome.version, outcome.decision_reason)
+		: psprintf("version %d stored, version %d still serves: %s", outcome.version,
+				   deployed_version, outcome.decision_reason);
+	detail = psprintf("{\"version\": %d, \"previous_version\": %d, \"deployed\": %s, \"gate_rows\": " INT64_FORMAT
+					  ", \"trigger\": %s, \"decision\": %s}",
+					  outcome.version, deployed_version, outcome.deployed ? "true" : "false",
+					  outcome.gate_rows, json_text(why), json_text(outcome.decision_reason));
+	add_event("retrain", model, outcome.version, why, detail);
+
+	MemoryContextSwitchTo(call_cxt);
+	put_result(fcinfo, model, outcome.version, deployed_version, outcome.deployed, reason, outcome.gate_rows);
+	MemoryContextDelete(train_cxt);
+}
+
+Datum
+automl_retrain(PG_FUNCTION_ARGS)
+{
+	char	   *model = required_model(fcinfo);
+	char	   *reason = PG_ARGISNULL(1) ? "requested" : text_to_cstring(PG_GETARG_TEXT_PP(1));
+
+	catalog_check_owner(model, "retrain", true);
+	InitMaterializedSRF(fcinfo, 0);
+	retrain(fcinfo, model, reason);
+	return (Datum) 0;
+}
+
+/* The schema of an installed extension, quoted; NULL when it is not installed. */
+static char *
+schema_of_extension(const char *extension)
+{
+	Oid			types[1] = {TEXTOID};
+	Datum		args[1] = {CStringGetTextDatum(extension)};
+	MemoryContext cxt = CurrentMemoryContext;
+	char	   *schema = NULL;
+
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	if (SPI_execute_with_args("SELECT n.nspname FROM pg_catalog.pg_extension e"
+							  " JOIN pg_catalog.pg_namespace n ON n.oid OPERATOR(pg_catalog.=) e.extnamespace"
+							  " WHERE e.extname OPERATOR(pg_catalog.=) $1", 1, types, args, NULL, true, 1) == SPI_OK_SELECT &&
+		SPI_processed == 1)
+		schema = MemoryContextStrdup(cxt, quote_identifier(SPI_getvalue(SPI_tuptable->vals[0],
+																		SPI_tuptable->tupdesc, 1)));
+	SPI_finish();
+	return schema;
+}
+
+/* The extension's own schema, for calling its functions through SPI. */
+static char *
+extension_schema(void)
+{
+	return schema_of_extension("automl");
+}
+
+Datum
+automl_retrain_if_needed(PG_FUNCTION_ARGS)
+{
+	char	   *model = required_model(fcinfo);
+	QueryParams p = {0};
+	StringInfoData why;
+	char	   *checks;
+	bool		isnull;
+
+	catalog_check_owner(model, "retrain", true);
+	if (!PG_ARGISNULL(1))
+	{
+		Interval   *age = PG_GETARG_INTERVAL_P(1);
+
+		if (age->time < 0 || age->day < 0 || age->month < 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("max_age must not be negative")));
+	}
+	InitMaterializedSRF(fcinfo, 0);
+
+	/* What the monitoring says over the monitor's window, and the deployed version's age. */
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	query_add_text(&p, model);
+	query_add(&p, INTERVALOID, PG_ARGISNULL(1) ? (Datum) 0 : PG_GETARG_DATUM(1), PG_ARGISNULL(1));
+	query_run(psprintf(
+					   "WITH w AS (SELECT COALESCE((SELECT o.drift_window FROM automl.monitors o"
+					   "                            WHERE o.name OPERATOR(pg_catalog.=) $1), '1 day') AS len),"
+					   " dep AS (SELECT d.version, m.created_at FROM automl.deployed d"
+					   "         JOIN automl.models m ON m.name OPERATOR(pg_catalog.=) d.name"
+					   "         AND m.version OPERATOR(pg_catalog.=) d.version"
+					   "         WHERE d.name OPERATOR(pg_catalog.=) $1),"
+					   " drift AS (SELECT pg_catalog.string_agg(x.kind || ' ' || x.statistic || ' ' ||"
+					   "             pg_catalog.round(x.distance::numeric, 4) || ' > ' || x.threshold, '; ') AS what"
+					   "           FROM w, %s.automl_drift($1, pg_catalog.now() OPERATOR(pg_catalog.-) w.len, pg_catalog.now()) x"
+					   "           WHERE x.feature IS NULL AND x.drifted),"
+					   " perf AS (SELECT pg_catalog.string_agg(x.metric || ' ' || pg_catalog.round(x.value::numeric, 4) ||"
+					   "             ' against ' || pg_catalog.round(x.validation_value::numeric, 4) || ' at training', '; ') AS what"
+					   "          FROM w, dep, %s.automl_performance($1, pg_catalog.now() OPERATOR(pg_catalog.-) w.len, pg_catalog.now()) x"
+					   "          WHERE x.version OPERATOR(pg_catalog.=) dep.version AND x.degraded)"
+					   " SELECT (SELECT what FROM drift), (SELECT what FROM perf),"
+					   "  (SELECT pg_catalog.now() OPERATOR(pg_catalog.-) created_at FROM dep)::text,"
+					   "  (SELECT created_at OPERATOR(pg_catalog.<) (pg_catalog.now() OPERATOR(pg_catalog.-) $2) FROM dep),"
+					   "  (SELECT version FROM dep)",
+					   extension_schema(), extension_schema()),
+			  &p, SPI_OK_SELECT);
+	{
+		HeapTuple	row = SPI_tuptable->vals[0];
+		TupleDesc	desc = SPI_tuptable->tupdesc;
+		char	   *drift = SPI_getvalue(row, desc, 1);
+		char	   *perf = SPI_getvalue(row, desc, 2);
+		char	   *age = SPI_getvalue(row, desc, 3);
+		Datum		too_old = SPI_getbinval(row, desc, 4, &isnull);
+		bool		old = !isnull && DatumGetBool(too_old);
+
+		if (SPI_getvalue(row, desc, 5) == NULL)
+			ereport(ERROR,
+					(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+					 errmsg("model \"%s\" has no deployed version to retrain", model)));
+		initStringInfo(&why);
+		if (drift != NULL)
+			appendStringInfo(&why, "drift: %s", drift);
+		if (perf != NULL)
+			appendStringInfo(&why, "%sperformance: %s", why.len > 0 ? "; " : "", perf);
+		if (old)
+			appendStringInfo(&why, "%sage: %s", why.len > 0 ? "; " : "", age);
+		checks = psprintf("{\"drift\": %s, \"performance\": %s, \"age\": %s, \"max_age\": %s}",
+						  drift ? json_text(drift) : "null", perf ? json_text(perf) : "null",
+						  json_text(age),
+						  PG_ARGISNULL(1) ? "null" :
+						  json_text(DatumGetCString(DirectFunctionCall1(interval_out, PG_GETARG_DATUM(1)))));
+	}
+	{
+		MemoryContext keep = AllocSetContextCreate(TopTransactionContext, "automl retrain check",
+												   ALLOCSET_SMALL_SIZES);
+		char	   *why_copy = MemoryContextStrdup(keep, why.data);
+		char	   *checks_copy = MemoryContextStrdup(keep, checks);
+		bool		needed = why.len > 0;
+
+		SPI_finish();
+		if (needed)
+			retrain(fcinfo, model, why_copy);
+		else
+		{
+			add_event("retrain_skipped", model, 0, "no drift, no degraded performance, not too old", checks_copy);
+			put_result(fcinfo, model, 0, 0, false, "not needed: no drift, no degraded performance, not too old", 0);
+		}
+		MemoryContextDelete(keep);
+	}
+	return (Datum) 0;
+}
+
+/* ---- scheduling with pg_cron ---- */
+
+static char *
+job_name(const char *model)
+{
+	return psprintf("automl-retrain-%s", model);
+}
+
+/* Errors with how to set pg_cron up unless it is installed in this database. */
+static char *
+cron_schema(void)
+{
+	char	   *schema = schema_of_extension("pg_cron");
+
+	if (schema == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("scheduling needs the pg_cron extension, which is not installed in this database"),
+				 errhint("Install the Debian package postgresql-15-cron, set shared_preload_libraries = 'pg_cron' "
+						 "and cron.database_name = '%s' in postgresql.conf, restart the server, and run "
+						 "CREATE EXTENSION pg_cron (docs/retraining.md). Without it, run automl_retrain from "
+						 "any scheduler.", get_database_name(MyDatabaseId))));
+	return schema;
+}
+
+Datum
+automl_schedule_retrain(PG_FUNCTION_ARGS)
+{
+	char	   *model = required_model(fcinfo);
+	char	   *schedule;
+	bool		if_needed = PG_ARGISNULL(2) ? true : PG_GETARG_BOOL(2);
+	char	   *command;
+	char	   *cron;
+	char	   *cron_db;
+	QueryParams p = {0};
+	int64		job;
+	bool		isnull;
+
+	if (PG_ARGISNULL(1))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("schedule must not be NULL"),
+				 errhint("A cron expression, for example '0 3 * * *' for 03:00 every day.")));
+	schedule = text_to_cstring(PG_GETARG_TEXT_PP(1));
+	catalog_check_owner(model, "schedule retraining of", true);
+	cron = cron_schema();
+
+	if (if_needed)
+		command = psprintf("SELECT * FROM %s.automl_retrain_if_needed(%s%s)", extension_schema(),
+						   quote_literal_cstr(model),
+						   PG_ARGISNULL(3) ? "" :
+						   psprintf(", max_age => %s",
+									quote_literal_cstr(DatumGetCString(DirectFunctionCall1(interval_out,
+																						   PG_GETARG_DATUM(3))))));
+	else
+		command = psprintf("SELECT * FROM %s.automl_retrain(%s, 'scheduled')", extension_schema(),
+						   quote_literal_cstr(model));
+
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	/* as the caller: pg_cron runs the job as the role that scheduled it */
+	query_add_text(&p, job_name(model));
+	query_add_text(&p, schedule);
+	query_add_text(&p, command);
+	query_add_text(&p, get_database_name(MyDatabaseId));
+	cron_db = GetConfigOptionByName("cron.database_name", NULL, true);
+	if (cron_db == NULL || strcmp(cron_db, get_database_name(MyDatabaseId)) == 0)
+		query_run(psprintf("SELECT %s.schedule($1, $2, $3)", cron), &p, SPI_OK_SELECT);
+	else
+		query_run(psprintf("SELECT %s.schedule_in_database($1, $2, $3, $4)", cron), &p, SPI_OK_SELECT);
+	job = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+	SPI_finish();
+
+	add_event("schedule", model, 0, psprintf("retrain %s on '%s'", if_needed ? "if needed" : "always", schedule),
+			  psprintf("{\"job\": " INT64_FORMAT ", \"job_name\": %s, \"schedule\": %s, \"command\": %s}",
+					   job, json_text(job_name(model)), json_text(schedule), json_text(command)));
+	PG_RETURN_INT64(job);
+}
+
+Datum
+automl_unschedule_retrain(PG_FUNCTION_ARGS)
+{
+	char	   *model = required_model(fcinfo);
+	char	   *cron;
+	QueryParams p = {0};
+	bool		found;
+
+	catalog_check_owner(model, "schedule retraining of", true);
+	cron = cron_schema();
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	query_add_text(&p, job_name(model));
+	query_run(psprintf("SELECT EXISTS (SELECT 1 FROM %s.job WHERE jobname OPERATOR(pg_catalog.=) $1"
+					   " AND username OPERATOR(pg_catalog.=) current_user)", cron), &p, SPI_OK_SELECT);
+	found = DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &(bool) {false}));
+	if (found)
+		query_run(psprintf("SELECT %s.unschedule($1)", cron), &p, SPI_OK_SELECT);
+	SPI_finish();
+	if (found)
+		add_event("schedule", model, 0, "retraining unscheduled", psprintf("{\"job_name\": %s}", json_text(job_name(model))));
+	PG_RETURN_BOOL(found);
+}
