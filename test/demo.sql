@@ -219,3 +219,14 @@ SELECT version, predictions, labelled, metric, round(value::numeric, 2) AS value
 FROM automl.performance WHERE model = 'diabetes';
 \echo '   alerts for a scheduler (pg_cron), also sent with NOTIFY automl_alerts:'
 SELECT model, kind, alerting, detail FROM automl_check_alerts();
+
+-- -----------------------------------------------------------------------------------
+\echo
+\echo '== 9. retraining: the drift above is a reason to retrain; the stored recipe runs again'
+\echo '   on the current rows, a fifth of them kept out, and the new version serves only if it'
+\echo '   beats the deployed one on those rows'
+SELECT name, version, previous_version, deployed, gate_rows, reason
+FROM automl_retrain_if_needed('diabetes', max_age => '30 days');
+SELECT event, version, left(reason, 60) AS trigger, detail->>'deployed' AS deployed
+FROM automl.audit WHERE model = 'diabetes' AND event LIKE 'retrain%' ORDER BY id;
+\echo '   with pg_cron installed, automl_schedule_retrain(''diabetes'', ''0 3 * * *'') runs this nightly'

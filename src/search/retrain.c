@@ -289,7 +289,7 @@ automl_retrain_if_needed(PG_FUNCTION_ARGS)
 					   "         AND m.version OPERATOR(pg_catalog.=) d.version"
 					   "         WHERE d.name OPERATOR(pg_catalog.=) $1),"
 					   " drift AS (SELECT pg_catalog.string_agg(x.kind || ' ' || x.statistic || ' ' ||"
-					   "             pg_catalog.round(x.distance::numeric, 4) || ' > ' || x.threshold, '; ') AS what"
+					   "             pg_catalog.round(x.distance::numeric, 4) || ' (threshold ' || x.threshold || ')', '; ') AS what"
 					   "           FROM w, %s.automl_drift($1, pg_catalog.now() OPERATOR(pg_catalog.-) w.len, pg_catalog.now()) x"
 					   "           WHERE x.feature IS NULL AND x.drifted),"
 					   " perf AS (SELECT pg_catalog.string_agg(x.metric || ' ' || pg_catalog.round(x.value::numeric, 4) ||"

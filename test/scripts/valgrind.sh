@@ -53,6 +53,9 @@ SELECT * FROM automl_performance('r');
 SELECT * FROM automl_performance('tc');
 SELECT * FROM automl_check_alerts();
 SELECT automl_purge_predictions('0 seconds');
+SELECT * FROM automl_retrain('r');
+SELECT * FROM automl_retrain_if_needed('sr', max_age => '0 seconds');
+SELECT * FROM automl_retrain_if_needed('tc');
 SELECT automl_predict('m', p) FROM p LIMIT 1;
 SELECT automl_predict('r', 42);
 SELECT automl_predict('r', q) FROM (SELECT 1 AS x1) q;
@@ -71,7 +74,7 @@ as_server_user valgrind --quiet --error-exitcode=99 --suppressions="$ROOT/test/v
 	< "$WORK/script.sql" > "$WORK/out.txt" 2>&1 || status=$?
 # the statements' results must be there: the run did not stop early
 for expected in 'model "m" is a multiclass classifier' 'features must be a row value' \
-	'stored model is corrupted' 'target column "nope" does not exist' 'drifted_feature_share'; do
+	'stored model is corrupted' 'target column "nope" does not exist' 'drifted_feature_share' 'still serves\|deployed:'; do
 	if ! grep -q "$expected" "$WORK/out.txt"; then
 		echo "valgrind.sh: expected '$expected' in the output"
 		status=1
