@@ -15,8 +15,7 @@ SELECT * FROM automl_retrain(NULL);
 SELECT * FROM automl_retrain('no_such_model');
 SELECT * FROM automl_retrain_if_needed('rt', max_age => '-1 day');
 SELECT automl_schedule_retrain('rt', NULL);
-SELECT automl_schedule_retrain('rt', '0 3 * * *');   -- pg_cron is not installed in this database
-SELECT automl_unschedule_retrain('rt');
+-- (scheduling with and without pg_cron: test/t/007_retrain_cron.pl)
 
 -- 2000 clean rows arrive: the retrained version beats version 1 on the 400
 -- gate rows it never saw, and is deployed.

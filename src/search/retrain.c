@@ -356,21 +356,33 @@ job_name(const char *model)
 	return psprintf("automl-retrain-%s", model);
 }
 
-/* Errors with how to set pg_cron up unless it is installed in this database. */
-static char *
-cron_schema(void)
+/*
+ * Errors unless pg_cron is installed in this database, saying what to do: set
+ * pg_cron up, or (when it keeps its jobs in another database, the only one
+ * it can be installed in) run the given pg_cron call there. pg_cron's
+ * objects are always in schema cron.
+ */
+static void
+require_cron(const char *call_elsewhere)
 {
-	char	   *schema = schema_of_extension("pg_cron");
+	const char *cron_db;
+	const char *here = get_database_name(MyDatabaseId);
 
-	if (schema == NULL)
+	if (schema_of_extension("pg_cron") != NULL)
+		return;
+	cron_db = GetConfigOption("cron.database_name", true, false);
+	if (cron_db != NULL && strcmp(cron_db, here) != 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
-				 errmsg("scheduling needs the pg_cron extension, which is not installed in this database"),
-				 errhint("Install the Debian package postgresql-15-cron, set shared_preload_libraries = 'pg_cron' "
-						 "and cron.database_name = '%s' in postgresql.conf, restart the server, and run "
-						 "CREATE EXTENSION pg_cron (docs/retraining.md). Without it, run automl_retrain from "
-						 "any scheduler.", get_database_name(MyDatabaseId))));
-	return schema;
+				 errmsg("pg_cron keeps its jobs in database \"%s\", not in this one", cron_db),
+				 errhint("Connect to database \"%s\" and run: %s", cron_db, call_elsewhere)));
+	ereport(ERROR,
+			(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+			 errmsg("scheduling needs the pg_cron extension, which is not installed in this database"),
+			 errhint("Install the Debian package postgresql-15-cron, set shared_preload_libraries = 'pg_cron' "
+					 "and cron.database_name = '%s' in postgresql.conf, restart the server, and run "
+					 "CREATE EXTENSION pg_cron (docs/retraining.md). Without it, run automl_retrain from "
+					 "any scheduler.", here)));
 }
 
 Datum
@@ -380,8 +392,6 @@ automl_schedule_retrain(PG_FUNCTION_ARGS)
 	char	   *schedule;
 	bool		if_needed = PG_ARGISNULL(2) ? true : PG_GETARG_BOOL(2);
 	char	   *command;
-	char	   *cron;
-	char	   *cron_db;
 	QueryParams p = {0};
 	int64		job;
 	bool		isnull;
@@ -393,7 +403,6 @@ automl_schedule_retrain(PG_FUNCTION_ARGS)
 				 errhint("A cron expression, for example '0 3 * * *' for 03:00 every day.")));
 	schedule = text_to_cstring(PG_GETARG_TEXT_PP(1));
 	catalog_check_owner(model, "schedule retraining of", true);
-	cron = cron_schema();
 
 	if (if_needed)
 		command = psprintf("SELECT * FROM %s.automl_retrain_if_needed(%s%s)", extension_schema(),
@@ -405,6 +414,9 @@ automl_schedule_retrain(PG_FUNCTION_ARGS)
 	else
 		command = psprintf("SELECT * FROM %s.automl_retrain(%s, 'scheduled')", extension_schema(),
 						   quote_literal_cstr(model));
+	require_cron(psprintf("SELECT cron.schedule_in_database(%s, %s, %s, %s);",
+						  quote_literal_cstr(job_name(model)), quote_literal_cstr(schedule),
+						  quote_literal_cstr(command), quote_literal_cstr(get_database_name(MyDatabaseId))));
 
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
@@ -412,12 +424,7 @@ automl_schedule_retrain(PG_FUNCTION_ARGS)
 	query_add_text(&p, job_name(model));
 	query_add_text(&p, schedule);
 	query_add_text(&p, command);
-	query_add_text(&p, get_database_name(MyDatabaseId));
-	cron_db = GetConfigOptionByName("cron.database_name", NULL, true);
-	if (cron_db == NULL || strcmp(cron_db, get_database_name(MyDatabaseId)) == 0)
-		query_run(psprintf("SELECT %s.schedule($1, $2, $3)", cron), &p, SPI_OK_SELECT);
-	else
-		query_run(psprintf("SELECT %s.schedule_in_database($1, $2, $3, $4)", cron), &p, SPI_OK_SELECT);
+	query_run("SELECT cron.schedule($1, $2, $3)", &p, SPI_OK_SELECT);
 	job = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
 	SPI_finish();
 
@@ -431,20 +438,19 @@ Datum
 automl_unschedule_retrain(PG_FUNCTION_ARGS)
 {
 	char	   *model = required_model(fcinfo);
-	char	   *cron;
 	QueryParams p = {0};
 	bool		found;
 
 	catalog_check_owner(model, "schedule retraining of", true);
-	cron = cron_schema();
+	require_cron(psprintf("SELECT cron.unschedule(%s);", quote_literal_cstr(job_name(model))));
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
 	query_add_text(&p, job_name(model));
-	query_run(psprintf("SELECT EXISTS (SELECT 1 FROM %s.job WHERE jobname OPERATOR(pg_catalog.=) $1"
-					   " AND username OPERATOR(pg_catalog.=) current_user)", cron), &p, SPI_OK_SELECT);
+	query_run("SELECT EXISTS (SELECT 1 FROM cron.job WHERE jobname OPERATOR(pg_catalog.=) $1"
+			  " AND username OPERATOR(pg_catalog.=) current_user)", &p, SPI_OK_SELECT);
 	found = DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &(bool) {false}));
 	if (found)
-		query_run(psprintf("SELECT %s.unschedule($1)", cron), &p, SPI_OK_SELECT);
+		query_run("SELECT cron.unschedule($1)", &p, SPI_OK_SELECT);
 	SPI_finish();
 	if (found)
 		add_event("schedule", model, 0, "retraining unscheduled", psprintf("{\"job_name\": %s}", json_text(job_name(model))));
