@@ -454,16 +454,20 @@ batch_array(const Batch *b, const Datum *values, const bool *nulls, Oid type)
 											  type, typlen, typbyval, typalign));
 }
 
+/* Inserts the batch; the arrays are built in cxt, which the caller resets after. */
 static void
-batch_insert(Batch *b)
+batch_insert(Batch *b, MemoryContext cxt)
 {
 	Oid			types[8] = {TEXTARRAYOID, INT4ARRAYOID, TIMESTAMPTZARRAYOID, TEXTARRAYOID,
 	TEXTARRAYOID, FLOAT8ARRAYOID, TEXTARRAYOID, TEXTARRAYOID};
 	Datum		args[8];
 	int			rc;
 
+	MemoryContext old;
+
 	if (b->n == 0)
 		return;
+	old = MemoryContextSwitchTo(cxt);
 	args[0] = batch_array(b, b->model, NULL, TEXTOID);
 	args[1] = batch_array(b, b->version, NULL, INT4OID);
 	args[2] = batch_array(b, b->at, NULL, TIMESTAMPTZOID);
@@ -472,6 +476,7 @@ batch_insert(Batch *b)
 	args[5] = batch_array(b, b->prediction, b->prediction_null, FLOAT8OID);
 	args[6] = batch_array(b, b->label, b->label_null, TEXTOID);
 	args[7] = batch_array(b, b->probabilities, b->probabilities_null, TEXTOID);
+	MemoryContextSwitchTo(old);
 	rc = SPI_execute_with_args(
 		"INSERT INTO automl.predictions"
 		" (model, version, predicted_at, key, features, prediction, label, probabilities)"
@@ -542,7 +547,7 @@ ingest_file(SpoolFile *f, Batch *batch, MemoryContext batch_cxt)
 			rows++;
 			if (batch->n == INGEST_BATCH)
 			{
-				batch_insert(batch);
+				batch_insert(batch, batch_cxt);
 				MemoryContextReset(batch_cxt);
 			}
 			continue;
@@ -567,7 +572,7 @@ ingest_file(SpoolFile *f, Batch *batch, MemoryContext batch_cxt)
 		}
 		break;
 	}
-	batch_insert(batch);
+	batch_insert(batch, batch_cxt);
 	MemoryContextReset(batch_cxt);
 	if (pos > 0)
 	{
