@@ -449,6 +449,13 @@ log_spool_directory(bool create)
 	return NULL;
 }
 
+char *
+log_spool_name(void)
+{
+	not_in_fuzzer("log_spool_name");
+	return NULL;
+}
+
 /* The server's clip to a character boundary, for UTF-8 (log.c cuts long texts with it). */
 int
 pg_mbcliplen(const char *mbstr, int len, int limit)
