@@ -7,6 +7,7 @@ OBJS = \
 	src/automl.o \
 	src/common/bytes.o \
 	src/common/subxact.o \
+	src/common/args.o \
 	src/data/category.o \
 	src/data/digest.o \
 	src/data/scan.o \

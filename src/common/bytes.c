@@ -107,6 +107,16 @@ bytes_get_u8(ByteReader *r)
 	return *take(r, 1);
 }
 
+bool
+bytes_get_flag(ByteReader *r)
+{
+	uint8		v = bytes_get_u8(r);
+
+	if (v > 1)
+		bytes_corrupted(r, "a flag is neither 0 nor 1");
+	return v == 1;
+}
+
 uint32
 bytes_get_u32(ByteReader *r)
 {

@@ -34,6 +34,7 @@ extern void bytes_put_raw(ByteWriter *w, const void *data, size_t len);
 
 extern void bytes_reader_init(ByteReader *r, const void *data, size_t len, const char *what);
 extern uint8 bytes_get_u8(ByteReader *r);
+extern bool bytes_get_flag(ByteReader *r);	/* a u8 that must be 0 or 1 */
 extern uint32 bytes_get_u32(ByteReader *r);
 extern uint64 bytes_get_u64(ByteReader *r);
 extern double bytes_get_f64(ByteReader *r);

@@ -15,6 +15,7 @@
 
 #include "postgres.h"
 #include "datatype/timestamp.h"
+#include "fmgr.h"
 
 /* Shares below this are raised to it in the PSI (ln 0 is undefined). */
 #define MONITOR_PSI_FLOOR 0.0001
@@ -77,6 +78,12 @@ typedef struct ModelWindow
 	FeatureWindow prediction;
 	double		dataset_drift_share;
 } ModelWindow;
+
+/*
+ * The (model, window_start, window_end) arguments of the window functions:
+ * the window defaults to the day before the transaction began.
+ */
+extern void window_arguments(FunctionCallInfo fcinfo, char **model, TimestampTz *start, TimestampTz *end);
 
 /* Reads the reference and scans the window [start, end) of model's log. */
 extern ModelWindow *model_window_scan(const char *model, TimestampTz start, TimestampTz end);

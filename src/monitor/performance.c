@@ -238,17 +238,7 @@ automl_performance(PG_FUNCTION_ARGS)
 	SPIPlanPtr	plan;
 	Portal		portal;
 
-	if (PG_ARGISNULL(0))
-		ereport(ERROR,
-				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-				 errmsg("model must not be NULL")));
-	model = text_to_cstring(PG_GETARG_TEXT_PP(0));
-	end = PG_ARGISNULL(2) ? GetCurrentTransactionStartTimestamp() : PG_GETARG_TIMESTAMPTZ(2);
-	start = PG_ARGISNULL(1) ? end - USECS_PER_DAY : PG_GETARG_TIMESTAMPTZ(1);
-	if (start >= end)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("the window must start before it ends")));
+	window_arguments(fcinfo, &model, &start, &end);
 	args[0] = CStringGetTextDatum(model);
 	args[1] = TimestampTzGetDatum(start);
 	args[2] = TimestampTzGetDatum(end);

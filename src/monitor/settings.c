@@ -9,6 +9,8 @@
  */
 #include "postgres.h"
 
+#include "common/args.h"
+
 #include <math.h>
 
 #include "catalog/pg_type.h"
@@ -30,16 +32,6 @@ PG_FUNCTION_INFO_V1(automl_monitor);
 PG_FUNCTION_INFO_V1(automl_observe);
 PG_FUNCTION_INFO_V1(automl_observe_query);
 PG_FUNCTION_INFO_V1(automl_purge_predictions);
-
-static char *
-required_model(FunctionCallInfo fcinfo)
-{
-	if (PG_ARGISNULL(0))
-		ereport(ERROR,
-				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-				 errmsg("model must not be NULL")));
-	return text_to_cstring(PG_GETARG_TEXT_PP(0));
-}
 
 static void
 check_range(FunctionCallInfo fcinfo, int argno, const char *argname, double low, bool low_inclusive, double high)
@@ -79,7 +71,7 @@ check_features(const char *model, const char *what, const char *sql_names, Query
 Datum
 automl_monitor(PG_FUNCTION_ARGS)
 {
-	char	   *model = required_model(fcinfo);
+	char	   *model = arg_required_text(fcinfo, 0, "model");
 	CatalogWriter writer;
 	QueryParams p = {0};
 	Datum		result;
@@ -232,7 +224,7 @@ any_to_text(FunctionCallInfo fcinfo, int argno)
 Datum
 automl_observe(PG_FUNCTION_ARGS)
 {
-	char	   *model = required_model(fcinfo);
+	char	   *model = arg_required_text(fcinfo, 0, "model");
 	char	   *key;
 	char	   *actual;
 	Datum		k,
@@ -264,7 +256,7 @@ automl_observe(PG_FUNCTION_ARGS)
 Datum
 automl_observe_query(PG_FUNCTION_ARGS)
 {
-	char	   *model = required_model(fcinfo);
+	char	   *model = arg_required_text(fcinfo, 0, "model");
 	char	   *query;
 	Datum	   *keys,
 			   *actuals;

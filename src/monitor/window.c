@@ -10,6 +10,8 @@
  */
 #include "postgres.h"
 
+#include "common/args.h"
+
 #include <math.h>
 
 #include "catalog/pg_type.h"
@@ -411,14 +413,10 @@ model_window_scan(const char *model_name, TimestampTz start, TimestampTz end)
 
 /* ---- the SQL functions ---- */
 
-static void
+void
 window_arguments(FunctionCallInfo fcinfo, char **model, TimestampTz *start, TimestampTz *end)
 {
-	if (PG_ARGISNULL(0))
-		ereport(ERROR,
-				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-				 errmsg("model must not be NULL")));
-	*model = text_to_cstring(PG_GETARG_TEXT_PP(0));
+	*model = arg_required_text(fcinfo, 0, "model");
 	*end = PG_ARGISNULL(2) ? GetCurrentTransactionStartTimestamp() : PG_GETARG_TIMESTAMPTZ(2);
 	*start = PG_ARGISNULL(1) ? *end - USECS_PER_DAY : PG_GETARG_TIMESTAMPTZ(1);
 	if (*start >= *end)

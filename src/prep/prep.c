@@ -743,16 +743,6 @@ prep_save(const PrepSpec *spec, ByteWriter *w)
 	}
 }
 
-static bool
-get_flag(ByteReader *r)
-{
-	uint8		v = bytes_get_u8(r);
-
-	if (v > 1)
-		bytes_corrupted(r, "a flag is neither 0 nor 1");
-	return v == 1;
-}
-
 static double
 get_share(ByteReader *r)
 {
@@ -768,7 +758,7 @@ prep_load(ByteReader *r)
 {
 	PrepSpec   *spec = palloc0(sizeof(PrepSpec));
 
-	spec->for_trees = get_flag(r);
+	spec->for_trees = bytes_get_flag(r);
 	/* each column takes at least a 4-byte name length and three bytes */
 	spec->n_columns = (int) bytes_get_count(r, 4 + 3, PREP_MAX_COLUMNS);
 	if (spec->n_columns == 0)
@@ -805,7 +795,7 @@ prep_load(ByteReader *r)
 			}
 			pc->other_share = get_share(r);
 			pc->missing_share = get_share(r);
-			pc->missing_output = get_flag(r);
+			pc->missing_output = bytes_get_flag(r);
 			if (pc->missing_output && pc->encoding != ENCODE_ONE_HOT)
 				bytes_corrupted(r, "a missing output without one-hot encoding");
 			pc->frequency_mean = bytes_get_finite_f64(r);
@@ -840,7 +830,7 @@ prep_load(ByteReader *r)
 				if (!(pc->scale[p] > 0.0))
 					bytes_corrupted(r, "a feature scale is not positive");
 			}
-			pc->missing_indicator = get_flag(r);
+			pc->missing_indicator = bytes_get_flag(r);
 			if (spec->for_trees && pc->missing_indicator)
 				bytes_corrupted(r, "a missing indicator in a tree model");
 		}

@@ -10,6 +10,8 @@
  */
 #include "postgres.h"
 
+#include "common/args.h"
+
 #include <math.h>
 
 #include "catalog/pg_type.h"
@@ -27,16 +29,6 @@ PG_FUNCTION_INFO_V1(automl_retire);
 PG_FUNCTION_INFO_V1(automl_delete);
 PG_FUNCTION_INFO_V1(automl_set_policy);
 
-static char *
-required_text(FunctionCallInfo fcinfo, int argno, const char *argname)
-{
-	if (PG_ARGISNULL(argno))
-		ereport(ERROR,
-				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-				 errmsg("%s must not be NULL", argname)));
-	return text_to_cstring(PG_GETARG_TEXT_PP(argno));
-}
-
 static int
 required_version(FunctionCallInfo fcinfo, int argno)
 {
@@ -45,12 +37,6 @@ required_version(FunctionCallInfo fcinfo, int argno)
 				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
 				 errmsg("version must not be NULL")));
 	return PG_GETARG_INT32(argno);
-}
-
-static char *
-optional_text(FunctionCallInfo fcinfo, int argno)
-{
-	return PG_ARGISNULL(argno) ? NULL : text_to_cstring(PG_GETARG_TEXT_PP(argno));
 }
 
 /* The deployed version (0 if none). Connected to SPI. */
@@ -129,9 +115,9 @@ version_detail(int from, int to)
 Datum
 automl_deploy(PG_FUNCTION_ARGS)
 {
-	char	   *name = required_text(fcinfo, 0, "model");
+	char	   *name = arg_required_text(fcinfo, 0, "model");
 	int			version = required_version(fcinfo, 1);
-	char	   *reason = optional_text(fcinfo, 2);
+	char	   *reason = arg_optional_text(fcinfo, 2);
 	MemoryContext caller = CurrentMemoryContext;
 	CatalogWriter writer;
 	int			previous;
@@ -163,8 +149,8 @@ automl_deploy(PG_FUNCTION_ARGS)
 Datum
 automl_rollback(PG_FUNCTION_ARGS)
 {
-	char	   *name = required_text(fcinfo, 0, "model");
-	char	   *reason = optional_text(fcinfo, 1);
+	char	   *name = arg_required_text(fcinfo, 0, "model");
+	char	   *reason = arg_optional_text(fcinfo, 1);
 	MemoryContext caller = CurrentMemoryContext;
 	CatalogWriter writer;
 	QueryParams p = {0};
@@ -214,9 +200,9 @@ automl_rollback(PG_FUNCTION_ARGS)
 Datum
 automl_retire(PG_FUNCTION_ARGS)
 {
-	char	   *name = required_text(fcinfo, 0, "model");
+	char	   *name = arg_required_text(fcinfo, 0, "model");
 	int			version = required_version(fcinfo, 1);
-	char	   *reason = optional_text(fcinfo, 2);
+	char	   *reason = arg_optional_text(fcinfo, 2);
 	CatalogWriter writer;
 	QueryParams p = {0};
 
@@ -257,8 +243,8 @@ automl_retire(PG_FUNCTION_ARGS)
 Datum
 automl_delete(PG_FUNCTION_ARGS)
 {
-	char	   *name = required_text(fcinfo, 0, "model");
-	char	   *reason = optional_text(fcinfo, 1);
+	char	   *name = arg_required_text(fcinfo, 0, "model");
+	char	   *reason = arg_optional_text(fcinfo, 1);
 	CatalogWriter writer;
 	QueryParams p = {0};
 	int			n_versions;
@@ -289,7 +275,7 @@ automl_delete(PG_FUNCTION_ARGS)
 Datum
 automl_set_policy(PG_FUNCTION_ARGS)
 {
-	char	   *name = required_text(fcinfo, 0, "model");
+	char	   *name = arg_required_text(fcinfo, 0, "model");
 	MemoryContext caller = CurrentMemoryContext;
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
 	CatalogWriter writer;

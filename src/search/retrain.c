@@ -13,6 +13,8 @@
  */
 #include "postgres.h"
 
+#include "common/args.h"
+
 #include <math.h>
 
 #include "catalog/namespace.h"
@@ -43,16 +45,6 @@ PG_FUNCTION_INFO_V1(automl_retrain);
 PG_FUNCTION_INFO_V1(automl_retrain_if_needed);
 PG_FUNCTION_INFO_V1(automl_schedule_retrain);
 PG_FUNCTION_INFO_V1(automl_unschedule_retrain);
-
-static char *
-required_model(FunctionCallInfo fcinfo)
-{
-	if (PG_ARGISNULL(0))
-		ereport(ERROR,
-				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-				 errmsg("model must not be NULL")));
-	return text_to_cstring(PG_GETARG_TEXT_PP(0));
-}
 
 static List *
 text_array_list(Datum array)
@@ -218,12 +210,12 @@ retrain(FunctionCallInfo fcinfo, const char *model, const char *why)
 Datum
 automl_retrain(PG_FUNCTION_ARGS)
 {
-	char	   *model = required_model(fcinfo);
-	char	   *reason = PG_ARGISNULL(1) ? "requested" : text_to_cstring(PG_GETARG_TEXT_PP(1));
+	char	   *model = arg_required_text(fcinfo, 0, "model");
+	char	   *reason = arg_optional_text(fcinfo, 1);
 
 	catalog_check_owner(model, "retrain", true);
 	InitMaterializedSRF(fcinfo, 0);
-	retrain(fcinfo, model, reason);
+	retrain(fcinfo, model, reason ? reason : "requested");
 	return (Datum) 0;
 }
 
@@ -258,7 +250,7 @@ extension_schema(void)
 Datum
 automl_retrain_if_needed(PG_FUNCTION_ARGS)
 {
-	char	   *model = required_model(fcinfo);
+	char	   *model = arg_required_text(fcinfo, 0, "model");
 	QueryParams p = {0};
 	StringInfoData why;
 	char	   *checks;
@@ -388,7 +380,7 @@ require_cron(const char *call_elsewhere)
 Datum
 automl_schedule_retrain(PG_FUNCTION_ARGS)
 {
-	char	   *model = required_model(fcinfo);
+	char	   *model = arg_required_text(fcinfo, 0, "model");
 	char	   *schedule;
 	bool		if_needed = PG_ARGISNULL(2) ? true : PG_GETARG_BOOL(2);
 	char	   *command;
@@ -437,7 +429,7 @@ automl_schedule_retrain(PG_FUNCTION_ARGS)
 Datum
 automl_unschedule_retrain(PG_FUNCTION_ARGS)
 {
-	char	   *model = required_model(fcinfo);
+	char	   *model = arg_required_text(fcinfo, 0, "model");
 	QueryParams p = {0};
 	bool		found;
 

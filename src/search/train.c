@@ -10,6 +10,8 @@
  */
 #include "postgres.h"
 
+#include "common/args.h"
+
 #include <math.h>
 #include <time.h>
 
@@ -94,16 +96,6 @@ static const char *const algorithm_names[] = {
 
 static const char *const task_names[] = {"regression", "classification", "forecast"};
 
-static char *
-required_text_arg(FunctionCallInfo fcinfo, int argno, const char *argname)
-{
-	if (PG_ARGISNULL(argno))
-		ereport(ERROR,
-				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-				 errmsg("%s must not be NULL", argname)));
-	return text_to_cstring(PG_GETARG_TEXT_PP(argno));
-}
-
 static List *
 text_array_to_list(ArrayType *array, const char *argname)
 {
@@ -134,9 +126,9 @@ parse_request(FunctionCallInfo fcinfo)
 	TrainRequest *req = palloc0(sizeof(TrainRequest));
 	char	   *relation;
 
-	req->name = required_text_arg(fcinfo, ARG_NAME, "name");
-	relation = required_text_arg(fcinfo, ARG_RELATION, "relation");
-	req->target = required_text_arg(fcinfo, ARG_TARGET, "target");
+	req->name = arg_required_text(fcinfo, ARG_NAME, "name");
+	relation = arg_required_text(fcinfo, ARG_RELATION, "relation");
+	req->target = arg_required_text(fcinfo, ARG_TARGET, "target");
 
 	if (req->name[0] == '\0' || strlen(req->name) > MAX_MODEL_NAME || strchr(req->name, '@') != NULL)
 		ereport(ERROR,

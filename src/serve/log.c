@@ -171,16 +171,6 @@ log_encode(ByteWriter *w, const LogEntry *e)
 		pfree(name_len);
 }
 
-static bool
-get_flag(ByteReader *r)
-{
-	uint8		v = bytes_get_u8(r);
-
-	if (v > 1)
-		bytes_corrupted(r, "a flag is neither 0 nor 1");
-	return v == 1;
-}
-
 /* Decodes a payload whose framing and checksum are right; false when a field is bad. */
 static bool
 decode_payload(const char *payload, uint32 payload_len, LogEntry *e)
@@ -202,12 +192,12 @@ decode_payload(const char *payload, uint32 payload_len, LogEntry *e)
 		e->model = bytes_get_string(&r);
 		if (e->version < 1)
 			bytes_corrupted(&r, "the model version is not positive");
-		if (get_flag(&r))
+		if (bytes_get_flag(&r))
 			e->key = bytes_get_string(&r);
-		e->has_prediction = get_flag(&r);
+		e->has_prediction = bytes_get_flag(&r);
 		if (e->has_prediction)
 			e->prediction = bytes_get_f64(&r);
-		if (get_flag(&r))
+		if (bytes_get_flag(&r))
 			e->label = bytes_get_string(&r);
 		e->n_probabilities = (int) bytes_get_count(&r, sizeof(double), LOG_MAX_CLASSES);
 		if (e->n_probabilities > 0)
