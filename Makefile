@@ -8,6 +8,7 @@ OBJS = \
 	src/common/bytes.o \
 	src/common/subxact.o \
 	src/common/args.o \
+	src/common/shared_struct.o \
 	src/data/category.o \
 	src/data/digest.o \
 	src/data/scan.o \

@@ -19,6 +19,7 @@
 #include "fmgr.h"
 #include "funcapi.h"
 #include "miscadmin.h"
+#include "common/shared_struct.h"
 #include "search/search.h"
 #include "storage/ipc.h"
 #include "storage/lwlock.h"
@@ -80,37 +81,25 @@ progress_init(void)
 	shmem_request_hook = progress_shmem_request;
 }
 
+static void
+init_array(void *shared)
+{
+	ProgressArray *array = shared;
+
+	SpinLockInit(&array->mutex);
+	memset(array->slots, 0, sizeof(array->slots));
+}
+
 static bool
 attach(void)
 {
-	bool		found;
-
 	if (progress_array != NULL)
 		return true;
 	if (progress_attach_failed)
 		return false;
-	LWLockAcquire(AddinShmemInitLock, LW_EXCLUSIVE);
-	PG_TRY();
-	{
-		progress_array = ShmemInitStruct("automl training progress", sizeof(ProgressArray), &found);
-		if (!found)
-		{
-			SpinLockInit(&progress_array->mutex);
-			memset(progress_array->slots, 0, sizeof(progress_array->slots));
-		}
-	}
-	PG_CATCH();
-	{
-		/* out of spare shared memory: no progress view, training goes on */
-		LWLockRelease(AddinShmemInitLock);
-		FlushErrorState();
-		progress_array = NULL;
-		progress_attach_failed = true;
-		return false;
-	}
-	PG_END_TRY();
-	LWLockRelease(AddinShmemInitLock);
-	return true;
+	progress_array = shared_struct_attach("automl training progress", sizeof(ProgressArray), init_array);
+	progress_attach_failed = progress_array == NULL;	/* the view is empty, training goes on */
+	return progress_array != NULL;
 }
 
 static void

@@ -22,6 +22,7 @@
 #include "access/xact.h"
 #include "catalog/pg_type.h"
 #include "common/file_perm.h"
+#include "common/shared_struct.h"
 #include "common/shortest_dec.h"
 #include "executor/spi.h"
 #include "fmgr.h"
@@ -99,39 +100,27 @@ log_writer_init(void)
 	shmem_request_hook = writer_shmem_request;
 }
 
-/* As progress.c: reserved when preloaded, else from PostgreSQL's spare shared memory. */
+static void
+init_writers(void *shared)
+{
+	WriterShared *w = shared;
+
+	SpinLockInit(&w->mutex);
+	w->generation = (int64) GetCurrentTimestamp();
+	memset(w->slots, 0, sizeof(w->slots));
+}
+
 static bool
 attach(void)
 {
-	bool		found;
-
 	if (writers != NULL)
 		return true;
 	if (writers_attach_failed)
 		return false;
-	LWLockAcquire(AddinShmemInitLock, LW_EXCLUSIVE);
-	PG_TRY();
-	{
-		/* the name carries the layout: a library replaced under a running server must not reuse an old one */
-		writers = ShmemInitStruct("automl log writers, layout 2", sizeof(WriterShared), &found);
-		if (!found)
-		{
-			SpinLockInit(&writers->mutex);
-			writers->generation = (int64) GetCurrentTimestamp();
-			memset(writers->slots, 0, sizeof(writers->slots));
-		}
-	}
-	PG_CATCH();
-	{
-		LWLockRelease(AddinShmemInitLock);
-		FlushErrorState();
-		writers = NULL;
-		writers_attach_failed = true;
-		return false;
-	}
-	PG_END_TRY();
-	LWLockRelease(AddinShmemInitLock);
-	return true;
+	/* the name carries the layout: a library replaced under a running server must not reuse an old one */
+	writers = shared_struct_attach("automl log writers, layout 2", sizeof(WriterShared), init_writers);
+	writers_attach_failed = writers == NULL;
+	return writers != NULL;
 }
 
 static void
