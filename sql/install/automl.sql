@@ -152,12 +152,14 @@ COMMENT ON TABLE automl.monitors IS 'models whose predictions are logged, and th
 -- The prediction log, written by the log writer from the scoring sessions'
 -- spool files (see docs/monitoring.md); features holds only the model's
 -- own input columns, minus the monitor's exclude list.
+-- model and key compare bytewise (COLLATE "C"): the writer's index inserts
+-- are the bulk of its work, and no one sorts them for display.
 CREATE TABLE automl.predictions (
     id            bigint      GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
-    model         text        NOT NULL,
+    model         text        COLLATE "C" NOT NULL,
     version       integer     NOT NULL,
     predicted_at  timestamptz NOT NULL,
-    key           text,
+    key           text        COLLATE "C",
     features      jsonb       NOT NULL,
     prediction    float8,
     label         text,
@@ -169,8 +171,8 @@ COMMENT ON TABLE automl.predictions IS 'logged predictions of monitored models';
 
 -- True outcomes, known later, by the key the monitor declared (latest wins).
 CREATE TABLE automl.observations (
-    model       text        NOT NULL,
-    key         text        NOT NULL,
+    model       text        COLLATE "C" NOT NULL,
+    key         text        COLLATE "C" NOT NULL,
     actual      text        NOT NULL,
     observed_at timestamptz NOT NULL DEFAULT now(),
     PRIMARY KEY (model, key)
