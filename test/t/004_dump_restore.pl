@@ -1,7 +1,8 @@
 
-# 004_dump_restore.pl: pg_dump keeps automl.models and automl.deployments (they are
-# extension configuration tables); a restored database serves the same predictions
-# and continues the version and deployment numbering.
+# 004_dump_restore.pl: pg_dump keeps automl.models, automl.deployments and the
+# monitoring tables (the prediction log, outcomes, monitors: extension configuration
+# tables); a restored database serves the same predictions and continues the version
+# and deployment numbering.
 use strict;
 use warnings;
 
@@ -30,6 +31,16 @@ INSERT INTO automl.deployments (name, version, reason) VALUES ('m', 2, 'try 2');
 INSERT INTO automl.deployments (name, version, reason) VALUES ('m', 1, 'back to 1');
 INSERT INTO automl.deployments (name, version, reason) VALUES ('m', 2, 'it''s "2" again');
 });
+# A monitored model with logged predictions and outcomes (a model of its own, so
+# that the queries below, which score m and g, do not log more rows meanwhile).
+$node->safe_psql(
+	'src', q{
+SELECT version FROM automl_train('h', 't', 'y', exclude => ARRAY['id', 'grade'], max_trials => 1);
+SELECT name FROM automl_monitor('h', key => 'id', exclude => ARRAY['x3']);
+SELECT count(automl_predict('h', t)) FROM t t WHERE id <= 50;
+SELECT automl_observe('h', 'SELECT id, y FROM t WHERE id <= 10');
+SELECT automl_flush_predictions() >= 0;
+});
 
 my $models_q = q{
 SELECT name, version, task, algorithm, hyperparams, metrics, metric, score, features,
@@ -49,6 +60,11 @@ SELECT sum(automl_predict('m', t)), sum(abs(automl_predict('m@1', t))),
        sum((automl_predict_proba('g', t))[2])
 FROM t t};
 my $row_q = q{SET extra_float_digits = 3; SELECT automl_predict('m', t) FROM t t WHERE id = 17};
+my $log_q = q{
+SELECT (SELECT string_agg(concat_ws('|', id, model, version, predicted_at, key, features, prediction), E'\n' ORDER BY id)
+        FROM automl.predictions),
+       (SELECT string_agg(concat_ws('|', model, key, actual, observed_at), E'\n' ORDER BY key) FROM automl.observations),
+       (SELECT string_agg(concat_ws('|', name, enabled, sample_rate, key_column, exclude), E'\n') FROM automl.monitors)};
 
 my %before = (
 	models => $node->safe_psql('src', $models_q),
@@ -58,12 +74,16 @@ my %before = (
 	registry => $node->safe_psql('src', $registry_q),
 	trials => $node->safe_psql('src', $trials_q),
 	predict => $node->safe_psql('src', $predict_q),
-	row => $node->safe_psql('src', $row_q));
-is($node->safe_psql('src', 'SELECT count(*) FROM automl.models'), '3', 'source: 3 model versions');
-is($node->safe_psql('src', 'SELECT count(*) FROM automl.deployments'), '5', 'source: 5 deployments');
-is($node->safe_psql('src', 'SELECT count(*) FROM automl.events'), '6', 'source: 6 audit events');
-is($node->safe_psql('src', 'SELECT count(*) FROM automl.trials'), '3', 'source: 3 trials');
-is($before{deployed}, "g|1|first version of the model\nm|2|it's \"2\" again", 'source: deployed versions');
+	row => $node->safe_psql('src', $row_q),
+	log => $node->safe_psql('src', $log_q));
+is($node->safe_psql('src', 'SELECT count(*) FROM automl.models'), '4', 'source: 4 model versions');
+is($node->safe_psql('src', 'SELECT count(*) FROM automl.deployments'), '6', 'source: 6 deployments');
+is($node->safe_psql('src', 'SELECT count(*) FROM automl.events'), '9', 'source: 9 audit events');
+is($node->safe_psql('src', 'SELECT count(*) FROM automl.trials'), '4', 'source: 4 trials');
+is($node->safe_psql('src', q{SELECT count(*), count(key) FROM automl.predictions WHERE model = 'h'}),
+	'50|50', 'source: 50 logged predictions');
+is($before{deployed}, "g|1|first version of the model\nh|1|first version of the model\nm|2|it's \"2\" again",
+	'source: deployed versions');
 
 my $tempdir = PostgreSQL::Test::Utils::tempdir;
 
@@ -83,12 +103,14 @@ sub check_restored
 	is($node->safe_psql($db, $row_q), $before{row}, "$how: automl_predict gives the same value");
 	is($node->safe_psql($db, $predict_q),
 		$before{predict}, "$how: predict, label and proba agree on every row");
+	is($node->safe_psql($db, $log_q), $before{log},
+		"$how: the prediction log, the outcomes and the monitor came across");
 
 	# The history continues: deployment ids and model versions go on.
 	is( $node->safe_psql(
 			$db, q{INSERT INTO automl.deployments (name, version, reason) VALUES ('m', 1, 'after restore') RETURNING id}
 		),
-		'6',
+		'7',
 		"$how: a new deployment gets the next id");
 	is($node->safe_psql($db, $row_q),
 		$node->safe_psql($db, q{SET extra_float_digits = 3; SELECT automl_predict('m@1', t) FROM t t WHERE id = 17}),
