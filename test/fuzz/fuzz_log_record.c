@@ -549,23 +549,7 @@ write_seeds(const char *dir)
 
 /* ---- random entries and mutations ---- */
 
-/* xorshift64*: a small seeded generator, so every run can be replayed. */
-static uint64 rng_state;
-
-static uint64
-next_random(void)
-{
-	rng_state ^= rng_state >> 12;
-	rng_state ^= rng_state << 25;
-	rng_state ^= rng_state >> 27;
-	return rng_state * 2685821657736338717ULL;
-}
-
-static size_t
-random_below(size_t n)
-{
-	return n == 0 ? 0 : (size_t) (next_random() % n);
-}
+#include "fuzz_random.h"
 
 /* A palloc'd string of up to max_len bytes, never a zero byte. */
 static char *

@@ -224,23 +224,7 @@ make_seed(Task task, int n_classes, const Learner *learner, const Learner *secon
 
 #ifndef USE_LIBFUZZER
 
-/* xorshift64*: a small seeded generator, so every run can be replayed. */
-static uint64 rng_state;
-
-static uint64
-next_random(void)
-{
-	rng_state ^= rng_state >> 12;
-	rng_state ^= rng_state << 25;
-	rng_state ^= rng_state >> 27;
-	return rng_state * 2685821657736338717ULL;
-}
-
-static size_t
-random_below(size_t n)
-{
-	return n == 0 ? 0 : (size_t) (next_random() % n);
-}
+#include "fuzz_random.h"
 
 static void
 put_u32(uint8 *p, uint32 v)
