@@ -186,6 +186,15 @@ CREATE TABLE automl.log_spool (
 );
 COMMENT ON TABLE automl.log_spool IS 'internal: bytes of each prediction spool file already in automl.predictions';
 
+-- Records predicted before this extension was created here (in a spool file
+-- that outlived a DROP EXTENSION, or a restore that brought their rows back)
+-- are not ingested. Not kept by pg_dump: a restore sets it anew.
+CREATE TABLE automl.log_state (
+    ignore_before timestamptz NOT NULL DEFAULT now()
+);
+INSERT INTO automl.log_state DEFAULT VALUES;
+COMMENT ON TABLE automl.log_state IS 'internal: spool records predicted before this time are not ingested';
+
 -- What the last alert check saw, per model and kind, so alerts fire on changes.
 CREATE TABLE automl.alert_state (
     model      text        NOT NULL,

@@ -11,6 +11,7 @@ void *
 shared_struct_attach(const char *name, Size size, void (*init) (void *shared))
 {
 	void	   *volatile shared = NULL;
+	MemoryContext cxt = CurrentMemoryContext;
 	bool		found;
 
 	LWLockAcquire(AddinShmemInitLock, LW_EXCLUSIVE);
@@ -23,6 +24,7 @@ shared_struct_attach(const char *name, Size size, void (*init) (void *shared))
 	PG_CATCH();
 	{
 		/* out of spare shared memory: the caller goes on without */
+		MemoryContextSwitchTo(cxt);	/* the error left ErrorContext current */
 		FlushErrorState();
 		shared = NULL;
 	}

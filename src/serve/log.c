@@ -236,8 +236,13 @@ decode_payload(const char *payload, uint32 payload_len, LogEntry *e)
 	}
 	PG_CATCH();
 	{
+		ErrorData  *error;
+
 		/* only palloc'd copies were made; the caller's context frees them */
 		MemoryContextSwitchTo(cxt);
+		error = CopyErrorData();
+		if (error->sqlerrcode != ERRCODE_DATA_CORRUPTED)
+			PG_RE_THROW();		/* out of memory, cancel: not a verdict on the record */
 		FlushErrorState();
 		ok = false;
 	}
@@ -260,7 +265,7 @@ log_decode(const char *data, size_t len, LogEntry *e, size_t *consumed)
 	if (record_crc(data + 8, payload_len) != get_le32(data + 4))
 		return LOG_CORRUPTED;
 	*consumed = 8 + (size_t) payload_len;
-	return decode_payload(data + 8, payload_len, e) ? LOG_DECODED : LOG_CORRUPTED;
+	return decode_payload(data + 8, payload_len, e) ? LOG_DECODED : LOG_BAD_FIELDS;
 }
 
 /* ---- the spool buffer and file ---- */

@@ -83,12 +83,14 @@ typedef enum LogDecodeStatus
 {
 	LOG_DECODED,				/* *entry holds a record of *consumed bytes */
 	LOG_INCOMPLETE,				/* the bytes end inside a record */
-	LOG_CORRUPTED				/* a bad length, checksum or field */
+	LOG_CORRUPTED,				/* a bad length or checksum: where the next record starts is unknown */
+	LOG_BAD_FIELDS				/* framing and checksum right, a field wrong: *consumed skips it */
 } LogDecodeStatus;
 
 /*
  * Decodes the record at the start of data. Strings in *entry are palloc'd
- * copies; nothing is trusted, a bad record is LOG_CORRUPTED, never a crash.
+ * copies; nothing is trusted: a bad record is LOG_CORRUPTED or LOG_BAD_FIELDS,
+ * never a crash. Errors other than corruption (out of memory) are raised.
  */
 extern LogDecodeStatus log_decode(const char *data, size_t len, LogEntry *entry, size_t *consumed);
 

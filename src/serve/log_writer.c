@@ -57,6 +57,8 @@
 #define INGEST_BATCH 2000
 #define INGEST_READ_BYTES (2 * LOG_MAX_RECORD)	/* per file and round: fits a whole record */
 #define INGEST_LOCK_CLASS 6385005		/* "aml" + 1: the registry uses "aml" */
+#define TOMBSTONE_DAYS 30			/* positions of deleted files are kept this long */
+#define MAX_FLUSH_ROUNDS 64			/* automl_flush_predictions: then the writer goes on */
 
 typedef struct WriterSlot
 {
@@ -193,13 +195,26 @@ log_writer_wake(void)
 	}
 }
 
+/*
+ * Frees this writer's slot. A writer that failed keeps the slot as "starting"
+ * with a fresh launch time, so the next one starts only after
+ * WRITER_START_GRACE_MS: a persistent error does not respawn a writer per
+ * logged statement.
+ */
 static void
 release_writer_slot(int code, Datum arg)
 {
 	SpinLockAcquire(&writers->mutex);
 	for (int i = 0; i < WRITER_SLOTS; i++)
 	{
-		if (writers->slots[i].pid == MyProcPid)
+		if (writers->slots[i].pid != MyProcPid)
+			continue;
+		if (code != 0)
+		{
+			writers->slots[i].pid = 0;
+			writers->slots[i].launched_at = GetCurrentTimestamp();
+		}
+		else
 			memset(&writers->slots[i], 0, sizeof(WriterSlot));
 	}
 	SpinLockRelease(&writers->mutex);
@@ -337,15 +352,35 @@ list_spool_files(int *n_out)
 	}
 	FreeDir(d);
 	qsort(files, n, sizeof(SpoolFile), compare_spool_files);
+
+	/* a file renamed .spool -> .done while listed may appear twice: keep the complete one */
+	{
+		int			kept = 0;
+
+		for (int i = 0; i < n; i++)
+		{
+			if (kept > 0 && strcmp(files[kept - 1].base, files[i].base) == 0)
+			{
+				if (files[i].complete)
+					files[kept - 1] = files[i];
+				continue;
+			}
+			files[kept++] = files[i];
+		}
+		n = kept;
+	}
 	*n_out = n;
 	return files;
 }
 
 /* ---- one batch of rows ---- */
 
+#define INGEST_BATCH_BYTES (64 * 1024 * 1024)	/* and at most this much text per batch */
+
 typedef struct Batch
 {
 	int			n;
+	size_t		bytes;
 	Datum		model[INGEST_BATCH];
 	Datum		version[INGEST_BATCH];
 	Datum		at[INGEST_BATCH];
@@ -409,6 +444,7 @@ batch_add(Batch *b, const LogEntry *e)
 	}
 	appendStringInfoChar(&json, '}');
 	b->features[i] = CStringGetTextDatum(json.data);
+	b->bytes += json.len;
 
 	b->probabilities_null[i] = e->n_probabilities == 0;
 	if (e->n_probabilities > 0)
@@ -456,6 +492,7 @@ batch_insert(Batch *b, MemoryContext cxt)
 
 	if (b->n == 0)
 		return;
+	b->bytes = 0;
 	old = MemoryContextSwitchTo(cxt);
 	args[0] = batch_array(b, b->model, NULL, TEXTOID);
 	args[1] = batch_array(b, b->version, NULL, INT4OID);
@@ -472,7 +509,12 @@ batch_insert(Batch *b, MemoryContext cxt)
 		" SELECT u.m, u.v, u.t, u.k, u.f::pg_catalog.jsonb, u.p, u.l, u.pr::pg_catalog.float8[]"
 		" FROM ROWS FROM (pg_catalog.unnest($1), pg_catalog.unnest($2), pg_catalog.unnest($3),"
 		" pg_catalog.unnest($4), pg_catalog.unnest($5), pg_catalog.unnest($6), pg_catalog.unnest($7),"
-		" pg_catalog.unnest($8)) AS u(m, v, t, k, f, p, l, pr)",
+		" pg_catalog.unnest($8)) AS u(m, v, t, k, f, p, l, pr)"
+		/* not for a deleted model, nor for an earlier model of a name taken again since */
+		" WHERE EXISTS (SELECT 1 FROM automl.registry r WHERE r.name OPERATOR(pg_catalog.=) u.m"
+		" AND r.created_at OPERATOR(pg_catalog.<=) u.t)"
+		/* nor one predicted before the extension was (re)created here */
+		" AND u.t OPERATOR(pg_catalog.>=) (SELECT s.ignore_before FROM automl.log_state s)",
 		8, types, args, NULL, false, 0);
 	if (rc != SPI_OK_INSERT)
 		elog(ERROR, "automl could not insert logged predictions: %s", SPI_result_code_string(rc));
@@ -534,11 +576,21 @@ ingest_file(SpoolFile *f, Batch *batch, MemoryContext batch_cxt)
 		{
 			pos += used;
 			rows++;
-			if (batch->n == INGEST_BATCH)
+			if (batch->n == INGEST_BATCH || batch->bytes >= INGEST_BATCH_BYTES)
 			{
 				batch_insert(batch, batch_cxt);
 				MemoryContextReset(batch_cxt);
 			}
+			continue;
+		}
+		if (status == LOG_BAD_FIELDS)
+		{
+			/* a whole record whose fields make no sense (another layout?): skip it alone */
+			ereport(WARNING,
+					(errcode(ERRCODE_DATA_CORRUPTED),
+					 errmsg("automl skipped a malformed record of %zu bytes in spool file \"%s\" at offset " INT64_FORMAT,
+							used, f->path, f->consumed + (int64) pos)));
+			pos += used;
 			continue;
 		}
 		/* A short or bad record in a running process's file may still be being written. */
@@ -579,7 +631,7 @@ ingest_file(SpoolFile *f, Batch *batch, MemoryContext batch_cxt)
  * rows inserted; *more is set when a file has bytes left for another round.
  */
 static int64
-ingest_round(bool delete_done, bool *more)
+ingest_round(bool delete_done, bool *more, bool *locked)
 {
 	int			n_files;
 	SpoolFile  *files;
@@ -587,13 +639,20 @@ ingest_round(bool delete_done, bool *more)
 	Batch	   *batch = palloc(sizeof(Batch));
 	MemoryContext batch_cxt = AllocSetContextCreate(CurrentMemoryContext, "automl log batch",
 													ALLOCSET_DEFAULT_SIZES);
-	Datum	   *bases;
 
 	batch->n = 0;
+	batch->bytes = 0;
 	*more = false;
-	if (SPI_execute("SELECT pg_catalog.pg_advisory_xact_lock(" CppAsString2(INGEST_LOCK_CLASS) ", 0)",
+	/* the background writer only tries: whoever holds the lock does this work */
+	if (SPI_execute(delete_done
+					? "SELECT pg_catalog.pg_try_advisory_xact_lock(" CppAsString2(INGEST_LOCK_CLASS) ", 0)"
+					: "SELECT pg_catalog.pg_advisory_xact_lock(" CppAsString2(INGEST_LOCK_CLASS) ", 0) IS NULL",
 					false, 0) != SPI_OK_SELECT)
 		elog(ERROR, "automl could not lock the prediction log");
+	*locked = !delete_done ||
+		DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &(bool) {false}));
+	if (!*locked)
+		return 0;
 
 	files = list_spool_files(&n_files);
 	/*
@@ -614,17 +673,16 @@ ingest_round(bool delete_done, bool *more)
 			f->consumed = consumed;
 	}
 
-	bases = palloc(sizeof(Datum) * Max(n_files, 1));
 	for (int i = 0; i < n_files; i++)
 	{
 		SpoolFile  *f = &files[i];
 
 		CHECK_FOR_INTERRUPTS();
-		bases[i] = CStringGetTextDatum(f->base);
 		if (f->consumed >= (int64) f->size)
 		{
-			if (f->complete && delete_done && unlink(f->path) == 0)
-				bases[i] = CStringGetTextDatum("");	/* its position row goes below */
+			/* its position row stays as a tombstone: a stale copy (a base backup) is not read again */
+			if (f->complete && delete_done)
+				(void) unlink(f->path);
 			continue;
 		}
 		{
@@ -636,18 +694,14 @@ ingest_round(bool delete_done, bool *more)
 				*more = true;
 		}
 	}
-	/* forget the positions of files that are gone */
-	{
-		Oid			types[1] = {TEXTARRAYOID};
-		Datum		args[1];
-		int			dims[1] = {n_files};
-		int			lbs[1] = {1};
-
-		args[0] = PointerGetDatum(construct_md_array(bases, NULL, 1, dims, lbs, TEXTOID, -1, false, TYPALIGN_INT));
-		if (SPI_execute_with_args("DELETE FROM automl.log_spool WHERE file OPERATOR(pg_catalog.<>) ALL ($1)",
-								  1, types, args, NULL, false, 0) != SPI_OK_DELETE)
-			elog(ERROR, "automl could not update automl.log_spool");
-	}
+	/* tombstones of processes that started more than TOMBSTONE_DAYS ago go */
+	if (delete_done &&
+		SPI_execute("DELETE FROM automl.log_spool WHERE pg_catalog.split_part(file, '-', 2)::int8"
+					" OPERATOR(pg_catalog.<) (pg_catalog.date_part('epoch', pg_catalog.now()"
+					" OPERATOR(pg_catalog.-) '" CppAsString2(TOMBSTONE_DAYS) " days'::interval"
+					" OPERATOR(pg_catalog.-) '2000-01-01 00:00:00+00'::timestamptz) * 1000000)::int8",
+					false, 0) != SPI_OK_DELETE)
+		elog(ERROR, "automl could not update automl.log_spool");
 	MemoryContextDelete(batch_cxt);
 	return rows;
 }
@@ -676,8 +730,12 @@ automl_flush_predictions(PG_FUNCTION_ARGS)
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
 	catalog_begin_write(&writer);
-	while (more)
-		rows += ingest_round(false, &more);
+	for (int round = 0; more && round < MAX_FLUSH_ROUNDS; round++)
+	{
+		bool		locked;
+
+		rows += ingest_round(false, &more, &locked);
+	}
 	catalog_end_write(&writer);
 	SPI_finish();
 	PG_RETURN_INT64(rows);
@@ -743,6 +801,8 @@ automl_log_writer_main(Datum arg)
 	pgstat_report_appname("automl log writer");
 	/* each round reads positions committed by others: a fresh snapshot per statement */
 	SetConfigOption("default_transaction_isolation", "read committed", PGC_SUSET, PGC_S_OVERRIDE);
+	/* a database set read-only by default must not make every round fail */
+	SetConfigOption("default_transaction_read_only", "off", PGC_SUSET, PGC_S_OVERRIDE);
 
 	if (!attach() || !claim_writer_slot())
 		proc_exit(0);			/* another writer serves this database */
@@ -753,10 +813,11 @@ automl_log_writer_main(Datum arg)
 	CommitTransactionCommand();
 
 	last_work = GetCurrentTimestamp();
-	for (;;)
+	for (bool last_round = false;; )
 	{
 		int64		rows = 0;
 		bool		more = false;
+		bool		locked = true;
 		bool		installed;
 
 		CHECK_FOR_INTERRUPTS();
@@ -774,18 +835,26 @@ automl_log_writer_main(Datum arg)
 		pgstat_report_activity(STATE_RUNNING, "automl: moving spool files into automl.predictions");
 		installed = extension_installed();
 		if (installed)
-			rows = ingest_round(true, &more);
+			rows = ingest_round(true, &more, &locked);
 		SPI_finish();
 		PopActiveSnapshot();
 		CommitTransactionCommand();
 		pgstat_report_activity(STATE_IDLE, NULL);
-		if (!installed)
+		if (!installed || last_round)
 			break;
 
-		if (rows > 0 || more)
+		if (rows > 0 || more || !locked)
 			last_work = GetCurrentTimestamp();
 		else if (TimestampDifferenceExceeds(last_work, GetCurrentTimestamp(), WRITER_IDLE_EXIT_MS))
-			break;
+		{
+			/*
+			 * Give the slot up first, then look once more: a spool write from
+			 * now on starts a new writer, and one made before is read here.
+			 */
+			release_writer_slot(0, (Datum) 0);
+			last_round = true;
+			continue;
+		}
 		if (!more)
 		{
 			(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,

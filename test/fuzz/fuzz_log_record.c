@@ -6,7 +6,7 @@
  * under AddressSanitizer and UBSan either way. Each input is decoded record
  * after record, as the log writer reads a spool file, from a buffer of
  * exactly the bytes left, so that a read past the end is caught. For every
- * record log_decode must return LOG_DECODED, LOG_INCOMPLETE or LOG_CORRUPTED,
+ * record log_decode must return LOG_DECODED, LOG_INCOMPLETE, LOG_CORRUPTED or LOG_BAD_FIELDS,
  * without raising an error, and with PG_TRY's state and the caller's memory
  * context as they were. Moreover:
  *
@@ -194,7 +194,8 @@ decode(const uint8 *data, size_t len, LogEntry *entry, size_t *consumed, size_t 
 		fail("log_decode returned in another memory context than the caller's", offset);
 	if (PG_exception_stack != NULL || error_context_stack != NULL)
 		fail("log_decode left PG_TRY's state changed", offset);
-	if (status != LOG_DECODED && status != LOG_INCOMPLETE && status != LOG_CORRUPTED)
+	if (status != LOG_DECODED && status != LOG_INCOMPLETE && status != LOG_CORRUPTED &&
+		status != LOG_BAD_FIELDS)
 		fail("log_decode returned an unknown status", offset);
 	free(copy);
 	return status;
@@ -251,6 +252,18 @@ check_input(const uint8 *data, size_t size, bool must_decode, LogDecodeStatus *l
 		if (status == LOG_INCOMPLETE &&
 			left >= 8 && left - 8 >= (size_t) read_u32(data + pos))
 			fail("LOG_INCOMPLETE for a record whose bytes are all there", pos);
+		if (status == LOG_BAD_FIELDS)
+		{
+			/* the writer skips just this record: its framing must say where the next starts */
+			if (must_decode && decoded == 0)
+				fail("a record encoded by log_encode does not decode", pos);
+			if (left < 8 || consumed != 8 + (size_t) read_u32(data + pos) || consumed > left)
+				fail("LOG_BAD_FIELDS with *consumed not 8 + the payload length, within the bytes", pos);
+			pos += consumed;
+			if (pos == size)
+				break;
+			continue;
+		}
 		if (status != LOG_DECODED)
 		{
 			if (must_decode && decoded == 0)
@@ -968,7 +981,7 @@ main(int argc, char **argv)
 	long		runs = 0,
 				random_records = 0;
 	long		records = 0,
-				by_status[3] = {0, 0, 0};
+				by_status[4] = {0, 0, 0, 0};
 	struct timespec t0,
 				t1;
 	double		elapsed;
@@ -1046,10 +1059,10 @@ main(int argc, char **argv)
 		}
 	}
 	printf("fuzz_log_record: %ld inputs in %.1f s (%.0f/s), seed " UINT64_FORMAT ": "
-		   "%ld decoded to the end, %ld stopped at an incomplete record, %ld at a corrupted one; "
+		   "%ld decoded to the end, %ld stopped at an incomplete record, %ld at a corrupted one, %ld ended on a skipped record; "
 		   "%ld records decoded, %ld random records; no failure\n",
 		   runs, elapsed, runs / Max(elapsed, 1e-9), start_seed,
-		   by_status[LOG_DECODED], by_status[LOG_INCOMPLETE], by_status[LOG_CORRUPTED],
+		   by_status[LOG_DECODED], by_status[LOG_INCOMPLETE], by_status[LOG_CORRUPTED], by_status[LOG_BAD_FIELDS],
 		   records, random_records);
 	for (int s = 0; s < n_seeds; s++)
 		free(seeds[s].bytes);

@@ -32,6 +32,7 @@ ErrorContextCallback *error_context_stack = NULL;
 
 static jmp_buf *error_jump = NULL;
 static int	pending_level = 0;
+static int	pending_sqlerrcode = 0;	/* of the error being raised, for CopyErrorData */
 static void **allocations = NULL;
 static size_t n_allocations = 0;
 static size_t max_allocations = 0;
@@ -185,6 +186,7 @@ bool
 errstart(int elevel, const char *domain)
 {
 	pending_level = elevel;
+	pending_sqlerrcode = 0;
 	return elevel >= ERROR;
 }
 
@@ -239,7 +241,18 @@ errcode_for_file_access(void)
 int
 errcode(int sqlerrcode)
 {
+	pending_sqlerrcode = sqlerrcode;
 	return 0;
+}
+
+/* Only what the decoders look at: the error's code. */
+ErrorData *
+CopyErrorData(void)
+{
+	ErrorData  *e = palloc0(sizeof(ErrorData));
+
+	e->sqlerrcode = pending_sqlerrcode;
+	return e;
 }
 
 int
