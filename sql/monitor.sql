@@ -109,6 +109,7 @@ SELECT version, predictions, labelled, metric, value, degraded, reason
 FROM automl_performance('mon_m', '2000-01-01', '2000-01-02');
 SELECT automl_drift('mon_m', '2000-01-02', '2000-01-01');
 SELECT automl_drift(NULL);
+SELECT automl_drift('mon_m', '-infinity', now());
 SELECT automl_drift('no_such_model');
 
 -- Performance: no outcomes yet, then outcomes for half of the keys.
@@ -177,9 +178,13 @@ SELECT count(automl_predict('mon_m', n)) FROM mon_new n;
 SELECT automl_flush_predictions() >= 0 AS flushed;
 SELECT count(*) AS logged FROM automl.predictions WHERE model = 'mon_m';
 
--- Another role: cannot change the monitor, and sees none of the log.
+-- Another role: cannot change the monitor, sees none of the log, and its own
+-- scoring is not logged (its rows are not the owner's to read).
 CREATE ROLE mon_reader;
+GRANT SELECT ON mon_new TO mon_reader;
+SELECT name, enabled FROM automl_monitor('mon_m', enabled => true);
 SET ROLE mon_reader;
+SELECT count(automl_predict('mon_m', n)) FROM mon_new n;
 SELECT automl_monitor('mon_m');
 SELECT automl_observe('mon_m', 1, 1);
 SELECT count(*) AS visible_predictions FROM automl.predictions;
@@ -187,6 +192,9 @@ SELECT count(*) AS visible_outcomes FROM automl.observations;
 SELECT count(*) AS drift_rows FROM automl.drift;
 SELECT automl_check_alerts();
 RESET ROLE;
+SELECT automl_flush_predictions() >= 0 AS flushed;
+SELECT count(*) AS logged FROM automl.predictions WHERE model = 'mon_m';
+REVOKE SELECT ON mon_new FROM mon_reader;
 DROP ROLE mon_reader;
 
 -- Purging by age.

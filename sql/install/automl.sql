@@ -207,15 +207,16 @@ CREATE TABLE automl.alert_state (
 );
 COMMENT ON TABLE automl.alert_state IS 'the state each model''s drift and performance alerts had at the last check';
 
--- Anyone may read the log of the models whose owner role they belong to.
+-- Anyone may read the log of the models whose owner role they belong to (a
+-- dropped owner role matches no one rather than failing the query).
 ALTER TABLE automl.predictions ENABLE ROW LEVEL SECURITY;
 ALTER TABLE automl.observations ENABLE ROW LEVEL SECURITY;
 CREATE POLICY predictions_of_own_models ON automl.predictions FOR SELECT
     USING (EXISTS (SELECT 1 FROM automl.registry r
-                   WHERE r.name = predictions.model AND pg_catalog.pg_has_role(r.owner, 'MEMBER')));
+                   WHERE r.name = predictions.model AND EXISTS (SELECT 1 FROM pg_catalog.pg_roles ro WHERE ro.rolname = r.owner AND pg_catalog.pg_has_role(ro.oid, 'MEMBER'))));
 CREATE POLICY observations_of_own_models ON automl.observations FOR SELECT
     USING (EXISTS (SELECT 1 FROM automl.registry r
-                   WHERE r.name = observations.model AND pg_catalog.pg_has_role(r.owner, 'MEMBER')));
+                   WHERE r.name = observations.model AND EXISTS (SELECT 1 FROM pg_catalog.pg_roles ro WHERE ro.rolname = r.owner AND pg_catalog.pg_has_role(ro.oid, 'MEMBER'))));
 
 -- pg_dump keeps the models and their history.
 SELECT pg_catalog.pg_extension_config_dump('automl.registry', '');
@@ -432,7 +433,7 @@ SELECT d.*
 FROM automl.monitors o
 JOIN automl.registry r ON r.name = o.name
 CROSS JOIN LATERAL automl_drift(o.name, now() - o.drift_window, now()) d
-WHERE pg_catalog.pg_has_role(r.owner, 'MEMBER')
+WHERE EXISTS (SELECT 1 FROM pg_catalog.pg_roles ro WHERE ro.rolname = r.owner AND pg_catalog.pg_has_role(ro.oid, 'MEMBER'))
   AND EXISTS (SELECT 1 FROM automl.deployments x WHERE x.name = o.name);
 COMMENT ON VIEW automl.drift IS 'per-feature drift of each monitored model over its drift window; feature NULL: the dataset and prediction rows';
 
@@ -441,7 +442,7 @@ SELECT q.*
 FROM automl.monitors o
 JOIN automl.registry r ON r.name = o.name
 CROSS JOIN LATERAL automl_data_quality(o.name, now() - o.drift_window, now()) q
-WHERE pg_catalog.pg_has_role(r.owner, 'MEMBER')
+WHERE EXISTS (SELECT 1 FROM pg_catalog.pg_roles ro WHERE ro.rolname = r.owner AND pg_catalog.pg_has_role(ro.oid, 'MEMBER'))
   AND EXISTS (SELECT 1 FROM automl.deployments x WHERE x.name = o.name);
 COMMENT ON VIEW automl.data_quality IS 'missing, unseen and out-of-range shares per feature of each monitored model, beside training';
 
@@ -450,7 +451,7 @@ SELECT p.*
 FROM automl.monitors o
 JOIN automl.registry r ON r.name = o.name
 CROSS JOIN LATERAL automl_performance(o.name, now() - o.drift_window, now()) p
-WHERE pg_catalog.pg_has_role(r.owner, 'MEMBER')
+WHERE EXISTS (SELECT 1 FROM pg_catalog.pg_roles ro WHERE ro.rolname = r.owner AND pg_catalog.pg_has_role(ro.oid, 'MEMBER'))
   AND EXISTS (SELECT 1 FROM automl.deployments x WHERE x.name = o.name);
 COMMENT ON VIEW automl.performance IS 'metrics on observed outcomes of each monitored model''s window, beside its validation score';
 

@@ -311,18 +311,20 @@ count_features(ModelWindow *w, const Model *model, Jsonb *features)
 static void
 scan_log(ModelWindow *w, const Model *model)
 {
-	Oid			types[3] = {TEXTOID, TIMESTAMPTZOID, TIMESTAMPTZOID};
-	Datum		args[3] = {CStringGetTextDatum(w->model), TimestampTzGetDatum(w->start),
-	TimestampTzGetDatum(w->end)};
+	Oid			types[4] = {TEXTOID, TIMESTAMPTZOID, TIMESTAMPTZOID, INT4OID};
+	Datum		args[4] = {CStringGetTextDatum(w->model), TimestampTzGetDatum(w->start),
+	TimestampTzGetDatum(w->end), Int32GetDatum(w->version)};
 	SPIPlanPtr	plan;
 	Portal		portal;
 	MemoryContext row_cxt = AllocSetContextCreate(CurrentMemoryContext, "automl window rows",
 												  ALLOCSET_DEFAULT_SIZES);
 
+	/* the deployed version's rows only: its profile is the reference */
 	plan = SPI_prepare("SELECT features, prediction, label FROM automl.predictions"
 					   " WHERE model OPERATOR(pg_catalog.=) $1"
 					   " AND predicted_at OPERATOR(pg_catalog.>=) $2"
-					   " AND predicted_at OPERATOR(pg_catalog.<) $3", 3, types);
+					   " AND predicted_at OPERATOR(pg_catalog.<) $3"
+					   " AND version OPERATOR(pg_catalog.=) $4", 4, types);
 	if (plan == NULL)
 		elog(ERROR, "automl could not plan the prediction log scan: %s", SPI_result_code_string(SPI_result));
 	portal = SPI_cursor_open(NULL, plan, args, NULL, true);
@@ -418,6 +420,10 @@ window_arguments(FunctionCallInfo fcinfo, char **model, TimestampTz *start, Time
 {
 	*model = arg_required_text(fcinfo, 0, "model");
 	*end = PG_ARGISNULL(2) ? GetCurrentTransactionStartTimestamp() : PG_GETARG_TIMESTAMPTZ(2);
+	if (TIMESTAMP_NOT_FINITE(*end) || (!PG_ARGISNULL(1) && TIMESTAMP_NOT_FINITE(PG_GETARG_TIMESTAMPTZ(1))))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("the window must have finite bounds")));
 	*start = PG_ARGISNULL(1) ? *end - USECS_PER_DAY : PG_GETARG_TIMESTAMPTZ(1);
 	if (*start >= *end)
 		ereport(ERROR,

@@ -85,7 +85,7 @@ model_name_exists(const char *name)
 	return SPI_processed > 0;
 }
 
-/* Columns 5 to 8 of the lookup row: the name's automl.monitors settings, if any. */
+/* Columns 5 to 9 of the lookup row: the name's automl.monitors settings, if any, and owner. */
 static void
 read_monitor_settings(MonitorSettings *monitor, MemoryContext cxt)
 {
@@ -102,6 +102,7 @@ read_monitor_settings(MonitorSettings *monitor, MemoryContext cxt)
 	monitor->enabled = true;
 	monitor->sample_rate = DatumGetFloat8(SPI_getbinval(row, desc, 6, &isnull));
 	monitor->key_column = SPI_getvalue(row, desc, 7);
+	monitor->owner = SPI_getvalue(row, desc, 9);
 	{
 		Datum		exclude = SPI_getbinval(row, desc, 8, &isnull);
 		Datum	   *elems;
@@ -139,19 +140,21 @@ model_cache_lookup(const char *ref, char **name_out, int *version_out, MonitorSe
 		elog(ERROR, "SPI_connect failed");
 	if (version == 0)
 		rc = SPI_execute_with_args("SELECT d.version, m.xmin, m.cmin, m.ctid,"
-								   " o.enabled, o.sample_rate, o.key_column, o.exclude"
+								   " o.enabled, o.sample_rate, o.key_column, o.exclude, r.owner"
 								   " FROM automl.deployments d"
 								   " JOIN automl.models m ON m.name OPERATOR(pg_catalog.=) d.name"
 								   " AND m.version OPERATOR(pg_catalog.=) d.version"
 								   " LEFT JOIN automl.monitors o ON o.name OPERATOR(pg_catalog.=) d.name"
+								   " LEFT JOIN automl.registry r ON r.name OPERATOR(pg_catalog.=) d.name"
 								   " WHERE d.name OPERATOR(pg_catalog.=) $1"
 								   " ORDER BY d.id DESC LIMIT 1",
 								   1, types, values, NULL, true, 1);
 	else
 		rc = SPI_execute_with_args("SELECT m.version, m.xmin, m.cmin, m.ctid,"
-								   " o.enabled, o.sample_rate, o.key_column, o.exclude"
+								   " o.enabled, o.sample_rate, o.key_column, o.exclude, r.owner"
 								   " FROM automl.models m"
 								   " LEFT JOIN automl.monitors o ON o.name OPERATOR(pg_catalog.=) m.name"
+								   " LEFT JOIN automl.registry r ON r.name OPERATOR(pg_catalog.=) m.name"
 								   " WHERE m.name OPERATOR(pg_catalog.=) $1"
 								   " AND m.version OPERATOR(pg_catalog.=) $2",
 								   2, types, values, NULL, true, 1);

@@ -158,6 +158,7 @@ extern const char *catalog_extension_version(void);
 typedef struct MonitorSettings
 {
 	bool		enabled;		/* false also when the name has no monitor row */
+	char	   *owner;			/* the role that owns the name */
 	double		sample_rate;
 	char	   *key_column;		/* or NULL */
 	int			n_exclude;

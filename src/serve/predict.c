@@ -19,8 +19,10 @@
 #include "data/frame.h"
 #include "fmgr.h"
 #include "funcapi.h"
+#include "miscadmin.h"
 #include "registry/registry.h"
 #include "serve/log.h"
+#include "utils/acl.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/lsyscache.h"
@@ -47,6 +49,7 @@ typedef struct LogPlan
 } LogPlan;
 
 static bool warned_standby = false;
+static bool warned_other_role = false;
 
 /* Per-expression state in fn_extra, for the statement's lifetime. */
 typedef struct PredictState
@@ -202,6 +205,26 @@ make_log_plan(const MonitorSettings *monitor, const Model *model, const char *mo
 
 	if (!monitor->enabled)
 		return NULL;
+
+	/*
+	 * Only the owner's roles' scoring is logged: the log is the owner's to
+	 * read, and another role's rows (its key column, its feature values) are
+	 * not the owner's to see.
+	 */
+	{
+		Oid			owner = monitor->owner ? get_role_oid(monitor->owner, true) : InvalidOid;
+
+		if (!OidIsValid(owner) || !has_privs_of_role(GetUserId(), owner))
+		{
+			if (!warned_other_role && !IsParallelWorker())
+				ereport(NOTICE,
+						(errmsg("predictions of model \"%s\" by role \"%s\" are not logged", model_name,
+								GetUserNameFromId(GetUserId(), false)),
+						 errdetail("Only predictions made by the model's owner role, or roles that are members of it, are logged.")));
+			warned_other_role = true;
+			return NULL;
+		}
+	}
 	if (RecoveryInProgress())
 	{
 		/* once per session: parallel workers leave it to their leader */
