@@ -323,7 +323,7 @@ $query \g /dev/null
 SELECT ($SPOOL_SUM) AS s1 \gset
 SELECT name FROM automl_monitor('$m', enabled => false) \g /dev/null
 SELECT regexp_replace(f, '[.]spool\$', '') AS base, (pg_stat_file(x.d || '/' || f)).size AS fsize
-FROM $SPOOL_FILES WHERE f LIKE '%-' || pg_backend_pid() || '.spool' \gset
+FROM $SPOOL_FILES WHERE f ~ ('-' || pg_backend_pid() || '-[0-9]+[.]spool\$') \gset
 SELECT set_config('logc.base', :'base', false), set_config('logc.size', :'fsize', false) \g /dev/null
 SELECT $writer_pid AS wpid \gset
 SELECT coalesce($(cpu_of ":wpid"), -1) AS c0 \gset

@@ -24,10 +24,13 @@
 #include "utils/timestamp.h"
 
 #define LOG_BUFFER_BYTES (256 * 1024)
+#define LOG_ROTATE_BYTES (64 * 1024 * 1024)	/* a long session starts a new file past this */
 
 static ByteWriter buffer;
 static bool buffer_ready = false;
 static int	spool_fd = -1;
+static int	spool_sequence = 0;	/* files this process has started */
+static int64 spool_bytes = 0;	/* written to the current one */
 static char *spool_path = NULL;
 static ExecutorEnd_hook_type prev_executor_end = NULL;
 
@@ -275,8 +278,11 @@ open_spool_file(void)
 {
 	char	   *dir = log_spool_directory(true);
 
+	if (spool_path != NULL)
+		pfree(spool_path);
 	spool_path = MemoryContextStrdup(TopMemoryContext,
-									 psprintf("%s/%s.spool", dir, log_spool_name()));
+									 psprintf("%s/%s-%d.spool", dir, log_spool_name(), spool_sequence));
+	spool_bytes = 0;
 	/* kept open across transactions, so not a transient file */
 	spool_fd = BasicOpenFilePerm(spool_path, O_WRONLY | O_CREAT | O_APPEND | PG_BINARY,
 								 pg_file_create_mode);
@@ -307,8 +313,23 @@ write_buffer(void)
 		if (n <= 0)
 		{
 			int			save_errno = n == 0 ? ENOSPC : errno;
+			size_t		written = buffer.buf.len - left;
+			size_t		whole = 0;
 
-			if (start >= 0 && ftruncate(spool_fd, start) != 0)
+			/*
+			 * Keep the records written whole (the writer may have read them
+			 * already) and cut the partial one, so that later records start
+			 * where a reader expects one.
+			 */
+			while (whole + 8 <= written)
+			{
+				uint32		len = get_le32(buffer.buf.data + whole);
+
+				if (whole + 8 + len > written)
+					break;
+				whole += 8 + len;
+			}
+			if (start >= 0 && ftruncate(spool_fd, start + whole) != 0)
 				elog(LOG, "automl: could not cut back \"%s\": %m", spool_path);
 			errno = save_errno;
 			return false;
@@ -316,8 +337,24 @@ write_buffer(void)
 		p += n;
 		left -= n;
 	}
+	spool_bytes += buffer.buf.len;
 	resetStringInfo(&buffer.buf);
 	return true;
+}
+
+/* Closes the current file and marks it complete (.done); the next write starts another. */
+static void
+close_spool_file(void)
+{
+	char	   *done = pstrdup(spool_path);
+
+	strcpy(done + strlen(done) - strlen(".spool"), ".done");
+	(void) close(spool_fd);
+	spool_fd = -1;
+	spool_sequence++;
+	if (rename(spool_path, done) != 0)
+		elog(LOG, "automl: could not rename \"%s\": %m", spool_path);
+	pfree(done);
 }
 
 void
@@ -333,11 +370,15 @@ log_flush(void)
 
 		resetStringInfo(&buffer.buf);	/* do not retry forever on a full disk */
 		errno = save_errno;
-		ereport(ERROR,
+		/* monitoring must not fail the user's statement */
+		ereport(WARNING,
 				(errcode_for_file_access(),
 				 errmsg("could not write the prediction log to \"%s\": %m", spool_path),
 				 errdetail("The predictions of this statement were not logged.")));
+		return;
 	}
+	if (spool_bytes >= LOG_ROTATE_BYTES)
+		close_spool_file();		/* complete: the writer may delete it once read */
 	log_writer_wake();
 }
 
@@ -384,22 +425,14 @@ log_at_exit(int code, Datum arg)
 
 			(void) MakePGDirectory(LOG_SPOOL_DIR);
 			(void) MakePGDirectory(dir);
-			spool_path = psprintf("%s/%s.spool", dir, log_spool_name());
+			spool_path = psprintf("%s/%s-%d.spool", dir, log_spool_name(), spool_sequence);
 			spool_fd = open(spool_path, O_WRONLY | O_CREAT | O_APPEND | PG_BINARY, pg_file_create_mode);
 		}
 		if (spool_fd < 0 || !write_buffer())
 			elog(LOG, "automl: %d bytes of the prediction log were lost at exit: %m", buffer.buf.len);
 	}
 	if (spool_fd >= 0)
-	{
-		char	   *done = pstrdup(spool_path);
-
-		strcpy(done + strlen(done) - strlen(".spool"), ".done");
-		(void) close(spool_fd);
-		spool_fd = -1;
-		if (rename(spool_path, done) != 0)
-			elog(LOG, "automl: could not rename \"%s\": %m", spool_path);
-	}
+		close_spool_file();
 }
 
 void
