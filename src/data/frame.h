@@ -95,6 +95,9 @@ extern Frame *frame_scan(Oid relid, const char *target, List *exclude, uint64 se
  */
 extern Frame *frame_subset(const Frame *frame, const int64 *rows, int64 n);
 
+/* Frees a frame's row values (after frame_subset copied what is needed); it then has no rows. */
+extern void frame_free_values(Frame *frame);
+
 /*
  * SHA-256 (hex) of the frame's rows, independent of their order, with the
  * column names and kinds: the same data gives the same digest.

@@ -480,3 +480,24 @@ frame_subset(const Frame *frame, const int64 *rows, int64 n)
 	}
 	return sub;
 }
+
+void
+frame_free_values(Frame *frame)
+{
+	for (int c = 0; c < frame->n_columns; c++)
+	{
+		if (frame->columns[c].values != NULL)
+			pfree(frame->columns[c].values);
+		if (frame->columns[c].codes != NULL)
+			pfree(frame->columns[c].codes);
+		frame->columns[c].values = NULL;
+		frame->columns[c].codes = NULL;
+	}
+	if (frame->target.values != NULL)
+		pfree(frame->target.values);
+	if (frame->target.codes != NULL)
+		pfree(frame->target.codes);
+	frame->target.values = NULL;
+	frame->target.codes = NULL;
+	frame->n_rows = 0;
+}

@@ -922,8 +922,25 @@ split_off_gate(Frame **frame, const TrainingData *td, const TrainRequest *req)
 									  td->task == TASK_CLASSIFICATION ? (*frame)->target.codes : NULL,
 									  td->n_classes, req->gate_fraction,
 									  (uint64) (uint32) req->seed ^ UINT64CONST(0x67617465));	/* "gate" */
-	Frame	   *gate = frame_subset(*frame, split.valid, split.n_valid);
+	Frame	   *gate;
 
+	/* a class with one row stays in training: the gate would lack it, and no gate is better */
+	if (td->task == TASK_CLASSIFICATION)
+	{
+		bool	   *seen = palloc0(sizeof(bool) * td->n_classes);
+		int			n_seen = 0;
+
+		for (int64 i = 0; i < split.n_valid; i++)
+		{
+			int			c = (*frame)->target.codes[split.valid[i]];
+
+			n_seen += !seen[c];
+			seen[c] = true;
+		}
+		if (n_seen < td->n_classes)
+			return NULL;
+	}
+	gate = frame_subset(*frame, split.valid, split.n_valid);
 	*frame = frame_subset(*frame, split.train, split.n_train);
 	return gate;
 }
@@ -943,7 +960,7 @@ train_and_store(TrainRequest *req)
 {
 	double		started = seconds_now();
 	Frame	   *frame;
-	Frame	   *scanned;
+	char	   *data_digest = NULL;
 	Frame	   *gate_frame = NULL;
 	TrainOutcome outcome;
 	TrainingData td;
@@ -977,7 +994,6 @@ train_and_store(TrainRequest *req)
 	policy = catalog_get_policy(req->name);
 	progress_start(req->name, req->time_budget);
 	frame = frame_scan(req->relid, req->target, req->exclude, (uint64) (uint32) req->seed);
-	scanned = frame;
 
 	if (frame->n_rows == 0)
 	{
@@ -1017,8 +1033,13 @@ train_and_store(TrainRequest *req)
 	if (req->gate_fraction > 0 && policy.deployed_version > 0 && policy.auto_deploy &&
 		frame->n_rows * (1.0 - req->gate_fraction) >= MIN_GATE_TRAINING_ROWS)
 	{
-		gate_frame = split_off_gate(&frame, &td, req);
+		Frame	   *scanned = frame;
+
+		data_digest = frame_digest(scanned);	/* of every row read, before they are split */
+		gate_frame = split_off_gate(&frame, &td, req);	/* NULL: no gate */
 		td.frame = frame;
+		if (gate_frame != NULL)
+			frame_free_values(scanned);	/* the two parts hold copies */
 	}
 
 	metric = req->metric ? req->metric : metric_default(td.task, td.n_classes);
@@ -1195,7 +1216,7 @@ train_and_store(TrainRequest *req)
 	rec.model_bytes = model_serialize(model);
 	rec.source_kind = relation_kind_name(frame->relation_kind);
 	rec.source_definition = view_definition(frame);
-	rec.data_digest = frame_digest(scanned);
+	rec.data_digest = data_digest ? data_digest : frame_digest(frame);
 	rec.n_trials = sr.n_trials;
 	rec.trials = trial_records(&sr, metric, use_ensemble ? -1 : sr.best, use_ensemble ? &ens : NULL);
 	if (gate_frame != NULL)
