@@ -322,8 +322,9 @@ SELECT ($SPOOL_SUM) AS s0 \gset
 $query \g /dev/null
 SELECT ($SPOOL_SUM) AS s1 \gset
 SELECT name FROM automl_monitor('$m', enabled => false) \g /dev/null
-SELECT regexp_replace(f, '[.]spool\$', '') AS base, (pg_stat_file(x.d || '/' || f)).size AS fsize
-FROM $SPOOL_FILES WHERE f ~ ('-' || pg_backend_pid() || '-[0-9]+[.]spool\$') \gset
+SELECT string_agg(regexp_replace(f, '[.](spool|done)\$', ''), ',') AS base,
+       sum((pg_stat_file(x.d || '/' || f)).size) AS fsize
+FROM $SPOOL_FILES WHERE f ~ ('-' || pg_backend_pid() || '-[0-9]+[.](spool|done)\$') \gset
 SELECT set_config('logc.base', :'base', false), set_config('logc.size', :'fsize', false) \g /dev/null
 SELECT $writer_pid AS wpid \gset
 SELECT coalesce($(cpu_of ":wpid"), -1) AS c0 \gset
@@ -335,7 +336,9 @@ DECLARE
     missing int := 0;
 BEGIN
     LOOP
-        SELECT consumed INTO pos FROM automl.log_spool WHERE file = current_setting('logc.base');
+        -- a session's log rotates every 64 MB: every file of this backend counts
+        SELECT sum(consumed) INTO pos FROM automl.log_spool
+        WHERE file = ANY (string_to_array(current_setting('logc.base'), ','));
         EXIT WHEN coalesce(pos, 0) >= current_setting('logc.size')::bigint;
         IF clock_timestamp() > deadline THEN
             RAISE EXCEPTION 'the log writer did not ingest the spool file within $INGEST_WAIT_S s';
@@ -458,8 +461,8 @@ scoring_rows() {
                 100 * (median(on, R) / median(off, R) - 1), \
                 median(d01, R), minof(d01, R), maxof(d01, R), \
                 (want == "serial" && cpuok) ? sprintf("%.0f", median(cd, R)) : "–", \
-                mb, 100 * frac, (maxof(boff, R) == 0 && (waiting[w] + 0) > 0) ? "ok" : \
-                sprintf("unlogged runs wrote %d B; writer waiting: %s", maxof(boff, R), waiting[w])
+                mb, 100 * frac, maxof(boff, R) == 0 ? "ok" : \
+                sprintf("unlogged runs wrote %d B", maxof(boff, R))
         }
     }' "$RAW"
 }
@@ -536,9 +539,9 @@ smallest and largest. "extra at 1.0" is median logged / median unlogged − 1. T
 the backend's own CPU time (/proc, utime + stime) logged minus unlogged, median. Spool bytes
 are the growth of the database's spool files during a statement, per row; "rows logged at 0.1"
 is the spool growth at 0.1 over that at 1.0. During these runs the session held the log
-writer's ingestion lock (pg_advisory_lock(${LOCK})), so the background writer waited instead of
+writer's ingestion lock (pg_advisory_lock(${LOCK})), so the background writer (which only tries the lock) skipped its rounds instead of
 taking the second core: the figures are the scoring side's cost; the writer's is below.
-"check": the unlogged runs wrote no spool bytes and the writer was seen waiting on the lock.
+"check": the unlogged runs wrote no spool bytes (the writer, which only tries the lock, ingested nothing meanwhile: see below).
 Target (issue): under 2,000 ns extra per row at sample rate 1.0.
 
 ${summary}

@@ -509,12 +509,7 @@ batch_insert(Batch *b, MemoryContext cxt)
 		" SELECT u.m, u.v, u.t, u.k, u.f::pg_catalog.jsonb, u.p, u.l, u.pr::pg_catalog.float8[]"
 		" FROM ROWS FROM (pg_catalog.unnest($1), pg_catalog.unnest($2), pg_catalog.unnest($3),"
 		" pg_catalog.unnest($4), pg_catalog.unnest($5), pg_catalog.unnest($6), pg_catalog.unnest($7),"
-		" pg_catalog.unnest($8)) AS u(m, v, t, k, f, p, l, pr)"
-		/* not for a deleted model, nor for an earlier model of a name taken again since */
-		" WHERE EXISTS (SELECT 1 FROM automl.registry r WHERE r.name OPERATOR(pg_catalog.=) u.m"
-		" AND r.created_at OPERATOR(pg_catalog.<=) u.t)"
-		/* nor one predicted before the extension was (re)created here */
-		" AND u.t OPERATOR(pg_catalog.>=) (SELECT s.ignore_before FROM automl.log_state s)",
+		" pg_catalog.unnest($8)) AS u(m, v, t, k, f, p, l, pr)",
 		8, types, args, NULL, false, 0);
 	if (rc != SPI_OK_INSERT)
 		elog(ERROR, "automl could not insert logged predictions: %s", SPI_result_code_string(rc));
@@ -533,9 +528,68 @@ save_position(const SpoolFile *f, int64 consumed)
 		elog(ERROR, "automl could not record the spool position of \"%s\"", f->path);
 }
 
+/*
+ * Which records may be inserted (asked once per model name and round, not per
+ * row): not those of a deleted model, nor of an earlier model of a name taken
+ * again since, nor any predicted before the extension was (re)created here.
+ */
+#define FILTER_NAMES 64
+
+typedef struct RecordFilter
+{
+	TimestampTz ignore_before;
+	int			n;
+	char	   *name[FILTER_NAMES];
+	TimestampTz created_at[FILTER_NAMES];	/* DT_NOEND: no such model */
+} RecordFilter;
+
+static void
+filter_init(RecordFilter *filter)
+{
+	bool		isnull;
+
+	memset(filter, 0, sizeof(RecordFilter));
+	if (SPI_execute("SELECT max(ignore_before) FROM automl.log_state", false, 1) != SPI_OK_SELECT)
+		elog(ERROR, "automl could not read automl.log_state");
+	filter->ignore_before = DatumGetTimestampTz(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+	if (isnull)
+		filter->ignore_before = DT_NOBEGIN;
+}
+
+static bool
+filter_accepts(RecordFilter *filter, const LogEntry *e)
+{
+	int			i;
+
+	if (e->predicted_at < filter->ignore_before)
+		return false;
+	for (i = 0; i < filter->n; i++)
+		if (strcmp(filter->name[i], e->model) == 0)
+			break;
+	if (i == filter->n)
+	{
+		Oid			types[1] = {TEXTOID};
+		Datum		args[1] = {CStringGetTextDatum(e->model)};
+		bool		isnull;
+		TimestampTz created = DT_NOEND;
+
+		if (SPI_execute_with_args("SELECT created_at FROM automl.registry WHERE name OPERATOR(pg_catalog.=) $1",
+								  1, types, args, NULL, false, 1) != SPI_OK_SELECT)
+			elog(ERROR, "automl could not read automl.registry");
+		if (SPI_processed == 1)
+			created = DatumGetTimestampTz(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+		if (filter->n == FILTER_NAMES)
+			filter->n = 0;		/* more names than that in one round: start over */
+		i = filter->n++;
+		filter->name[i] = MemoryContextStrdup(TopTransactionContext, e->model);
+		filter->created_at[i] = created;
+	}
+	return e->predicted_at >= filter->created_at[i];
+}
+
 /* Reads one file from its committed position; returns the rows inserted. */
 static int64
-ingest_file(SpoolFile *f, Batch *batch, MemoryContext batch_cxt)
+ingest_file(SpoolFile *f, Batch *batch, MemoryContext batch_cxt, RecordFilter *filter)
 {
 	int			fd;
 	size_t		want = (size_t) Min((int64) f->size - f->consumed, (int64) INGEST_READ_BYTES);
@@ -569,13 +623,17 @@ ingest_file(SpoolFile *f, Batch *batch, MemoryContext batch_cxt)
 		MemoryContext old = MemoryContextSwitchTo(batch_cxt);
 
 		status = log_decode(data + pos, have - pos, &entry, &used);
-		if (status == LOG_DECODED)
-			batch_add(batch, &entry);
 		MemoryContextSwitchTo(old);
 		if (status == LOG_DECODED)
 		{
+			bool		accepted = filter_accepts(filter, &entry);
+
+			old = MemoryContextSwitchTo(batch_cxt);
+			if (accepted)
+				batch_add(batch, &entry);
+			MemoryContextSwitchTo(old);
 			pos += used;
-			rows++;
+			rows += accepted;
 			if (batch->n == INGEST_BATCH || batch->bytes >= INGEST_BATCH_BYTES)
 			{
 				batch_insert(batch, batch_cxt);
@@ -639,6 +697,7 @@ ingest_round(bool delete_done, bool *more, bool *locked)
 	Batch	   *batch = palloc(sizeof(Batch));
 	MemoryContext batch_cxt = AllocSetContextCreate(CurrentMemoryContext, "automl log batch",
 													ALLOCSET_DEFAULT_SIZES);
+	RecordFilter filter;
 
 	batch->n = 0;
 	batch->bytes = 0;
@@ -655,6 +714,7 @@ ingest_round(bool delete_done, bool *more, bool *locked)
 		return 0;
 
 	files = list_spool_files(&n_files);
+	filter_init(&filter);
 	/*
 	 * Not read_only: that would read with the snapshot taken before the lock
 	 * was granted, and miss the positions the previous holder committed.
@@ -688,7 +748,7 @@ ingest_round(bool delete_done, bool *more, bool *locked)
 		{
 			int64		before = f->consumed;
 
-			rows += ingest_file(f, batch, batch_cxt);
+			rows += ingest_file(f, batch, batch_cxt, &filter);
 			/* more to read now; a file stuck on a record still being written waits */
 			if (f->consumed < (int64) f->size && f->consumed > before)
 				*more = true;
