@@ -206,6 +206,20 @@ SELECT count(*) FILTER (WHERE model = 'mon_m') AS mon_m, count(*) FILTER (WHERE 
 FROM automl.predictions;
 SELECT event, model, detail->>'predictions_deleted' AS deleted FROM automl.audit WHERE event = 'purge' ORDER BY id;
 
+-- A dropped owner role does not break the views, the policies or the purge
+-- for everyone else: its model just belongs to no one.
+CREATE ROLE mon_gone;
+GRANT SELECT ON mon_train TO mon_gone;
+SET ROLE mon_gone;
+SELECT name FROM automl_train('mon_gone_m', 'mon_train', 'y', exclude => ARRAY['id'], algorithms => ARRAY['linear'], max_trials => 1);
+SELECT name FROM automl_monitor('mon_gone_m');
+RESET ROLE;
+REVOKE SELECT ON mon_train FROM mon_gone;
+DROP ROLE mon_gone;
+SELECT DISTINCT model FROM automl.drift ORDER BY model;
+SELECT automl_purge_predictions('1 day') AS purged;
+SELECT automl_delete('mon_gone_m');
+
 -- Deleting a model removes its monitor.
 SELECT automl_delete('mon_c');
 SELECT name FROM automl.monitors ORDER BY name;

@@ -207,16 +207,23 @@ CREATE TABLE automl.alert_state (
 );
 COMMENT ON TABLE automl.alert_state IS 'the state each model''s drift and performance alerts had at the last check';
 
--- Anyone may read the log of the models whose owner role they belong to (a
--- dropped owner role matches no one rather than failing the query).
+-- Whether the calling role belongs to a model's owner role: who may read its
+-- log and see it in the monitoring views. A dropped owner role matches no one
+-- (pg_has_role on a missing name would fail the whole query). Inlined by the planner.
+CREATE FUNCTION automl.caller_owns(owner name) RETURNS boolean
+LANGUAGE sql STABLE PARALLEL SAFE
+RETURN EXISTS (SELECT 1 FROM pg_catalog.pg_roles ro
+               WHERE ro.rolname OPERATOR(pg_catalog.=) owner AND pg_catalog.pg_has_role(ro.oid, 'MEMBER'));
+
+-- Anyone may read the log of the models whose owner role they belong to.
 ALTER TABLE automl.predictions ENABLE ROW LEVEL SECURITY;
 ALTER TABLE automl.observations ENABLE ROW LEVEL SECURITY;
 CREATE POLICY predictions_of_own_models ON automl.predictions FOR SELECT
     USING (EXISTS (SELECT 1 FROM automl.registry r
-                   WHERE r.name = predictions.model AND EXISTS (SELECT 1 FROM pg_catalog.pg_roles ro WHERE ro.rolname = r.owner AND pg_catalog.pg_has_role(ro.oid, 'MEMBER'))));
+                   WHERE r.name = predictions.model AND automl.caller_owns(r.owner)));
 CREATE POLICY observations_of_own_models ON automl.observations FOR SELECT
     USING (EXISTS (SELECT 1 FROM automl.registry r
-                   WHERE r.name = observations.model AND EXISTS (SELECT 1 FROM pg_catalog.pg_roles ro WHERE ro.rolname = r.owner AND pg_catalog.pg_has_role(ro.oid, 'MEMBER'))));
+                   WHERE r.name = observations.model AND automl.caller_owns(r.owner)));
 
 -- pg_dump keeps the models and their history.
 SELECT pg_catalog.pg_extension_config_dump('automl.registry', '');
@@ -433,7 +440,7 @@ SELECT d.*
 FROM automl.monitors o
 JOIN automl.registry r ON r.name = o.name
 CROSS JOIN LATERAL automl_drift(o.name, now() - o.drift_window, now()) d
-WHERE EXISTS (SELECT 1 FROM pg_catalog.pg_roles ro WHERE ro.rolname = r.owner AND pg_catalog.pg_has_role(ro.oid, 'MEMBER'))
+WHERE automl.caller_owns(r.owner)
   AND EXISTS (SELECT 1 FROM automl.deployments x WHERE x.name = o.name);
 COMMENT ON VIEW automl.drift IS 'per-feature drift of each monitored model over its drift window; feature NULL: the dataset and prediction rows';
 
@@ -442,7 +449,7 @@ SELECT q.*
 FROM automl.monitors o
 JOIN automl.registry r ON r.name = o.name
 CROSS JOIN LATERAL automl_data_quality(o.name, now() - o.drift_window, now()) q
-WHERE EXISTS (SELECT 1 FROM pg_catalog.pg_roles ro WHERE ro.rolname = r.owner AND pg_catalog.pg_has_role(ro.oid, 'MEMBER'))
+WHERE automl.caller_owns(r.owner)
   AND EXISTS (SELECT 1 FROM automl.deployments x WHERE x.name = o.name);
 COMMENT ON VIEW automl.data_quality IS 'missing, unseen and out-of-range shares per feature of each monitored model, beside training';
 
@@ -451,11 +458,12 @@ SELECT p.*
 FROM automl.monitors o
 JOIN automl.registry r ON r.name = o.name
 CROSS JOIN LATERAL automl_performance(o.name, now() - o.drift_window, now()) p
-WHERE EXISTS (SELECT 1 FROM pg_catalog.pg_roles ro WHERE ro.rolname = r.owner AND pg_catalog.pg_has_role(ro.oid, 'MEMBER'))
+WHERE automl.caller_owns(r.owner)
   AND EXISTS (SELECT 1 FROM automl.deployments x WHERE x.name = o.name);
 COMMENT ON VIEW automl.performance IS 'metrics on observed outcomes of each monitored model''s window, beside its validation score';
 
 GRANT SELECT ON automl.drift, automl.data_quality, automl.performance TO PUBLIC;
+GRANT EXECUTE ON FUNCTION automl.caller_owns(name) TO PUBLIC;
 
 -- Alerts: drift (the dataset or the predictions drifted) and performance (the
 -- training metric degraded) per monitored model. Returns, and NOTIFYs on the

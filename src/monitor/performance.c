@@ -262,17 +262,7 @@ automl_performance(PG_FUNCTION_ARGS)
 							  3, types, args, NULL, true, 0) != SPI_OK_SELECT)
 		elog(ERROR, "automl could not read the prediction log");
 	if (SPI_processed == 0)
-	{
-		if (SPI_execute_with_args("SELECT 1 FROM automl.registry WHERE name OPERATOR(pg_catalog.=) $1",
-								  1, types, args, NULL, true, 1) == SPI_OK_SELECT && SPI_processed == 0)
-			ereport(ERROR,
-					(errcode(ERRCODE_UNDEFINED_OBJECT),
-					 errmsg("model \"%s\" does not exist", model),
-					 errhint("automl.models lists the trained models.")));
-		ereport(ERROR,
-				(errcode(ERRCODE_UNDEFINED_OBJECT),
-				 errmsg("model \"%s\" has no deployed version", model)));
-	}
+		model_error_not_deployed(model);
 	{
 		MemoryContext old = MemoryContextSwitchTo(caller);
 		uint64		n = SPI_processed;

@@ -358,8 +358,7 @@ automl_purge_predictions(PG_FUNCTION_ARGS)
 	query_add_text(&p, model);
 	query_run("SELECT pg_catalog.array_agg(r.name) FROM automl.registry r"
 			  " WHERE ($2::text IS NULL OR r.name OPERATOR(pg_catalog.=) $2)"
-			  " AND ($2::text IS NOT NULL OR EXISTS (SELECT 1 FROM pg_catalog.pg_roles ro"
-			  "  WHERE ro.rolname OPERATOR(pg_catalog.=) r.owner AND pg_catalog.pg_has_role(ro.oid, 'MEMBER')))", &p, SPI_OK_SELECT);
+			  " AND ($2::text IS NOT NULL OR automl.caller_owns(r.owner))", &p, SPI_OK_SELECT);
 	query_add(&p, TEXTARRAYOID, SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &(bool) {false}),
 			  SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1) == NULL);
 	p.values[2] = SPI_datumTransfer(p.values[2], false, -1);

@@ -136,17 +136,7 @@ load_reference(ModelWindow *w, MemoryContext cxt)
 							  1, types, args, NULL, true, 0) != SPI_OK_SELECT)
 		elog(ERROR, "automl could not read the training profile of model \"%s\"", w->model);
 	if (SPI_processed == 0)
-	{
-		if (SPI_execute_with_args("SELECT 1 FROM automl.registry WHERE name OPERATOR(pg_catalog.=) $1",
-								  1, types, args, NULL, true, 1) == SPI_OK_SELECT && SPI_processed == 0)
-			ereport(ERROR,
-					(errcode(ERRCODE_UNDEFINED_OBJECT),
-					 errmsg("model \"%s\" does not exist", w->model),
-					 errhint("automl.models lists the trained models.")));
-		ereport(ERROR,
-				(errcode(ERRCODE_UNDEFINED_OBJECT),
-				 errmsg("model \"%s\" has no deployed version", w->model)));
-	}
+		model_error_not_deployed(w->model);
 	/* every SPI call leaves SPI's own context current: results go to the caller's */
 	MemoryContextSwitchTo(cxt);
 	w->features = palloc0(sizeof(FeatureWindow) * SPI_processed);

@@ -117,6 +117,19 @@ read_monitor_settings(MonitorSettings *monitor, MemoryContext cxt)
 	MemoryContextSwitchTo(old);
 }
 
+void
+model_error_not_deployed(const char *name)
+{
+	if (!model_name_exists(name))
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_OBJECT),
+				 errmsg("model \"%s\" does not exist", name),
+				 errhint("automl.models lists the trained models.")));
+	ereport(ERROR,
+			(errcode(ERRCODE_UNDEFINED_OBJECT),
+			 errmsg("model \"%s\" has no deployed version", name)));
+}
+
 Model *
 model_cache_lookup(const char *ref, char **name_out, int *version_out, MonitorSettings *monitor)
 {
@@ -162,18 +175,11 @@ model_cache_lookup(const char *ref, char **name_out, int *version_out, MonitorSe
 		elog(ERROR, "automl model lookup failed: %s", SPI_result_code_string(rc));
 	if (SPI_processed == 0)
 	{
-		if (!model_name_exists(name))
-			ereport(ERROR,
-					(errcode(ERRCODE_UNDEFINED_OBJECT),
-					 errmsg("model \"%s\" does not exist", name),
-					 errhint("automl.models lists the trained models.")));
-		if (version > 0)
+		if (version > 0 && model_name_exists(name))
 			ereport(ERROR,
 					(errcode(ERRCODE_UNDEFINED_OBJECT),
 					 errmsg("model \"%s\" has no version %d", name, version)));
-		ereport(ERROR,
-				(errcode(ERRCODE_UNDEFINED_OBJECT),
-				 errmsg("model \"%s\" has no deployed version", name)));
+		model_error_not_deployed(name);
 	}
 	version = DatumGetInt32(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
 	xmin = DatumGetTransactionId(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull));

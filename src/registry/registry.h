@@ -175,4 +175,7 @@ typedef struct MonitorSettings
 extern Model *model_cache_lookup(const char *ref, char **name_out, int *version_out,
 								 MonitorSettings *monitor);
 
+/* Raises "model does not exist", or "has no deployed version" when it does. Connected to SPI. */
+extern void model_error_not_deployed(const char *name) pg_attribute_noreturn();
+
 #endif							/* AUTOML_REGISTRY_H */

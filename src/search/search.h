@@ -49,7 +49,6 @@ typedef struct TrainOutcome
 	const char *algorithm;
 	const char *metric;
 	double		score;			/* validation score of the search; NaN: undefined */
-	int			champion_version;	/* the deployed version compared with, or 0 */
 	const char *decision_reason;
 	int64		gate_rows;		/* rows both were scored on under a gate, else 0 */
 } TrainOutcome;

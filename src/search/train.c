@@ -1247,7 +1247,6 @@ train_and_store(TrainRequest *req)
 	outcome.algorithm = rec.algorithm;
 	outcome.metric = metric->name;
 	outcome.score = score;
-	outcome.champion_version = rec.parent_version;
 	outcome.decision_reason = rec.decision_reason;
 	outcome.gate_rows = gate_frame ? gate_frame->n_rows : 0;
 	return outcome;

@@ -684,12 +684,15 @@ ingest_file(SpoolFile *f, Batch *batch, MemoryContext batch_cxt, RecordFilter *f
 
 /*
  * One ingestion round in the current transaction (connected to SPI, as a
- * role that may write automl.predictions). With delete_done, complete files
- * whose every byte an earlier committed round stored are deleted. Returns the
- * rows inserted; *more is set when a file has bytes left for another round.
+ * role that may write automl.predictions). The background writer (background)
+ * only tries the lock (*locked says whether it got it), deletes complete
+ * files whose every byte an earlier committed round stored, and prunes old
+ * tombstones; automl_flush_predictions waits for the lock and deletes
+ * nothing, since its transaction may still roll back. Returns the rows
+ * inserted; *more is set when a file has bytes left for another round.
  */
 static int64
-ingest_round(bool delete_done, bool *more, bool *locked)
+ingest_round(bool background, bool *more, bool *locked)
 {
 	int			n_files;
 	SpoolFile  *files;
@@ -703,12 +706,12 @@ ingest_round(bool delete_done, bool *more, bool *locked)
 	batch->bytes = 0;
 	*more = false;
 	/* the background writer only tries: whoever holds the lock does this work */
-	if (SPI_execute(delete_done
+	if (SPI_execute(background
 					? "SELECT pg_catalog.pg_try_advisory_xact_lock(" CppAsString2(INGEST_LOCK_CLASS) ", 0)"
 					: "SELECT pg_catalog.pg_advisory_xact_lock(" CppAsString2(INGEST_LOCK_CLASS) ", 0) IS NULL",
 					false, 0) != SPI_OK_SELECT)
 		elog(ERROR, "automl could not lock the prediction log");
-	*locked = !delete_done ||
+	*locked = !background ||
 		DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &(bool) {false}));
 	if (!*locked)
 		return 0;
@@ -741,7 +744,7 @@ ingest_round(bool delete_done, bool *more, bool *locked)
 		if (f->consumed >= (int64) f->size)
 		{
 			/* its position row stays as a tombstone: a stale copy (a base backup) is not read again */
-			if (f->complete && delete_done)
+			if (f->complete && background)
 				(void) unlink(f->path);
 			continue;
 		}
@@ -755,7 +758,7 @@ ingest_round(bool delete_done, bool *more, bool *locked)
 		}
 	}
 	/* tombstones of processes that started more than TOMBSTONE_DAYS ago go */
-	if (delete_done &&
+	if (background &&
 		SPI_execute("DELETE FROM automl.log_spool WHERE pg_catalog.split_part(file, '-', 2)::int8"
 					" OPERATOR(pg_catalog.<) (pg_catalog.date_part('epoch', pg_catalog.now()"
 					" OPERATOR(pg_catalog.-) '" CppAsString2(TOMBSTONE_DAYS) " days'::interval"

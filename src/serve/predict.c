@@ -259,7 +259,7 @@ make_log_plan(const MonitorSettings *monitor, const Model *model, const char *mo
 
 /* Appends the scored row to the prediction log (the model is monitored). */
 static void
-log_prediction(PredictState *state, const char *const *category, const int *category_len)
+log_prediction(PredictState *state)
 {
 	const Model *model = state->model;
 	LogPlan    *log = state->log;
@@ -285,8 +285,8 @@ log_prediction(PredictState *state, const char *const *category, const int *cate
 		else if (model->prep->columns[c].kind == FEATURE_CATEGORICAL)
 		{
 			v->kind = LOGGED_TEXT;
-			v->text = category[c];
-			v->text_len = category_len[c];
+			v->text = state->category[c];
+			v->text_len = state->category_len[c];
 		}
 		else
 		{
@@ -419,7 +419,7 @@ predict_row(FunctionCallInfo fcinfo)
 	}
 	model_predict_raw(model, state->raw, state->x, state->out);
 	if (logging)
-		log_prediction(state, state->category, state->category_len);
+		log_prediction(state);
 	return state;
 }
 
