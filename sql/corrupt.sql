@@ -25,6 +25,9 @@ SELECT automl_predict('victim', c) FROM corrupt_src c LIMIT 1;
 -- a newer format version
 UPDATE automl.models m SET model_bytes = set_byte(g.model_bytes, 8, 9) FROM good_bytes g WHERE m.name = 'victim';
 SELECT automl_predict('victim', c) FROM corrupt_src c LIMIT 1;
+-- an older, unreleased format version
+UPDATE automl.models m SET model_bytes = set_byte(g.model_bytes, 8, 1) FROM good_bytes g WHERE m.name = 'victim';
+SELECT automl_predict('victim', c) FROM corrupt_src c LIMIT 1;
 -- flags that this version does not know
 UPDATE automl.models m SET model_bytes = set_byte(g.model_bytes, 12, 1) FROM good_bytes g WHERE m.name = 'victim';
 SELECT automl_predict('victim', c) FROM corrupt_src c LIMIT 1;

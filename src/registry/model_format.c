@@ -151,6 +151,12 @@ model_deserialize(const char *data, size_t len)
 				 errhint("Update the automl extension to read this model.")));
 	if (format_version == 0 || bytes_get_u32(&r) != 0)
 		bytes_corrupted(&r, "the format version or flags are invalid");
+	if (format_version < MODEL_FORMAT_VERSION)
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("stored model has format version %u of a development build before automl 0.1.0",
+						format_version),
+				 errhint("Train the model again.")));
 	payload_len = bytes_get_u64(&r);
 	crc = bytes_get_u32(&r);
 	if (bytes_get_u32(&r) != 0)

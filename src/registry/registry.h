@@ -44,7 +44,11 @@ extern const char *model_algorithm(const Model *model);
 
 /* ---- binary format (model_format.c) ---- */
 
-#define MODEL_FORMAT_VERSION 1
+/*
+ * 2: calibration, tree node covers and linear input means (explanations).
+ * 0.1.0 is the first release; version 1 was never released and is refused.
+ */
+#define MODEL_FORMAT_VERSION 2
 
 /* Model bytes: a 32-byte header (magic, format version, length, CRC-32), then the payload. */
 extern bytea *model_serialize(const Model *model);
