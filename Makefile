@@ -42,7 +42,10 @@ OBJS = \
 	src/monitor/stats.o \
 	src/monitor/window.o \
 	src/monitor/performance.o \
-	src/monitor/settings.o
+	src/monitor/settings.o \
+	src/evaluate/calibration.o \
+	src/evaluate/scores.o \
+	src/evaluate/evaluate.o
 
 DATA_built = sql/install/$(EXTENSION)--$(EXTVERSION).sql
 
@@ -69,8 +72,9 @@ PG_CONFIG ?= pg_config
 PGXS := $(shell $(PG_CONFIG) --pgxs)
 include $(PGXS)
 
-sql/install/$(EXTENSION)--$(EXTVERSION).sql: sql/install/$(EXTENSION).sql
-	cp $< $@
+# The install script: the catalog, training and serving, then evaluation.
+sql/install/$(EXTENSION)--$(EXTVERSION).sql: sql/install/$(EXTENSION).sql sql/install/evaluation.sql
+	cat $^ > $@
 
 # The model-format fuzzer runs outside the server (see test/fuzz/README.md).
 .PHONY: fuzz

@@ -50,6 +50,7 @@ CREATE TABLE automl.models (
     format_version    integer     NOT NULL,
     model_bytes       bytea,
     retired_at        timestamptz,
+    calibration       jsonb,
     PRIMARY KEY (name, version),
     CHECK ((model_bytes IS NULL) = (retired_at IS NOT NULL))
 );
@@ -314,7 +315,8 @@ CREATE FUNCTION automl_train(
     hyperparams jsonb   DEFAULT NULL,
     exclude     text[]  DEFAULT NULL,
     seed        integer DEFAULT NULL,
-    max_trials  integer DEFAULT NULL)
+    max_trials  integer DEFAULT NULL,
+    calibration text    DEFAULT 'auto')
 RETURNS TABLE (name text, version integer, task text, algorithm text,
                metric text, score float8, deployed boolean)
 AS 'MODULE_PATHNAME', 'automl_train' LANGUAGE C VOLATILE PARALLEL UNSAFE;

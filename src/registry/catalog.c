@@ -280,15 +280,16 @@ catalog_store_model(ModelRecord *rec)
 	query_add_text(&row, writer.caller);
 	query_add(&row, INT4OID, Int32GetDatum(MODEL_FORMAT_VERSION), false);
 	query_add(&row, BYTEAOID, PointerGetDatum(rec->model_bytes), false);
+	query_add_text(&row, rec->calibration_json);
 	query_run("INSERT INTO automl.models (name, version, task, algorithm, hyperparams, metrics,"
 			  " metric, score, features, feature_kinds, classes, summary, source_relation,"
 			  " source_kind, source_definition, target, options, warnings, profile, n_rows,"
 			  " data_digest, parent_version, comparison, train_seconds, extension_version,"
-			  " created_by, format_version, model_bytes)"
+			  " created_by, format_version, model_bytes, calibration)"
 			  " VALUES ($1, $2, $3, $4, $5::pg_catalog.jsonb, $6::pg_catalog.jsonb, $7, $8, $9,"
 			  " $10, $11, $12::pg_catalog.jsonb, $13, $14, $15, $16, $17::pg_catalog.jsonb,"
 			  " $18::pg_catalog.jsonb, $19::pg_catalog.jsonb, $20, $21, $22,"
-			  " $23::pg_catalog.jsonb, $24, $25, $26, $27, $28)",
+			  " $23::pg_catalog.jsonb, $24, $25, $26, $27, $28, $29::pg_catalog.jsonb)",
 			  &row, SPI_OK_INSERT);
 
 	for (int t = 0; t < rec->n_trials; t++)

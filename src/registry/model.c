@@ -8,6 +8,7 @@
  */
 #include "postgres.h"
 
+#include "evaluate/evaluate.h"
 #include "registry/registry.h"
 
 int
@@ -29,16 +30,20 @@ model_predict_raw(const Model *model, const RawValue *raw, double *x, double *ou
 	{
 		prep_apply(model->prep, raw, x);
 		model->learner->predict(model->learner_state, x, out);
-		return;
 	}
-	for (int k = 0; k < width; k++)
-		out[k] = 0.0;
-	for (int m = 0; m < model->n_members; m++)
+	else
 	{
-		model_predict_raw(model->members[m], raw, x, model->scratch);
 		for (int k = 0; k < width; k++)
-			out[k] += model->weights[m] * model->scratch[k];
+			out[k] = 0.0;
+		for (int m = 0; m < model->n_members; m++)
+		{
+			model_predict_raw(model->members[m], raw, x, model->scratch);
+			for (int k = 0; k < width; k++)
+				out[k] += model->weights[m] * model->scratch[k];
+		}
 	}
+	if (model->calibrator)
+		calibration_apply(model->calibrator, out);
 }
 
 Model *

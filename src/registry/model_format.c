@@ -12,7 +12,8 @@
  *                 feature spec and learner section (length-prefixed), or,
  *                 when the learner name is "ensemble", a member count and
  *                 per member: weight, learner name, feature spec, learner
- *                 section
+ *                 section; then the calibrator (a method byte, 0 for
+ *                 none, and its maps)
  *
  * All integers are little-endian. The loader trusts nothing: it checks the
  * header, the length and the checksum, then every count and value.
@@ -22,6 +23,7 @@
 #include <math.h>
 
 #include "common/bytes.h"
+#include "evaluate/evaluate.h"
 #include "registry/registry.h"
 #include "fmgr.h"
 
@@ -69,6 +71,7 @@ model_serialize(const Model *model)
 			put_single(&payload, model->members[m]);
 		}
 	}
+	calibration_save(model->calibrator, &payload);
 
 	bytes_writer_init(&out);
 	bytes_put_raw(&out, MODEL_MAGIC, 8);
@@ -215,6 +218,7 @@ model_deserialize(const char *data, size_t len)
 			bytes_corrupted(&r, "the ensemble weights do not add up to 1");
 		model = model_make_ensemble(members, weights, n_members);
 	}
+	model->calibrator = calibration_load(&r, model->n_classes);
 	bytes_expect_end(&r);
 	return model;
 }

@@ -25,6 +25,9 @@ typedef struct Model
 	struct Model **members;
 	double	   *weights;
 	double	   *scratch;		/* one member's output while averaging */
+
+	/* Maps the class probabilities of the whole model; NULL: none. */
+	struct Calibrator *calibrator;
 } Model;
 
 /* The widest prepared row any of the model's learners takes. */
@@ -32,7 +35,8 @@ extern int	model_input_width(const Model *model);
 
 /*
  * Predicts one row of raw values: prepares it (x holds model_input_width
- * doubles) and writes 1 value (regression) or n_classes probabilities to out.
+ * doubles) and writes 1 value (regression) or n_classes probabilities
+ * (calibrated when the model has a calibrator) to out.
  */
 extern void model_predict_raw(const Model *model, const RawValue *raw, double *x, double *out);
 
@@ -97,6 +101,7 @@ typedef struct ModelRecord
 	const char *target;
 	const char *options_json;
 	const char *warnings_json;
+	const char *calibration_json;	/* classification: what calibration chose; else NULL */
 	const char *profile_json;
 	int64		n_rows;
 	const char *data_digest;

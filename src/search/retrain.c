@@ -85,7 +85,8 @@ stored_recipe(const char *model, int *deployed_version)
 			  " CASE WHEN pg_catalog.jsonb_typeof(m.options->'algorithms') = 'array'"
 			  "  THEN ARRAY(SELECT pg_catalog.jsonb_array_elements_text(m.options->'algorithms')) END,"
 			  " CASE WHEN pg_catalog.jsonb_typeof(m.options->'hyperparams') = 'object'"
-			  "  THEN m.options->'hyperparams' END"
+			  "  THEN m.options->'hyperparams' END,"
+			  " COALESCE(m.options->>'calibration', 'auto')"
 			  " FROM automl.models m JOIN automl.deployed d"
 			  " ON d.name OPERATOR(pg_catalog.=) m.name AND d.version OPERATOR(pg_catalog.=) m.version"
 			  " WHERE m.name OPERATOR(pg_catalog.=) $1", &p, SPI_OK_SELECT);
@@ -117,6 +118,7 @@ stored_recipe(const char *model, int *deployed_version)
 	req->algorithms = isnull ? NIL : text_array_list(d);
 	d = SPI_getbinval(row, desc, 11, &isnull);
 	req->hyperparams = isnull ? NULL : DatumGetJsonbPCopy(d);
+	req->calibration = SPI_getvalue(row, desc, 12);
 	req->gate_fraction = GATE_FRACTION;
 	SPI_finish();
 

@@ -38,6 +38,7 @@ typedef struct TrainRequest
 	double		time_budget;	/* seconds; 0: none (max_trials only) */
 	int			max_trials;		/* 0: none */
 	double		gate_fraction;	/* > 0: rows kept out to compare with the deployed version */
+	const char *calibration;	/* auto, none, platt, isotonic */
 } TrainRequest;
 
 /* What one training stored and decided. */

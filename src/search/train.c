@@ -21,6 +21,7 @@
 #include "catalog/pg_type.h"
 #include "common/subxact.h"
 #include "data/frame.h"
+#include "evaluate/evaluate.h"
 #include "fmgr.h"
 #include "funcapi.h"
 #include "miscadmin.h"
@@ -54,7 +55,7 @@ PG_FUNCTION_INFO_V1(automl_train);
 enum
 {
 	ARG_NAME, ARG_RELATION, ARG_TARGET, ARG_TASK, ARG_TIME_BUDGET, ARG_METRIC,
-	ARG_ALGORITHMS, ARG_HYPERPARAMS, ARG_EXCLUDE, ARG_SEED, ARG_MAX_TRIALS
+	ARG_ALGORITHMS, ARG_HYPERPARAMS, ARG_EXCLUDE, ARG_SEED, ARG_MAX_TRIALS, ARG_CALIBRATION
 };
 
 
@@ -211,6 +212,13 @@ parse_request(FunctionCallInfo fcinfo)
 	if (!PG_ARGISNULL(ARG_EXCLUDE))
 		req->exclude = text_array_to_list(PG_GETARG_ARRAYTYPE_P(ARG_EXCLUDE), "exclude");
 	req->seed = PG_ARGISNULL(ARG_SEED) ? DEFAULT_SEED : PG_GETARG_INT32(ARG_SEED);
+	req->calibration = PG_ARGISNULL(ARG_CALIBRATION) ? "auto"
+		: text_to_cstring(PG_GETARG_TEXT_PP(ARG_CALIBRATION));
+	if (!calibration_request_valid(req->calibration))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("unknown calibration \"%s\"", req->calibration),
+				 errhint("Valid values are auto (calibrate when it lowers the validation log loss), none, platt and isotonic.")));
 	return req;
 }
 
@@ -972,6 +980,7 @@ train_and_store(TrainRequest *req)
 	SearchRequest sreq;
 	SearchResult sr;
 	EnsembleChoice ens;
+	CalibrationChoice calibration;
 	bool		use_ensemble = false;
 	const Trial *best;
 	const Predictions *chosen_predictions;
@@ -1028,6 +1037,12 @@ train_and_store(TrainRequest *req)
 		classes = sort_classes(frame);
 		td.n_classes = frame->target.n_labels;
 	}
+	else if (strcmp(req->calibration, "auto") != 0 && strcmp(req->calibration, "none") != 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("calibration \"%s\" applies to classification, and this is a regression",
+						req->calibration),
+				 errhint("Leave calibration out for regression models.")));
 
 	/* A gate needs a deployed version to compare with, and rows enough for both parts. */
 	if (req->gate_fraction > 0 && policy.deployed_version > 0 && policy.auto_deploy &&
@@ -1145,6 +1160,29 @@ train_and_store(TrainRequest *req)
 	prep_check_target(model->prep, frame, td.task == TASK_CLASSIFICATION, td.n_classes, &warnings);
 	appendStringInfoChar(&warnings.json, ']');
 
+	/*
+	 * Calibration, chosen on the validation predictions. From here on they
+	 * are the cross-fitted calibrated ones, so the stored metrics, the
+	 * deployment decision and the drift reference describe what the model
+	 * will return.
+	 */
+	memset(&calibration, 0, sizeof(calibration));
+	if (td.task == TASK_CLASSIFICATION)
+	{
+		calibration = calibration_choose(req->calibration, chosen_predictions->n,
+										 chosen_predictions->pred, chosen_predictions->label,
+										 td.n_classes, (uint64) req->seed);
+		model->calibrator = calibration.calibrator;
+		if (calibration.cross_fitted)
+		{
+			Predictions *calibrated = palloc(sizeof(Predictions));
+
+			*calibrated = *chosen_predictions;
+			calibrated->pred = calibration.cross_fitted;
+			chosen_predictions = calibrated;
+		}
+	}
+
 	/* The catalog row. */
 	memset(&rec, 0, sizeof(rec));
 	rec.name = req->name;
@@ -1205,10 +1243,12 @@ train_and_store(TrainRequest *req)
 		learner_json_array(&json, td.class_weight, td.n_classes);
 	else
 		appendStringInfoString(&json, "null");
-	appendStringInfo(&json, ", \"gate_rows\": " INT64_FORMAT, gate_frame ? gate_frame->n_rows : 0);
+	appendStringInfo(&json, ", \"gate_rows\": " INT64_FORMAT ", \"calibration\": \"%s\"",
+					 gate_frame ? gate_frame->n_rows : 0, req->calibration);
 	appendStringInfoChar(&json, '}');
 	rec.options_json = json.data;
 	rec.warnings_json = warnings.json.data;
+	rec.calibration_json = calibration.json;
 	rec.profile_json = profile_with_predictions(prep_profile_json(model->prep, frame),
 												chosen_predictions, td.n_classes, classes);
 

@@ -1,0 +1,179 @@
+/*
+ * evaluate.h: what a reviewer needs to trust a model, after training.
+ *
+ *   calibration.c  Platt and isotonic calibration of class probabilities,
+ *                  chosen on out-of-fold predictions, applied by the model
+ *   scores.c       metrics, curves and fairness figures from scored rows
+ *   evaluate.c     automl_evaluate and the curve and fairness functions:
+ *                  a labelled relation scored by a stored model
+ *   explain.c      automl_explain and automl_feature_importance
+ *
+ * The model card is SQL over the catalog (sql/install/evaluation.sql).
+ */
+#ifndef AUTOML_EVALUATE_H
+#define AUTOML_EVALUATE_H
+
+#include "postgres.h"
+#include "common/bytes.h"
+#include "lib/stringinfo.h"
+
+/* ---- calibration (calibration.c) ---- */
+
+typedef enum CalibrationMethod
+{
+	CALIBRATION_NONE = 0,
+	CALIBRATION_PLATT = 1,		/* p' = sigmoid(a * logit(p) + b) */
+	CALIBRATION_ISOTONIC = 2	/* p' = a monotone piecewise-linear map of p */
+} CalibrationMethod;
+
+/*
+ * One map per calibrated probability: the positive class's for two classes,
+ * each class's against the rest for more (then renormalised to sum 1, as
+ * scikit-learn's CalibratedClassifierCV does).
+ */
+typedef struct CalibrationMap
+{
+	double		a;				/* Platt */
+	double		b;
+	int			n_points;		/* isotonic: increasing x, non-decreasing y */
+	double	   *x;
+	double	   *y;
+} CalibrationMap;
+
+typedef struct Calibrator
+{
+	CalibrationMethod method;
+	int			n_classes;
+	int			n_maps;			/* 1 for two classes, else n_classes */
+	CalibrationMap *maps;
+} Calibrator;
+
+/* What calibration chose, for the model row. */
+typedef struct CalibrationChoice
+{
+	Calibrator *calibrator;		/* NULL: none */
+	double	   *cross_fitted;	/* the predictions, each calibrated by a calibrator fitted
+								 * on the other folds (honest validation figures); or NULL */
+	char	   *json;			/* method, cross-validated log loss of each candidate, rows */
+} CalibrationChoice;
+
+/*
+ * Chooses among none, Platt and isotonic by 5-fold cross-validated log loss
+ * over out-of-fold predictions (n rows of n_classes probabilities, with their
+ * labels), and fits the winner on all of them. requested: "auto", or one
+ * method forced ("none", "platt", "isotonic").
+ */
+extern CalibrationChoice calibration_choose(const char *requested, int64 n, const double *pred,
+											const int *label, int n_classes, uint64 seed);
+
+/* Calibrates one row's n_classes probabilities in place. */
+extern void calibration_apply(const Calibrator *cal, double *probabilities);
+
+extern const char *calibration_method_name(CalibrationMethod method);
+
+/* True when name is auto or a method. */
+extern bool calibration_request_valid(const char *name);
+
+extern void calibration_save(const Calibrator *cal, ByteWriter *w);
+
+/* Reads what calibration_save wrote (NULL for none); ereports on anything inconsistent. */
+extern Calibrator *calibration_load(ByteReader *r, int n_classes);
+
+/* ---- figures from scored rows (scores.c) ---- */
+
+/*
+ * Rows of a labelled relation scored by a model: the truth and the
+ * prediction (one value, or n_classes probabilities) of each.
+ */
+typedef struct ScoredRows
+{
+	bool		classification;
+	int			n_classes;		/* 0 for regression */
+	int64		n;
+	double	   *pred;			/* n x width */
+	double	   *y;				/* regression truth */
+	int		   *label;			/* class index of the truth */
+} ScoredRows;
+
+#define SCORES_MAX_METRICS 16
+
+typedef struct MetricValue
+{
+	const char *name;
+	double		value;			/* NaN: undefined on these rows */
+	int			direction;		/* 1: higher is better, -1: lower is better, 0: neither */
+} MetricValue;
+
+/*
+ * The task's metrics over the given rows (indices into s; NULL: all). Binary
+ * classification reports precision, recall and F1 of the positive (second)
+ * class; more classes their macro averages. Returns the number written.
+ */
+extern int	scores_metrics(const ScoredRows *s, const int64 *rows, int64 n_rows, MetricValue *out);
+
+/* The positive class's probability of row i, or class k's one-vs-rest. */
+static inline double
+scores_probability(const ScoredRows *s, int64 i, int k)
+{
+	return s->pred[i * s->n_classes + k];
+}
+
+/* The predicted class of row i: the most probable. */
+extern int	scores_predicted_class(const ScoredRows *s, int64 i);
+
+/* A curve point, any of the curves: which columns are used depends on the curve. */
+typedef struct CurvePoint
+{
+	double		threshold;
+	double		x;				/* ROC: false positive rate; PR: recall */
+	double		y;				/* ROC: true positive rate; PR: precision */
+} CurvePoint;
+
+/*
+ * ROC points of class k against the rest, from the highest threshold
+ * (+infinity: nothing positive) down through every distinct score (as
+ * scikit-learn's roc_curve with drop_intermediate=False).
+ */
+extern int64 scores_roc_curve(const ScoredRows *s, int k, CurvePoint **points);
+
+/*
+ * Precision-recall points of class k, from the highest distinct score down,
+ * after a first point (recall 0, precision 1, threshold NaN) as
+ * scikit-learn's precision_recall_curve ends with.
+ */
+extern int64 scores_pr_curve(const ScoredRows *s, int k, CurvePoint **points);
+
+/* One bin of a reliability table. */
+typedef struct CalibrationBin
+{
+	double		lower;
+	double		upper;
+	int64		rows;
+	double		mean_predicted;
+	double		fraction_positive;
+} CalibrationBin;
+
+#define SCORES_CALIBRATION_BINS 10
+
+/* Class k's probabilities in 10 equal-width bins (empty bins have rows 0). */
+extern void scores_calibration_bins(const ScoredRows *s, int k, CalibrationBin *bins);
+
+/* One tenth of the rows ranked by class k's probability. */
+typedef struct LiftBucket
+{
+	int64		rows;
+	int64		positives;
+	double		min_score;
+	double		max_score;
+} LiftBucket;
+
+#define SCORES_LIFT_BUCKETS 10
+
+/*
+ * The rows ranked by class k's probability, highest first (ties in row
+ * order), cut into 10 buckets: bucket g holds ranks floor(g n / 10) up to
+ * floor((g + 1) n / 10).
+ */
+extern void scores_lift_buckets(const ScoredRows *s, int k, LiftBucket *buckets);
+
+#endif							/* AUTOML_EVALUATE_H */
