@@ -50,7 +50,7 @@ OBJS = \
 DATA_built = sql/install/$(EXTENSION)--$(EXTVERSION).sql
 
 # pg_regress scripts are sql/*.sql; their output is in expected/.
-REGRESS = train predict bad_input corrupt privileges column_types registry real_data real_categorical trees search monitor retrain
+REGRESS = train predict bad_input corrupt privileges column_types registry real_data real_categorical trees search monitor retrain evaluate
 REGRESS_OPTS = --inputdir=. --load-extension=$(EXTENSION)
 
 # Isolation specs: test/isolation/specs/*.spec, output in test/isolation/expected/.

@@ -651,7 +651,7 @@ automl_evaluate(PG_FUNCTION_ARGS)
 	appendStringInfoString(&result, "]}");
 
 	initStringInfo(&args);
-	appendStringInfo(&args, "{\"slice_margin\": %.17g, \"slice_by\": [", margin);
+	appendStringInfo(&args, "{\"slice_margin\": %.15g, \"slice_by\": [", margin);
 	foreach(lc, slice_by)
 	{
 		appendStringInfoString(&args, foreach_current_index(lc) > 0 ? ", " : "");

@@ -20,6 +20,21 @@
 
 #define LOG_LOSS_CLIP 1e-15
 
+/*
+ * The reliability bin of a probability: the number of inner edges k / 10
+ * below it, so that a probability on an edge falls in the lower bin, as
+ * scikit-learn's calibration_curve places it (edges computed as it does).
+ */
+static int
+probability_bin(double p)
+{
+	int			bin = 0;
+
+	for (int k = 1; k < SCORES_CALIBRATION_BINS; k++)
+		bin += (k * (1.0 / SCORES_CALIBRATION_BINS)) < p;
+	return bin;
+}
+
 int
 scores_predicted_class(const ScoredRows *s, int64 i)
 {
@@ -243,8 +258,7 @@ classification_metrics(const ScoredRows *s, MetricValue *out)
 		/* reliability: the positive class's probability, or the top class's confidence */
 		conf = K == 2 ? p[1] : p[guess];
 		hit = K == 2 ? truth == 1 : guess == truth;
-		bin = Min((int) (conf * SCORES_CALIBRATION_BINS), SCORES_CALIBRATION_BINS - 1);
-		bin = Max(bin, 0);
+		bin = probability_bin(conf);
 		bin_conf[bin] += conf;
 		bin_hit[bin] += hit;
 		bin_rows[bin] += 1.0;
@@ -436,7 +450,7 @@ scores_calibration_bins(const ScoredRows *s, int k, CalibrationBin *bins)
 	for (int64 i = 0; i < s->n; i++)
 	{
 		double		p = scores_probability(s, i, k);
-		int			b = Min(Max((int) (p * SCORES_CALIBRATION_BINS), 0), SCORES_CALIBRATION_BINS - 1);
+		int			b = probability_bin(p);
 
 		sum_p[b] += p;
 		hits[b] += s->label[i] == k;
