@@ -45,7 +45,8 @@ OBJS = \
 	src/monitor/settings.o \
 	src/evaluate/calibration.o \
 	src/evaluate/scores.o \
-	src/evaluate/evaluate.o
+	src/evaluate/evaluate.o \
+	src/evaluate/card.o
 
 DATA_built = sql/install/$(EXTENSION)--$(EXTVERSION).sql
 

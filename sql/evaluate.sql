@@ -196,3 +196,48 @@ DROP ROLE eval_reader;
 -- deleting a model deletes its evaluations
 SELECT automl_delete('regions');
 SELECT count(*) FROM automl.evaluations WHERE name = 'regions';
+
+-- The model card: every section, from the catalog and the recorded evaluations.
+SELECT count(*) AS rows FROM automl_evaluate('adult_eval', 'adult_test', slice_by => ARRAY['sex']);
+SELECT * FROM automl_set_intended_use('adult_eval', 'Teaching: ranking census records by the chance of an income over 50K. Not for decisions about people.');
+SELECT section, position(section IN card) > 0 AS present
+FROM (SELECT automl_model_card('adult_eval') AS card) c,
+     unnest(ARRAY['# Model card: adult_eval, version 1', '## Model details', '## Intended use',
+                  'Teaching: ranking census records', '## Training data', 'public.adult (table), target class',
+                  '## Evaluation data and metrics', 'Evaluated on public.adult_test (2000 rows)',
+                  '## Per-slice results', '| sex | Female | 683 |', '## Fairness',
+                  'Sensitive column race on public.adult_test', '## Caveats', '## Lineage',
+                  '| 1 | deployed |']) AS section;
+SELECT jsonb_object_keys(automl_model_card_json('adult_eval')) AS section ORDER BY 1;
+SELECT (c->'evaluation'->'metrics'->>'roc_auc')::float8 = (SELECT value FROM adult_eval_result
+                                                 WHERE slice_column IS NULL AND metric = 'roc_auc') AS card_has_evaluated_auc,
+       jsonb_array_length(c->'fairness') AS sensitive_columns,
+       c->'model_details'->>'calibration' AS calibration,
+       jsonb_array_length(c->'lineage') AS versions
+FROM automl_model_card_json('adult_eval') c;
+-- caveats it knows: small data, no evaluation, no monitoring, a slice behind
+SELECT cv FROM jsonb_array_elements_text(automl_model_card_json('iris_eval')->'caveats') cv ORDER BY 1;
+SELECT automl_monitor('iris_eval');
+SELECT count(*) AS monitoring_caveats FROM jsonb_array_elements_text(automl_model_card_json('iris_eval')->'caveats') cv
+WHERE cv LIKE 'Predictions are not monitored%';
+SELECT cv FROM jsonb_array_elements_text(automl_model_card_json('adult_eval')->'caveats') cv
+WHERE cv LIKE 'Slice sex%' ORDER BY 1;
+-- an older version has its own card
+SELECT name, version FROM automl_train('adult_eval', 'adult', 'class', exclude => ARRAY['id'],
+    algorithms => ARRAY['logistic'], max_trials => 1);
+SELECT c->'model_details'->>'version' AS version, c->'model_details'->>'deployed' AS deployed,
+       jsonb_typeof(c->'evaluation') = 'object' AS evaluated
+FROM (VALUES (automl_model_card_json('adult_eval', 1)), (automl_model_card_json('adult_eval', 2))) v(c);
+-- errors, and only the owner describes a model
+SELECT automl_model_card(NULL);
+SELECT automl_model_card('nope');
+SELECT automl_model_card('adult_eval', 9);
+SELECT * FROM automl_set_intended_use('nope', 'x');
+SELECT * FROM automl_set_intended_use(NULL, 'x');
+CREATE ROLE card_reader;
+SET ROLE card_reader;
+SELECT position('## Intended use' IN automl_model_card('adult_eval')) > 0 AS anyone_reads_cards;
+SELECT * FROM automl_set_intended_use('adult_eval', 'mine now');
+RESET ROLE;
+DROP ROLE card_reader;
+SELECT name, intended_use IS NULL AS cleared FROM automl_set_intended_use('adult_eval', NULL);
