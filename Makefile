@@ -46,7 +46,8 @@ OBJS = \
 	src/evaluate/calibration.o \
 	src/evaluate/scores.o \
 	src/evaluate/evaluate.o \
-	src/evaluate/card.o
+	src/evaluate/card.o \
+	src/evaluate/explain.o
 
 DATA_built = sql/install/$(EXTENSION)--$(EXTVERSION).sql
 

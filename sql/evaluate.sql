@@ -241,3 +241,28 @@ SELECT * FROM automl_set_intended_use('adult_eval', 'mine now');
 RESET ROLE;
 DROP ROLE card_reader;
 SELECT name, intended_use IS NULL AS cleared FROM automl_set_intended_use('adult_eval', NULL);
+
+-- Global importance: the learner's own, and permutation importance on labelled rows.
+SELECT setseed(0.5);
+CREATE TABLE signal AS
+SELECT i, x, noise, category, 3 * x + CASE category WHEN 'a' THEN 2 ELSE 0 END + (random() - 0.5) * 0.1 AS y
+FROM (SELECT i, random() AS x, random() AS noise, (ARRAY['a', 'b'])[1 + i % 2] AS category
+      FROM generate_series(1, 1000) i) s;
+SELECT name FROM automl_train('signal_tree', 'signal', 'y', exclude => ARRAY['i'], algorithms => ARRAY['gbdt'], max_trials => 1);
+SELECT name FROM automl_train('signal_linear', 'signal', 'y', exclude => ARRAY['i'], algorithms => ARRAY['linear'], max_trials => 1);
+-- (the category moves y by 2, x by up to 3: variances 1 and 0.75; noise not at all)
+SELECT feature, method, rank, round(share::numeric, 1) AS share FROM automl_feature_importance('signal_tree')
+ORDER BY rank;
+-- the gain is the learner's summary, summed per column
+SELECT abs(i.importance - (SELECT sum(g::float8) FROM automl.models m,
+           jsonb_array_elements_text(m.summary->'importance_gain') WITH ORDINALITY e(g, k)
+           WHERE m.name = 'signal_tree' AND (m.summary->'features'->>(k::int - 1)) = i.feature)) < 1e-9 AS matches_summary
+FROM automl_feature_importance('signal_tree') i WHERE i.feature = 'x';
+-- linear: |coefficient| on standardised inputs; one-hot levels summed
+SELECT feature, method, rank FROM automl_feature_importance('signal_linear') ORDER BY rank;
+-- permutation: the pure-noise column moves the loss by almost nothing, x by most
+SELECT feature, rank, importance > 0.5 AS large, abs(importance) < 0.02 AS negligible, importance_std >= 0 AS has_std
+FROM automl_feature_importance('signal_tree', 'signal', repeats => 3) WHERE method = 'permutation' ORDER BY rank;
+SELECT * FROM automl_feature_importance('signal_tree', 'signal', repeats => 0);
+SELECT * FROM automl_feature_importance(NULL);
+SELECT * FROM automl_feature_importance('nope');

@@ -331,3 +331,10 @@ BEGIN
 END
 $card$;
 COMMENT ON FUNCTION automl_model_card IS 'the model card of a version (default: the deployed one) as a Markdown document';
+
+CREATE FUNCTION automl_feature_importance(name text, relation text DEFAULT NULL,
+                                          version integer DEFAULT NULL, repeats integer DEFAULT 5)
+RETURNS TABLE (feature text, method text, importance float8, importance_std float8,
+               share float8, rank integer)
+AS 'MODULE_PATHNAME', 'automl_feature_importance' LANGUAGE C STABLE PARALLEL UNSAFE;
+COMMENT ON FUNCTION automl_feature_importance IS 'importance of each feature: the learner''s own (gain, coefficients) and, on a labelled relation, permutation importance';

@@ -40,21 +40,9 @@
 #define SLICE_MAX_GROUPS 1000	/* more groups in one column: an error */
 #define DEFAULT_SLICE_MARGIN 0.05
 
-/* A model and a labelled relation it scored. */
-typedef struct Evaluation
-{
-	char	   *name;
-	int			version;
-	Model	   *model;
-	char	   *target;
-	Frame	   *frame;
-	int64	   *rows;			/* frame rows scored: those with a label the model knows */
-	ScoredRows	scored;			/* row i is frame row rows[i] */
-} Evaluation;
-
-/* The model's version and target column, from the catalog. */
+/* The model version's target column and metric, from the catalog. */
 static char *
-model_target(const char *name, int version)
+model_target(const char *name, int version, char **metric)
 {
 	QueryParams p = {0};
 	MemoryContext cxt = CurrentMemoryContext;
@@ -64,21 +52,18 @@ model_target(const char *name, int version)
 		elog(ERROR, "SPI_connect failed");
 	query_add_text(&p, name);
 	query_add(&p, INT4OID, Int32GetDatum(version), false);
-	query_run("SELECT target FROM automl.models WHERE name OPERATOR(pg_catalog.=) $1"
+	query_run("SELECT target, metric FROM automl.models WHERE name OPERATOR(pg_catalog.=) $1"
 			  " AND version OPERATOR(pg_catalog.=) $2", &p, SPI_OK_SELECT);
 	if (SPI_processed != 1)
 		elog(ERROR, "model \"%s\" version %d has no catalog row", name, version);
 	MemoryContextSwitchTo(cxt);
 	target = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
+	*metric = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2);
 	SPI_finish();
 	return target;
 }
 
-/*
- * Loads the model (arguments name and version), reads the relation with its
- * target column and scores every row whose label the model knows.
- */
-static Evaluation *
+Evaluation *
 evaluation_run(FunctionCallInfo fcinfo, int name_arg, int relation_arg, int version_arg)
 {
 	Evaluation *ev = palloc0(sizeof(Evaluation));
@@ -99,7 +84,7 @@ evaluation_run(FunctionCallInfo fcinfo, int name_arg, int relation_arg, int vers
 	cached = model_cache_lookup(ref, &cached_name, &ev->version, NULL);
 	ev->model = cached;
 	ev->name = pstrdup(cached_name);
-	ev->target = model_target(ev->name, ev->version);
+	ev->target = model_target(ev->name, ev->version, &ev->metric);
 
 	relid = RangeVarGetRelid(makeRangeVarFromNameList(textToQualifiedNameList(cstring_to_text(relation))),
 							 AccessShareLock, false);
@@ -167,6 +152,7 @@ evaluation_run(FunctionCallInfo fcinfo, int name_arg, int relation_arg, int vers
 	td.frame = ev->frame;
 	td.task = ev->model->task;
 	td.n_classes = ev->model->n_classes;
+	ev->binding = binding;
 	ev->scored.pred = MemoryContextAllocHuge(CurrentMemoryContext,
 											 sizeof(double) * ev->scored.n * Max(td.n_classes, 1));
 	predict_rows(&td, ev->model, binding, ev->rows, ev->scored.n, ev->scored.pred);

@@ -15,6 +15,7 @@
 
 #include "postgres.h"
 #include "common/bytes.h"
+#include "fmgr.h"
 #include "lib/stringinfo.h"
 
 /* ---- calibration (calibration.c) ---- */
@@ -175,5 +176,30 @@ typedef struct LiftBucket
  * floor((g + 1) n / 10).
  */
 extern void scores_lift_buckets(const ScoredRows *s, int k, LiftBucket *buckets);
+
+/* ---- a model scoring a labelled relation (evaluate.c) ---- */
+
+typedef struct Evaluation
+{
+	char	   *name;
+	int			version;
+	struct Model *model;
+	char	   *target;
+	char	   *metric;			/* the version's training metric */
+	struct Frame *frame;
+	int		   *binding;		/* model column -> frame column (prep_bind) */
+	int64	   *rows;			/* frame rows scored: those with a label the model knows */
+	ScoredRows	scored;			/* row i is frame row rows[i] */
+} Evaluation;
+
+/*
+ * Loads the model named by the function's arguments name_arg and
+ * version_arg (NULL: deployed), reads the relation of relation_arg with the
+ * model's target column as the caller, and scores every row whose label the
+ * model knows. Errors for NULL arguments, a missing feature or target column,
+ * no labelled rows.
+ */
+extern Evaluation *evaluation_run(FunctionCallInfo fcinfo, int name_arg, int relation_arg,
+								  int version_arg);
 
 #endif							/* AUTOML_EVALUATE_H */
