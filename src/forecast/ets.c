@@ -33,6 +33,7 @@
 #define PHI_LOW 0.8
 #define PHI_HIGH 0.98
 #define RESTARTS 4
+#define STAGE2_STARTS 3
 
 /* The observations and what is being fitted: one objective's context. */
 typedef struct EtsProblem
@@ -421,22 +422,73 @@ check_fit_input(const double *y, int n, int period, EtsSeason season)
 	}
 }
 
-EtsModel *
-ets_fit(const double *y, int n, int period, EtsTrend trend, EtsSeason season)
+/* Stage 2's starting point: weights x[0..weights-1], then the states. */
+static void
+set_states(const EtsProblem *pr, double *x, double level, double slope, const double *season)
+{
+	int			i = n_weights(pr);
+
+	x[i++] = level;
+	if (pr->trend != ETS_TREND_NONE)
+		x[i++] = slope;
+	if (has_season(pr->season, pr->m))
+	{
+		for (int j = 0; j < pr->m - 1; j++)
+			x[i++] = season[j];
+	}
+}
+
+/*
+ * A start from a simpler variant's fit (no trend, or an undamped trend), so
+ * that a variant which nests another never ends with a worse fit because its
+ * own optimisation found a poorer local minimum.
+ */
+static void
+warm_start(const EtsProblem *pr, const EtsModel *warm, double scale, double *x)
+{
+	EtsParams	p = warm->params;
+	double	   *season = palloc(pr->m * sizeof(double));
+
+	if (warm->trend == ETS_TREND_NONE)
+		p.beta = 2 * WEIGHT_LOW;
+	if (pr->trend == ETS_TREND_DAMPED && warm->trend != ETS_TREND_DAMPED)
+		p.phi = PHI_HIGH - 1e-3;
+	encode_weights(pr, &p, x);
+	for (int j = 0; j < pr->m && warm->initial_season != NULL; j++)
+		season[j] = pr->season == ETS_SEASON_ADDITIVE ? warm->initial_season[j] / scale : warm->initial_season[j];
+	set_states(pr, x, warm->initial_level / scale,
+			   warm->trend == ETS_TREND_NONE ? 0.0 : warm->initial_trend / scale, season);
+	pfree(season);
+}
+
+/*
+ * The error surface has separate basins (a level that follows every step with
+ * a frozen season, or a slow level with a fast season), so stage 1 starts
+ * from a grid of weights and stage 2 from each of stage 1's best few.
+ */
+static EtsModel *
+fit_variant(const double *y, int n, int period, EtsTrend trend, EtsSeason season, const EtsModel *warm)
 {
 	EtsModel   *model = palloc0(sizeof(EtsModel));
 	EtsProblem	pr;
-	double		scale = series_scale(y, n);
-	double	   *scaled = palloc(n * sizeof(double));
+	double		scale;
+	double	   *scaled;
 	int			weights,
 				dim;
 	double	   *x,
 			   *best_x,
 			   *step;
 	double		best = INFINITY;
+	bool		best_fits_states = false;
 	static const double alpha_starts[] = {0.1, 0.5, 0.9};
+	static const double gamma_starts[] = {0.1, 0.5};
+	double		kept_value[STAGE2_STARTS];
+	double	   *kept_x;
+	int			n_kept = 0;
 
 	check_fit_input(y, n, period, season);
+	scale = series_scale(y, n);
+	scaled = palloc(n * sizeof(double));
 	model->trend = trend;
 	model->season = has_season(season, period) ? season : ETS_SEASON_NONE;
 	model->period = model->season == ETS_SEASON_NONE ? 1 : period;
@@ -461,55 +513,85 @@ ets_fit(const double *y, int n, int period, EtsTrend trend, EtsSeason season)
 	x = palloc(dim * sizeof(double));
 	best_x = palloc(dim * sizeof(double));
 	step = palloc(dim * sizeof(double));
+	kept_x = palloc(STAGE2_STARTS * weights * sizeof(double));
 
-	/* stage 1: the weights alone, from a few starts (the surface has local minima) */
+	/* stage 1: the weights alone with the heuristic states; keep the best few */
 	for (int i = 0; i < weights; i++)
 		step[i] = 1.0;
-	for (int s = 0; s < lengthof(alpha_starts); s++)
+	for (int a = 0; a < lengthof(alpha_starts); a++)
 	{
-		EtsParams	start = {alpha_starts[s], 0.1, 0.1 * (1.0 - alpha_starts[s]), 0.9};
-		double		value;
-
-		encode_weights(&pr, &start, x);
-		value = minimise(&pr, x, weights, step);
-		if (value < best)
+		for (int g = 0; g < (has_season(pr.season, pr.m) ? lengthof(gamma_starts) : 1); g++)
 		{
-			best = value;
-			memcpy(best_x, x, weights * sizeof(double));
+			EtsParams	start = {alpha_starts[a], 0.1, gamma_starts[g] * (1.0 - alpha_starts[a]), 0.9};
+			double		value;
+			int			slot;
+
+			encode_weights(&pr, &start, x);
+			value = minimise(&pr, x, weights, step);
+			if (!isfinite(value))
+				continue;
+			/* insertion into the sorted list of kept optima */
+			slot = n_kept < STAGE2_STARTS ? n_kept++ : STAGE2_STARTS;
+			if (slot == STAGE2_STARTS && !(value < kept_value[STAGE2_STARTS - 1]))
+				continue;
+			if (slot == STAGE2_STARTS)
+				slot = STAGE2_STARTS - 1;
+			while (slot > 0 && value < kept_value[slot - 1])
+			{
+				kept_value[slot] = kept_value[slot - 1];
+				memcpy(kept_x + slot * weights, kept_x + (slot - 1) * weights, weights * sizeof(double));
+				slot--;
+			}
+			kept_value[slot] = value;
+			memcpy(kept_x + slot * weights, x, weights * sizeof(double));
 		}
 	}
+	if (n_kept > 0)
+	{
+		best = kept_value[0];
+		memcpy(best_x, kept_x, weights * sizeof(double));
+	}
+	else
+	{
+		/* nothing finite (a multiplicative season gone negative): start anywhere */
+		EtsParams	start = {0.5, 0.1, 0.1, 0.9};
 
-	/* stage 2: weights and initial states together, from stage 1's optimum */
+		encode_weights(&pr, &start, best_x);
+	}
+
+	/* stage 2: weights and initial states together */
 	{
 		int			i = weights;
-		double		value;
 
-		memcpy(x, best_x, weights * sizeof(double));
-		x[i] = pr.level0;
 		step[i++] = 0.1;
 		if (trend != ETS_TREND_NONE)
-		{
-			x[i] = pr.trend0;
 			step[i++] = 0.01;
-		}
-		if (has_season(pr.season, pr.m))
+		while (i < dim)
+			step[i++] = 0.05;
+	}
+	pr.fit_states = true;
+	for (int k = 0; k <= n_kept; k++)
+	{
+		double		value;
+
+		if (k < n_kept)
 		{
-			for (int j = 0; j < pr.m - 1; j++)
-			{
-				x[i] = pr.season0[j];
-				step[i++] = 0.05;
-			}
+			memcpy(x, kept_x + k * weights, weights * sizeof(double));
+			set_states(&pr, x, pr.level0, pr.trend0, pr.season0);
 		}
-		pr.fit_states = true;
+		else if (warm != NULL)
+			warm_start(&pr, warm, scale, x);
+		else
+			break;
 		value = minimise(&pr, x, dim, step);
 		if (value < best)
 		{
 			best = value;
+			best_fits_states = true;
 			memcpy(best_x, x, dim * sizeof(double));
 		}
-		else
-			pr.fit_states = false;	/* keep the heuristic states */
 	}
+	pr.fit_states = best_fits_states;
 
 	/* back to the series' own units */
 	model->params = decode_weights(&pr, best_x);
@@ -535,7 +617,14 @@ ets_fit(const double *y, int n, int period, EtsTrend trend, EtsSeason season)
 	pfree(x);
 	pfree(best_x);
 	pfree(step);
+	pfree(kept_x);
 	return model;
+}
+
+EtsModel *
+ets_fit(const double *y, int n, int period, EtsTrend trend, EtsSeason season)
+{
+	return fit_variant(y, n, period, trend, season, NULL);
 }
 
 EtsModel *
@@ -544,6 +633,7 @@ ets_fit_auto(const double *y, int n, int period)
 	static const EtsTrend trends[] = {ETS_TREND_NONE, ETS_TREND_ADDITIVE, ETS_TREND_DAMPED};
 	static const EtsSeason seasons[] = {ETS_SEASON_NONE, ETS_SEASON_ADDITIVE, ETS_SEASON_MULTIPLICATIVE};
 	EtsModel   *best = NULL;
+	EtsModel   *simpler;
 	bool		positive = true;
 
 	for (int i = 0; i < n; i++)
@@ -557,14 +647,17 @@ ets_fit_auto(const double *y, int n, int period)
 			continue;
 		if (seasons[s] == ETS_SEASON_MULTIPLICATIVE && !positive)
 			continue;
+		simpler = NULL;
 		for (int t = 0; t < lengthof(trends); t++)
 		{
 			EtsModel   *candidate;
 
 			CHECK_FOR_INTERRUPTS();
-			candidate = ets_fit(y, n, period, trends[t], seasons[s]);
+			/* N starts A, A starts Ad: each nests (or nearly nests) the one before */
+			candidate = fit_variant(y, n, period, trends[t], seasons[s], simpler);
 			if (best == NULL || candidate->aicc < best->aicc)
 				best = candidate;
+			simpler = candidate;
 		}
 	}
 	return best;

@@ -1,0 +1,172 @@
+#!/usr/bin/python3
+"""Peer figures for the forecasting core: statsmodels on the harness's split.
+
+    /usr/bin/python3 bench/forecast_peer.py [--etsmodel] [--ours test/forecast/backtest.csv]
+
+Needs Debian's python3-statsmodels (0.13.5 was measured). For each series in
+test/forecast/data/: horizon one season (12 monthly, 4 quarterly), three
+rolling origins n-3h, n-2h, n-h, fit on everything before the origin,
+forecast h. MASE divides each absolute error by the in-sample MAE of
+seasonal naive on that origin's training part (Hyndman & Koehler 2006), as
+src/forecast/backtest.c does. Methods:
+
+  seasonal_naive         the value one season before
+  statsmodels_es         ExponentialSmoothing, additive trend, additive or
+                         multiplicative season, whichever has the lower AIC;
+                         initial states estimated; its own forecast()
+  statsmodels_es_states  the same fits, forecasts computed from their final
+                         states: statsmodels 0.13.5's forecast() uses a stale
+                         seasonal factor one season ahead and at every multiple
+                         of it (statsmodels issue #9538, fixed by PR #10230),
+                         which is exactly the last step of this horizon
+  statsmodels_etsmodel   (--etsmodel) ETSModel with additive errors over the
+                         variants ours chooses among (trend N/A/Ad x season
+                         N/A/M), lowest AICc: the same method as ours
+
+Prints CSV (series,frequency,n,horizon,origins,method,mase,smape,rmse), the
+columns test/forecast/run.sh writes to test/forecast/backtest.csv; with
+--ours FILE it then prints both side by side.
+"""
+import argparse
+import csv
+import os
+import sys
+import time
+import warnings
+
+import numpy as np
+from statsmodels.tsa.exponential_smoothing.ets import ETSModel
+from statsmodels.tsa.holtwinters import ExponentialSmoothing
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+DATA = os.path.join(ROOT, "test", "forecast", "data")
+SERIES = [("air_passengers", "monthly", 12), ("uk_gas", "quarterly", 4), ("nottem", "monthly", 12),
+          ("co2", "monthly", 12), ("us_acc_deaths", "monthly", 12)]
+ORIGINS = 3
+COLUMNS = ["series", "frequency", "n", "horizon", "origins", "method", "mase", "smape", "rmse"]
+
+
+def load(name):
+    with open(os.path.join(DATA, name + ".csv")) as f:
+        return np.array([float(row["value"]) for row in csv.DictReader(f)])
+
+
+def mase_scale(train, m):
+    return np.mean(np.abs(train[m:] - train[:-m]))
+
+
+def seasonal_naive(train, m, h):
+    return np.array([train[len(train) - m + j % m] for j in range(h)])
+
+
+def es_best(train, m, h):
+    """ExponentialSmoothing with additive trend; the season by AIC."""
+    fits = []
+    for seasonal in ("add", "mul"):
+        if seasonal == "mul" and np.any(train <= 0):
+            continue
+        fit = ExponentialSmoothing(train, trend="add", seasonal=seasonal, seasonal_periods=m,
+                                   initialization_method="estimated").fit()
+        fits.append((fit.aic, seasonal, fit))
+    _, seasonal, fit = min(fits, key=lambda f: f[0])
+    steps = np.arange(1, h + 1)
+    base = fit.level[-1] + steps * fit.trend[-1]
+    factors = np.asarray(fit.season)[-m:][(steps - 1) % m]
+    from_states = base * factors if seasonal == "mul" else base + factors
+    return np.asarray(fit.forecast(h)), from_states
+
+
+def etsmodel_best(train, m, h):
+    best = None
+    for seasonal in (None, "add", "mul"):
+        if seasonal == "mul" and np.any(train <= 0):
+            continue
+        for trend, damped in ((None, False), ("add", False), ("add", True)):
+            try:
+                fit = ETSModel(train, error="add", trend=trend, damped_trend=damped, seasonal=seasonal,
+                               seasonal_periods=m if seasonal else None).fit(disp=False)
+            except Exception:       # a variant statsmodels cannot fit is left out
+                continue
+            if np.isfinite(fit.aicc) and (best is None or fit.aicc < best.aicc):
+                best = fit
+    return np.asarray(best.forecast(h))
+
+
+def metrics(actual, forecast, scale):
+    e = np.abs(actual - forecast)
+    denominator = np.abs(actual) + np.abs(forecast)
+    return (np.mean(e / scale),
+            np.mean(np.where(denominator > 0, 2 * e / np.where(denominator > 0, denominator, 1), 0)),
+            np.sqrt(np.mean(e ** 2)))
+
+
+def run(with_etsmodel):
+    rows = []
+    for name, frequency, m in SERIES:
+        y = load(name)
+        n, h = len(y), m
+        methods = {"seasonal_naive": [], "statsmodels_es": [], "statsmodels_es_states": []}
+        if with_etsmodel:
+            methods["statsmodels_etsmodel"] = []
+        start = time.time()
+        for k in range(ORIGINS, 0, -1):
+            origin = n - k * h
+            train, actual = y[:origin], y[origin:origin + h]
+            scale = mase_scale(train, m)
+            es, es_states = es_best(train, m, h)
+            forecasts = {"seasonal_naive": seasonal_naive(train, m, h), "statsmodels_es": es,
+                         "statsmodels_es_states": es_states}
+            if with_etsmodel:
+                forecasts["statsmodels_etsmodel"] = etsmodel_best(train, m, h)
+            for method, f in forecasts.items():
+                methods[method].append((actual, f, np.full(h, scale)))
+        for method, parts in methods.items():
+            actual = np.concatenate([p[0] for p in parts])
+            forecast = np.concatenate([p[1] for p in parts])
+            scale = np.concatenate([p[2] for p in parts])
+            mase, smape, rmse = metrics(actual, forecast, scale)
+            rows.append(dict(series=name, frequency=frequency, n=n, horizon=h, origins=ORIGINS,
+                             method=method, mase=mase, smape=smape, rmse=rmse))
+        print(f"# {name}: {time.time() - start:.1f} s", file=sys.stderr)
+    return rows
+
+
+def side_by_side(peer_rows, ours_path):
+    with open(ours_path) as f:
+        ours = list(csv.DictReader(f))
+    table = {}
+    for r in peer_rows:
+        table.setdefault(r["series"], {})[r["method"]] = float(r["mase"])
+    for r in ours:
+        key = "ours_" + r["method"] if r["method"] != "seasonal_naive" else "ours_seasonal_naive"
+        table.setdefault(r["series"], {})[key] = float(r["mase"])
+    columns = ["seasonal_naive", "ours_seasonal_naive", "ours_ets", "ours_selected", "statsmodels_es",
+               "statsmodels_es_states", "statsmodels_etsmodel"]
+    columns = [c for c in columns if any(c in v for v in table.values())]
+    print()
+    print("MASE, horizon one season, 3 rolling origins (lower is better)")
+    print(f"{'series':<16}" + "".join(f"{c:>23}" for c in columns))
+    for series, values in table.items():
+        print(f"{series:<16}" + "".join(f"{values.get(c, float('nan')):>23.3f}" for c in columns))
+    means = {c: np.mean([v[c] for v in table.values() if c in v]) for c in columns}
+    print(f"{'mean':<16}" + "".join(f"{means[c]:>23.3f}" for c in columns))
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--ours", help="the harness's CSV (test/forecast/backtest.csv) to print beside")
+    parser.add_argument("--etsmodel", action="store_true", help="also ETSModel chosen by AICc (slower)")
+    args = parser.parse_args()
+    warnings.simplefilter("ignore")
+
+    rows = run(args.etsmodel)
+    out = csv.DictWriter(sys.stdout, fieldnames=COLUMNS, lineterminator="\n")
+    out.writeheader()
+    for r in rows:
+        out.writerow({k: (f"{v:.6f}" if isinstance(v, float) else v) for k, v in r.items()})
+    if args.ours:
+        side_by_side(rows, args.ours)
+
+
+if __name__ == "__main__":
+    main()
