@@ -16,25 +16,25 @@ CREATE TABLE fixture_diabetes (id int, progression float8, sex float8, p float8)
 
 -- The models still predict what the fixtures hold (else: run test/fixtures/evaluation.sh).
 SELECT max(abs(automl_predict('adult_eval', a) - f.p)) < 1e-12 AS adult_same
-FROM adult_test a JOIN fixture_adult f USING (id);
+FROM eval_adult_test a JOIN fixture_adult f USING (id);
 SELECT max(abs((automl_predict_proba('iris_eval', i))[2] - f.p2)) < 1e-12 AS iris_same
-FROM iris i JOIN fixture_iris f USING (id);
+FROM eval_iris i JOIN fixture_iris f USING (id);
 SELECT max(abs(automl_predict('diabetes_eval', d) - f.p)) < 1e-9 AS diabetes_same
-FROM diabetes d JOIN fixture_diabetes f USING (id);
+FROM eval_diabetes d JOIN fixture_diabetes f USING (id);
 
 -- Whole-relation metrics: binary, three classes, regression.
 CREATE FUNCTION close(a float8, b float8) RETURNS boolean LANGUAGE sql IMMUTABLE
 RETURN (a IS NULL AND b IS NULL) OR (a = b) OR abs(a - b) <= 1e-9 * greatest(1, abs(b));
-CREATE TABLE adult_eval_result AS SELECT * FROM automl_evaluate('adult_eval', 'adult_test',
+CREATE TABLE adult_eval_result AS SELECT * FROM automl_evaluate('adult_eval', 'eval_adult_test',
     slice_by => ARRAY['sex', 'age']);
 SELECT e.metric, e.rows, close(e.value, r.v1) AS matches_sklearn
 FROM adult_eval_result e JOIN ref r ON r.kind = 'metric' AND r.model = 'adult_eval' AND r.key2 = e.metric
 WHERE e.slice_column IS NULL ORDER BY e.metric;
 SELECT e.metric, close(e.value, r.v1) AS matches_sklearn
-FROM automl_evaluate('iris_eval', 'iris') e
+FROM automl_evaluate('iris_eval', 'eval_iris') e
 JOIN ref r ON r.kind = 'metric' AND r.model = 'iris_eval' AND r.key2 = e.metric ORDER BY e.metric;
 SELECT e.metric, close(e.value, r.v1) AS matches_sklearn
-FROM automl_evaluate('diabetes_eval', 'diabetes', slice_by => ARRAY['sex']) e
+FROM automl_evaluate('diabetes_eval', 'eval_diabetes', slice_by => ARRAY['sex']) e
 JOIN ref r ON r.kind = 'metric' AND r.model = 'diabetes_eval' AND r.key2 = e.metric
 WHERE e.slice_column IS NULL ORDER BY e.metric;
 
@@ -50,51 +50,51 @@ WHERE e.slice_column IS NOT NULL AND NOT EXISTS (
     SELECT 1 FROM ref r WHERE r.kind = 'slice' AND r.key1 = e.slice_column || '=' || e.slice_value
                           AND r.key2 = e.metric);
 SELECT e.slice_value, count(*) AS metrics, bool_and(close(e.value, r.v1)) AS all_match_sklearn
-FROM automl_evaluate('diabetes_eval', 'diabetes', slice_by => ARRAY['sex']) e
+FROM automl_evaluate('diabetes_eval', 'eval_diabetes', slice_by => ARRAY['sex']) e
 JOIN ref r ON r.kind = 'slice' AND r.model = 'diabetes_eval'
           AND r.key1 = 'sex=' || e.slice_value AND r.key2 = e.metric
 GROUP BY 1 ORDER BY 1;
 
 -- Confusion matrices.
 SELECT c.actual, c.predicted, c.rows, c.rows = r.v1 AS matches_sklearn
-FROM automl_confusion_matrix('adult_eval', 'adult_test') c
+FROM automl_confusion_matrix('adult_eval', 'eval_adult_test') c
 JOIN ref r ON r.kind = 'confusion' AND r.model = 'adult_eval' AND r.key1 = c.actual AND r.key2 = c.predicted
 ORDER BY 1, 2;
 SELECT count(*) AS cells, bool_and(c.rows = r.v1) AS all_match_sklearn
-FROM automl_confusion_matrix('iris_eval', 'iris') c
+FROM automl_confusion_matrix('iris_eval', 'eval_iris') c
 JOIN ref r ON r.kind = 'confusion' AND r.model = 'iris_eval' AND r.key1 = c.actual AND r.key2 = c.predicted;
 
 -- Curves, point by point.
 SELECT count(*) AS points, count(r) AS referenced,
        bool_and(c.threshold = r.v1 AND close(c.false_positive_rate, r.v2)
                 AND close(c.true_positive_rate, r.v3)) AS all_match_sklearn
-FROM (SELECT *, row_number() OVER () AS i FROM automl_roc_curve('adult_eval', 'adult_test')) c
+FROM (SELECT *, row_number() OVER () AS i FROM automl_roc_curve('adult_eval', 'eval_adult_test')) c
 LEFT JOIN ref r ON r.kind = 'roc' AND r.key2::int = c.i;
 SELECT count(*) AS points, count(r) AS referenced,
        bool_and(close(c.threshold, r.v1) AND close(c.recall, r.v2)
                 AND close(c.precision, r.v3)) AS all_match_sklearn
-FROM (SELECT *, row_number() OVER () AS i FROM automl_pr_curve('adult_eval', 'adult_test')) c
+FROM (SELECT *, row_number() OVER () AS i FROM automl_pr_curve('adult_eval', 'eval_adult_test')) c
 LEFT JOIN ref r ON r.kind = 'pr' AND r.key2::int = c.i;
 SELECT c.bin, c.rows, close(c.rows, r.v1) AND close(c.mean_predicted, r.v2)
                       AND close(c.fraction_positive, r.v3) AS matches_sklearn
-FROM automl_calibration_curve('adult_eval', 'adult_test') c
+FROM automl_calibration_curve('adult_eval', 'eval_adult_test') c
 LEFT JOIN ref r ON r.kind = 'calibration' AND r.key2::int = c.bin ORDER BY c.bin;
 SELECT c.decile, c.rows, c.positives, close(c.positives, r.v1) AND close(c.lift, r.v2)
                                       AND close(c.cumulative_gain, r.v3) AS matches_numpy
-FROM automl_lift_curve('adult_eval', 'adult_test') c
+FROM automl_lift_curve('adult_eval', 'eval_adult_test') c
 JOIN ref r ON r.kind = 'lift' AND r.key2::int = c.decile ORDER BY c.decile;
 -- three classes: one curve per class against the rest
-SELECT class, count(*) AS bins, sum(rows) AS rows FROM automl_calibration_curve('iris_eval', 'iris')
+SELECT class, count(*) AS bins, sum(rows) AS rows FROM automl_calibration_curve('iris_eval', 'eval_iris')
 GROUP BY 1 ORDER BY 1;
 
 -- Fairness for a sensitive column (Fairlearn's definitions).
 SELECT f.sensitive_value, f.rows, close(f.selection_rate, r.v1) AND close(f.true_positive_rate, r.v2)
                                  AND close(f.false_positive_rate, r.v3) AS matches_reference
-FROM automl_fairness('adult_eval', 'adult_test', 'sex') f
+FROM automl_fairness('adult_eval', 'eval_adult_test', 'sex') f
 JOIN ref r ON r.kind = 'fairness' AND r.key1 = 'sex' AND r.key2 = f.sensitive_value ORDER BY 1;
 SELECT DISTINCT close(f.demographic_parity_difference, r.v1) AS parity_matches,
        close(f.equalized_odds_difference, r.v2) AS odds_matches
-FROM automl_fairness('adult_eval', 'adult_test', 'race') f
+FROM automl_fairness('adult_eval', 'eval_adult_test', 'race') f
 JOIN ref r ON r.kind = 'fairness_summary' AND r.key1 = 'race';
 
 -- The owner's evaluations are kept for the model card.
@@ -120,21 +120,21 @@ WHERE metric = 'accuracy' AND slice_value = 'east';
 -- Calibration: boosting with a learning rate of 1 and no early stopping is
 -- far too sure of itself. Calibration is chosen on held-out predictions and
 -- lowers the log loss on unseen rows.
-SELECT name, version FROM automl_train('overconfident', 'adult', 'class', exclude => ARRAY['id'], algorithms => ARRAY['gbdt'],
+SELECT name, version FROM automl_train('overconfident', 'eval_adult', 'class', exclude => ARRAY['id'], algorithms => ARRAY['gbdt'],
                   hyperparams => '{"learning_rate": 1.0, "n_estimators": 200, "early_stopping": 0, "min_samples_leaf": 2}');
 SELECT calibration->>'method' AS method,
        (calibration->'log_loss'->>'isotonic')::float8 < (calibration->'log_loss'->>'none')::float8 AS isotonic_better,
        (calibration->'log_loss'->>'platt')::float8 < (calibration->'log_loss'->>'none')::float8 AS platt_better
 FROM automl.models WHERE name = 'overconfident' AND version = 1;
-SELECT version FROM automl_train('overconfident', 'adult', 'class', exclude => ARRAY['id'], algorithms => ARRAY['gbdt'],
+SELECT version FROM automl_train('overconfident', 'eval_adult', 'class', exclude => ARRAY['id'], algorithms => ARRAY['gbdt'],
                   hyperparams => '{"learning_rate": 1.0, "n_estimators": 200, "early_stopping": 0, "min_samples_leaf": 2}',
                   calibration => 'none');
 SELECT calibration->>'method' AS method, calibration->>'reason' AS reason FROM automl.models
 WHERE name = 'overconfident' AND version = 2;
 WITH loss AS (
-    SELECT 1 AS version, metric, value FROM automl_evaluate('overconfident', 'adult_test', version => 1)
+    SELECT 1 AS version, metric, value FROM automl_evaluate('overconfident', 'eval_adult_test', version => 1)
     UNION ALL
-    SELECT 2, metric, value FROM automl_evaluate('overconfident', 'adult_test', version => 2))
+    SELECT 2, metric, value FROM automl_evaluate('overconfident', 'eval_adult_test', version => 2))
 SELECT metric, (SELECT value FROM loss WHERE version = 1 AND metric = l.metric)
              < (SELECT value FROM loss WHERE version = 2 AND metric = l.metric) AS calibrated_lower
 FROM loss l WHERE version = 2 AND metric IN ('log_loss', 'brier', 'ece') ORDER BY 1;
@@ -144,69 +144,69 @@ SELECT avg(least(automl_predict('overconfident@1', a), 1 - automl_predict('overc
        AS served_less_sure,
        bool_and(abs(automl_predict('overconfident@1', a) + (automl_predict_proba('overconfident@1', a))[1] - 1) < 1e-12)
        AS probabilities_sum_to_one
-FROM adult_test a;
+FROM eval_adult_test a;
 -- forced methods, and what does not apply
-SELECT name FROM automl_train('iris_platt', 'iris', 'species', exclude => ARRAY['id'],
+SELECT name FROM automl_train('iris_platt', 'eval_iris', 'species', exclude => ARRAY['id'],
     algorithms => ARRAY['logistic'], max_trials => 1, calibration => 'platt');
 SELECT calibration->>'method' AS method, calibration->>'reason' AS reason FROM automl.models WHERE name = 'iris_platt';
 SELECT abs((SELECT sum(x) FROM unnest(automl_predict_proba('iris_platt', i)) x) - 1) < 1e-12 AS sums_to_one
-FROM iris i WHERE id IN (1, 60, 120);
-SELECT * FROM automl_train('bad', 'diabetes', 'progression', calibration => 'isotonic');
-SELECT * FROM automl_train('bad', 'iris', 'species', calibration => 'beta');
+FROM eval_iris i WHERE id IN (1, 60, 120);
+SELECT * FROM automl_train('bad', 'eval_diabetes', 'progression', calibration => 'isotonic');
+SELECT * FROM automl_train('bad', 'eval_iris', 'species', calibration => 'beta');
 SELECT calibration FROM automl.models WHERE name = 'diabetes_eval';
 
 -- Bad input: clear errors.
-SELECT * FROM automl_evaluate(NULL, 'adult_test');
+SELECT * FROM automl_evaluate(NULL, 'eval_adult_test');
 SELECT * FROM automl_evaluate('adult_eval', NULL);
-SELECT * FROM automl_evaluate('nope', 'adult_test');
+SELECT * FROM automl_evaluate('nope', 'eval_adult_test');
 SELECT * FROM automl_evaluate('adult_eval', 'no_such_table');
-SELECT * FROM automl_evaluate('adult_eval', 'adult_test', version => 7);
-SELECT * FROM automl_evaluate('adult_eval', 'iris');
-SELECT * FROM automl_evaluate('adult_eval', 'adult_test', slice_by => ARRAY['nope']);
-SELECT * FROM automl_evaluate('adult_eval', 'adult_test', slice_by => ARRAY['class']);
-SELECT * FROM automl_evaluate('adult_eval', 'adult_test', slice_by => ARRAY[NULL]);
-SELECT * FROM automl_evaluate('adult_eval', 'adult_test', slice_margin => -1);
-CREATE TABLE adult_unlabelled AS SELECT * FROM adult_test;
+SELECT * FROM automl_evaluate('adult_eval', 'eval_adult_test', version => 7);
+SELECT * FROM automl_evaluate('adult_eval', 'eval_iris');
+SELECT * FROM automl_evaluate('adult_eval', 'eval_adult_test', slice_by => ARRAY['nope']);
+SELECT * FROM automl_evaluate('adult_eval', 'eval_adult_test', slice_by => ARRAY['class']);
+SELECT * FROM automl_evaluate('adult_eval', 'eval_adult_test', slice_by => ARRAY[NULL]);
+SELECT * FROM automl_evaluate('adult_eval', 'eval_adult_test', slice_margin => -1);
+CREATE TABLE adult_unlabelled AS SELECT * FROM eval_adult_test;
 UPDATE adult_unlabelled SET class = NULL;
 SELECT * FROM automl_evaluate('adult_eval', 'adult_unlabelled');
 UPDATE adult_unlabelled SET class = 'unknown';
 SELECT * FROM automl_evaluate('adult_eval', 'adult_unlabelled');
 -- rows with labels the model never saw are left out, with a NOTICE
-CREATE TABLE adult_mixed AS SELECT * FROM adult_test;
+CREATE TABLE adult_mixed AS SELECT * FROM eval_adult_test;
 UPDATE adult_mixed SET class = 'unknown' WHERE id % 2 = 0;
 SELECT metric, rows FROM automl_evaluate('adult_eval', 'adult_mixed') WHERE metric = 'accuracy';
-CREATE TABLE diabetes_text AS SELECT age, sex, bmi, bp, s1, s2, s3, s4, s5, s6, progression::text AS progression FROM diabetes;
+CREATE TABLE diabetes_text AS SELECT age, sex, bmi, bp, s1, s2, s3, s4, s5, s6, progression::text AS progression FROM eval_diabetes;
 SELECT * FROM automl_evaluate('diabetes_eval', 'diabetes_text');
-SELECT * FROM automl_roc_curve('diabetes_eval', 'diabetes');
-SELECT * FROM automl_fairness('iris_eval', 'iris', 'sepal_width');
-SELECT * FROM automl_fairness('adult_eval', 'adult_test', NULL);
+SELECT * FROM automl_roc_curve('diabetes_eval', 'eval_diabetes');
+SELECT * FROM automl_fairness('iris_eval', 'eval_iris', 'sepal_width');
+SELECT * FROM automl_fairness('adult_eval', 'eval_adult_test', NULL);
 -- one class only in the relation: what is undefined is NULL, not an error
-CREATE TABLE adult_rich AS SELECT * FROM adult_test WHERE class = '>50K';
+CREATE TABLE adult_rich AS SELECT * FROM eval_adult_test WHERE class = '>50K';
 SELECT metric, value IS NULL AS undefined FROM automl_evaluate('adult_eval', 'adult_rich')
 WHERE metric IN ('roc_auc', 'accuracy', 'pr_auc') ORDER BY 1;
 -- a role that does not own the model may evaluate, and is not recorded
 CREATE ROLE eval_reader;
-GRANT SELECT ON adult_test TO eval_reader;
+GRANT SELECT ON eval_adult_test TO eval_reader;
 SET ROLE eval_reader;
-SELECT count(*) AS metrics FROM automl_evaluate('adult_eval', 'adult_test');
+SELECT count(*) AS metrics FROM automl_evaluate('adult_eval', 'eval_adult_test');
 RESET ROLE;
 SELECT count(*) AS recorded_by_reader FROM automl.evaluations WHERE evaluated_by = 'eval_reader';
-REVOKE SELECT ON adult_test FROM eval_reader;
+REVOKE SELECT ON eval_adult_test FROM eval_reader;
 DROP ROLE eval_reader;
 -- deleting a model deletes its evaluations
 SELECT automl_delete('regions');
 SELECT count(*) FROM automl.evaluations WHERE name = 'regions';
 
 -- The model card: every section, from the catalog and the recorded evaluations.
-SELECT count(*) AS rows FROM automl_evaluate('adult_eval', 'adult_test', slice_by => ARRAY['sex']);
+SELECT count(*) AS rows FROM automl_evaluate('adult_eval', 'eval_adult_test', slice_by => ARRAY['sex']);
 SELECT * FROM automl_set_intended_use('adult_eval', 'Teaching: ranking census records by the chance of an income over 50K. Not for decisions about people.');
 SELECT section, position(section IN card) > 0 AS present
 FROM (SELECT automl_model_card('adult_eval') AS card) c,
      unnest(ARRAY['# Model card: adult_eval, version 1', '## Model details', '## Intended use',
-                  'Teaching: ranking census records', '## Training data', 'public.adult (table), target class',
-                  '## Evaluation data and metrics', 'Evaluated on public.adult_test (2000 rows)',
+                  'Teaching: ranking census records', '## Training data', 'public.eval_adult (table), target class',
+                  '## Evaluation data and metrics', 'Evaluated on public.eval_adult_test (2000 rows)',
                   '## Per-slice results', '| sex | Female | 683 |', '## Fairness',
-                  'Sensitive column race on public.adult_test', '## Caveats', '## Lineage',
+                  'Sensitive column race on public.eval_adult_test', '## Caveats', '## Lineage',
                   '| 1 | deployed |']) AS section;
 SELECT jsonb_object_keys(automl_model_card_json('adult_eval')) AS section ORDER BY 1;
 SELECT (c->'evaluation'->'metrics'->>'roc_auc')::float8 = (SELECT value FROM adult_eval_result
@@ -223,7 +223,7 @@ WHERE cv LIKE 'Predictions are not monitored%';
 SELECT cv FROM jsonb_array_elements_text(automl_model_card_json('adult_eval')->'caveats') cv
 WHERE cv LIKE 'Slice sex%' ORDER BY 1;
 -- an older version has its own card
-SELECT name, version FROM automl_train('adult_eval', 'adult', 'class', exclude => ARRAY['id'],
+SELECT name, version FROM automl_train('adult_eval', 'eval_adult', 'class', exclude => ARRAY['id'],
     algorithms => ARRAY['logistic'], max_trials => 1);
 SELECT c->'model_details'->>'version' AS version, c->'model_details'->>'deployed' AS deployed,
        jsonb_typeof(c->'evaluation') = 'object' AS evaluated

@@ -1169,6 +1169,9 @@ train_and_store(TrainRequest *req)
 	memset(&calibration, 0, sizeof(calibration));
 	if (td.task == TASK_CLASSIFICATION)
 	{
+		double		before = predictions_score(chosen_predictions, metric, td.n_classes);
+		StringInfoData cal_json;
+
 		calibration = calibration_choose(req->calibration, chosen_predictions->n,
 										 chosen_predictions->pred, chosen_predictions->label,
 										 td.n_classes, (uint64) req->seed);
@@ -1181,6 +1184,16 @@ train_and_store(TrainRequest *req)
 			calibrated->pred = calibration.cross_fitted;
 			chosen_predictions = calibrated;
 		}
+		/* the search metric before and after, for the record */
+		initStringInfo(&cal_json);
+		appendBinaryStringInfo(&cal_json, calibration.json, strlen(calibration.json) - 1);
+		appendStringInfo(&cal_json, ", \"metric\": \"%s\", \"score_before\": ", metric->name);
+		appendStringInfoString(&cal_json, isnan(before) ? "null" : psprintf("%.17g", before));
+		appendStringInfoString(&cal_json, ", \"score_after\": ");
+		before = predictions_score(chosen_predictions, metric, td.n_classes);
+		appendStringInfoString(&cal_json, isnan(before) ? "null" : psprintf("%.17g", before));
+		appendStringInfoChar(&cal_json, '}');
+		calibration.json = cal_json.data;
 	}
 
 	/* The catalog row. */
