@@ -217,7 +217,7 @@ SELECT (c->'evaluation'->'metrics'->>'roc_auc')::float8 = (SELECT value FROM adu
 FROM automl_model_card_json('adult_eval') c;
 -- caveats it knows: small data, no evaluation, no monitoring, a slice behind
 SELECT cv FROM jsonb_array_elements_text(automl_model_card_json('iris_eval')->'caveats') cv ORDER BY 1;
-SELECT automl_monitor('iris_eval');
+SELECT (automl_monitor('iris_eval')).enabled;
 SELECT count(*) AS monitoring_caveats FROM jsonb_array_elements_text(automl_model_card_json('iris_eval')->'caveats') cv
 WHERE cv LIKE 'Predictions are not monitored%';
 SELECT cv FROM jsonb_array_elements_text(automl_model_card_json('adult_eval')->'caveats') cv
