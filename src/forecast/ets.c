@@ -11,9 +11,14 @@
  *   s' = gamma (y - l - phi b | y / (l + phi b)) + (1 - gamma) s
  *
  * Fitting: the heuristic initial states (classical decomposition of the
- * first cycles, then a line through the first ten deseasonalised values),
- * Nelder-Mead over the smoothing weights with those states, then over
- * weights and initial states together, from the first optimum. Least squares
+ * first cycles, then a line through the first ten values of the moving
+ * average), Nelder-Mead over the smoothing weights with those states from a
+ * grid of starts, then over weights and initial states together from the
+ * best three of those (and from the nested simpler variant's fit, when
+ * ets_fit_auto has one). The surface has separate basins, so one start is
+ * not enough: a level that follows each observation under a frozen season
+ * fits AirPassengers about as well as a slow level under a moving season.
+ * Least squares
  * is maximum likelihood here, the error variance being profiled out. The
  * series is divided by its mean absolute value while optimising, so that
  * one set of step sizes and tolerances serves every scale.

@@ -185,14 +185,21 @@ extern int	ets_min_length(int period, EtsSeason season);
 
 /*
  * Fits one variant: initial states by the heuristic of Hyndman et al. (2008)
- * (as statsmodels' initialization_method="heuristic"), then smoothing
- * parameters and initial states together by least squares (= maximum
- * likelihood with additive Gaussian errors) with Nelder-Mead. Errors: a
- * series too short for the variant, a multiplicative season on values <= 0.
+ * (as statsmodels' initialization_method="heuristic"), smoothing weights by
+ * least squares (= maximum likelihood with additive Gaussian errors) with
+ * Nelder-Mead from several starts, then weights and initial states together
+ * from the best few of those. AICc counts the initial states as parameters.
+ * Errors: a series too short for the variant, a multiplicative season on
+ * values <= 0.
  */
 extern EtsModel *ets_fit(const double *y, int n, int period, EtsTrend trend, EtsSeason season);
 
-/* Fits every variant the series allows and keeps the lowest AICc. */
+/*
+ * Fits every variant the series allows and keeps the lowest AICc: seasons
+ * need ets_min_length periods (shorter series get the non-seasonal variants),
+ * a multiplicative season needs positive values. Each trend variant starts
+ * from the fit of the one it nests (N, then A, then Ad).
+ */
 extern EtsModel *ets_fit_auto(const double *y, int n, int period);
 
 /*
@@ -272,9 +279,10 @@ typedef struct FeatureSpec
 } FeatureSpec;
 
 /*
- * Lags 1..m (at most 48 of them), then 2m and, for hourly data, 168 (a
- * week); windows of 3 and m periods; the calendar parts that vary at the
- * grid's frequency.
+ * Lags 1..m (at least 1..3, at most 1..48), m, 2m and, for hourly data, 168
+ * (a week); windows of 3 and m periods; the calendar parts that vary at the
+ * grid's frequency (hour, day of week, day of month, week of year counted
+ * from January 1, month, quarter).
  */
 extern FeatureSpec forecast_feature_spec(const TimeGrid *grid, int period);
 

@@ -386,6 +386,46 @@ test_naive(void)
 	CHECK(f->method == FORECAST_NAIVE, "season 1: naive");
 }
 
+/* ---- exponential smoothing on made-up series ---- */
+
+static void
+test_ets_synthetic(void)
+{
+	double		y[120];
+	double		out[12];
+	double		worst = 0.0;
+	EtsModel   *e;
+	char		desc[16];
+
+	/* a straight line with a fixed season: smoothing should continue it */
+	for (int t = 0; t < 120; t++)
+		y[t] = 100.0 + 2.0 * t + 10.0 * sin(2.0 * M_PI * t / 12.0);
+	e = ets_fit_auto(y, 108, 12);
+	ets_forecast(e, 12, out);
+	for (int j = 0; j < 12; j++)
+		worst = Max(worst, fabs(out[j] - y[108 + j]));
+	CHECK(worst < 0.05 && e->trend != ETS_TREND_NONE && e->season != ETS_SEASON_NONE,
+		  "line plus season: %s, largest error %g", ets_describe(e, desc), worst);
+
+	/* too short for a season of 12: the non-seasonal variants only */
+	e = ets_fit_auto(y, 20, 12);
+	CHECK(e->season == ETS_SEASON_NONE, "20 periods, season 12: %s", ets_describe(e, desc));
+
+	/* a constant: every variant fits perfectly, the simplest is kept */
+	for (int t = 0; t < 48; t++)
+		y[t] = 5.0;
+	e = ets_fit_auto(y, 48, 12);
+	ets_forecast(e, 3, out);
+	CHECK(e->trend == ETS_TREND_NONE && e->season == ETS_SEASON_NONE && fabs(out[2] - 5.0) < 1e-9,
+		  "a constant: %s forecasts %g", ets_describe(e, desc), out[2]);
+
+	/* zeros rule out a multiplicative season but not the others */
+	for (int t = 0; t < 48; t++)
+		y[t] = (t % 4 == 0) ? 0.0 : 10.0 + t % 4;
+	e = ets_fit_auto(y, 48, 4);
+	CHECK(e->season != ETS_SEASON_MULTIPLICATIVE, "zeros: %s", ets_describe(e, desc));
+}
+
 /* ---- features and the recursive driver ---- */
 
 static double
@@ -806,6 +846,7 @@ main(int argc, char **argv)
 	test_errors();
 	test_regularize();
 	test_naive();
+	test_ets_synthetic();
 	test_features();
 	test_backtest_pieces();
 	test_statsmodels_reference();
