@@ -22,6 +22,7 @@
 #include "data/frame.h"
 #include "prep/prep.h"
 #include "pg_shim.h"
+#include "evaluate/evaluate.h"
 #include "registry/registry.h"
 
 #define HEADER_SIZE 32
@@ -183,9 +184,14 @@ fit_seed_model(Frame *frame, int n, Task task, int n_classes, const Learner *lea
 	return model;
 }
 
-/* A seed: one learner's model, or with second set an ensemble of two (0.6 / 0.4). */
+/*
+ * A seed: one learner's model, or with second set an ensemble of two
+ * (0.6 / 0.4); with calibration set ("platt", "isotonic"), calibrated on its
+ * own predictions.
+ */
 static Seed
-make_seed(Task task, int n_classes, const Learner *learner, const Learner *second)
+make_seed(Task task, int n_classes, const Learner *learner, const Learner *second,
+		  const char *calibration)
 {
 	jmp_buf		jump;
 	Seed		seed = {NULL, 0};
@@ -209,6 +215,21 @@ make_seed(Task task, int n_classes, const Learner *learner, const Learner *secon
 		members[0] = model;
 		members[1] = fit_seed_model(frame, n, task, n_classes, second);
 		model = model_make_ensemble(members, weights, 2);
+	}
+	if (calibration != NULL)
+	{
+		double	   *pred = palloc(sizeof(double) * n * n_classes);
+		int		   *label = palloc(sizeof(int) * n);
+		RawValue   *raw = palloc(sizeof(RawValue) * model->prep->n_columns);
+		double	   *x = palloc(sizeof(double) * model_input_width(model));
+
+		for (int i = 0; i < n; i++)
+		{
+			prep_raw_from_frame(model->prep, frame, i, raw);
+			model_predict_raw(model, raw, x, pred + i * n_classes);
+			label[i] = i % n_classes;
+		}
+		model->calibrator = calibration_choose(calibration, n, pred, label, n_classes, 7).calibrator;
 	}
 	{
 		bytea	   *b = model_serialize(model);
@@ -315,7 +336,7 @@ main(int argc, char **argv)
 {
 	double		seconds = argc > 1 ? atof(argv[1]) : 10.0;
 	uint64		start_seed = argc > 2 ? strtoull(argv[2], NULL, 10) : 1;
-	Seed		seeds[9];
+	Seed		seeds[11];
 	int			n_seeds = lengthof(seeds);
 	uint8	   *buf;
 	size_t		max_len = 0;
@@ -323,15 +344,17 @@ main(int argc, char **argv)
 				loaded = 0;
 	time_t		deadline = time(NULL) + (time_t) ceil(seconds);
 
-	seeds[0] = make_seed(TASK_REGRESSION, 0, &ridge_learner, NULL);
-	seeds[1] = make_seed(TASK_CLASSIFICATION, 2, &logistic_learner, NULL);
-	seeds[2] = make_seed(TASK_CLASSIFICATION, 3, &logistic_learner, NULL);
-	seeds[3] = make_seed(TASK_REGRESSION, 0, &gbdt_learner, NULL);
-	seeds[4] = make_seed(TASK_CLASSIFICATION, 3, &gbdt_learner, NULL);
-	seeds[5] = make_seed(TASK_CLASSIFICATION, 2, &random_forest_learner, NULL);
-	seeds[6] = make_seed(TASK_REGRESSION, 0, &extra_trees_learner, NULL);
-	seeds[7] = make_seed(TASK_CLASSIFICATION, 3, &logistic_learner, &gbdt_learner);
-	seeds[8] = make_seed(TASK_REGRESSION, 0, &gbdt_learner, &ridge_learner);
+	seeds[0] = make_seed(TASK_REGRESSION, 0, &ridge_learner, NULL, NULL);
+	seeds[1] = make_seed(TASK_CLASSIFICATION, 2, &logistic_learner, NULL, NULL);
+	seeds[2] = make_seed(TASK_CLASSIFICATION, 3, &logistic_learner, NULL, NULL);
+	seeds[3] = make_seed(TASK_REGRESSION, 0, &gbdt_learner, NULL, NULL);
+	seeds[4] = make_seed(TASK_CLASSIFICATION, 3, &gbdt_learner, NULL, NULL);
+	seeds[5] = make_seed(TASK_CLASSIFICATION, 2, &random_forest_learner, NULL, NULL);
+	seeds[6] = make_seed(TASK_REGRESSION, 0, &extra_trees_learner, NULL, NULL);
+	seeds[7] = make_seed(TASK_CLASSIFICATION, 3, &logistic_learner, &gbdt_learner, NULL);
+	seeds[8] = make_seed(TASK_REGRESSION, 0, &gbdt_learner, &ridge_learner, NULL);
+	seeds[9] = make_seed(TASK_CLASSIFICATION, 2, &gbdt_learner, NULL, "platt");
+	seeds[10] = make_seed(TASK_CLASSIFICATION, 3, &logistic_learner, &gbdt_learner, "isotonic");
 	for (int s = 0; s < n_seeds; s++)
 	{
 		if (!try_load(seeds[s].bytes, seeds[s].len))
