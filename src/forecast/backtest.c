@@ -24,14 +24,7 @@ forecast_fit_predict_method(void *arg, const double *y, int n, int period, int h
 	Forecaster *f = forecaster_fit(*(const ForecastMethod *) arg, y, n, period);
 
 	forecaster_predict(f, h, out);
-	if (f->ets != NULL)
-	{
-		pfree(f->ets->seasonal);
-		if (f->ets->initial_season != NULL)
-			pfree(f->ets->initial_season);
-		pfree(f->ets);
-	}
-	pfree(f);
+	forecaster_free(f);
 }
 
 int

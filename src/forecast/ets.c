@@ -660,12 +660,30 @@ ets_fit_auto(const double *y, int n, int period)
 			CHECK_FOR_INTERRUPTS();
 			/* N starts A, A starts Ad: each nests (or nearly nests) the one before */
 			candidate = fit_variant(y, n, period, trends[t], seasons[s], simpler);
+			if (simpler != NULL && simpler != best)
+				ets_free(simpler);
 			if (best == NULL || candidate->aicc < best->aicc)
+			{
+				if (best != NULL)
+					ets_free(best);	/* (when it was simpler, it was kept for this) */
 				best = candidate;
+			}
 			simpler = candidate;
 		}
+		if (simpler != best)
+			ets_free(simpler);
 	}
 	return best;
+}
+
+void
+ets_free(EtsModel *model)
+{
+	if (model->initial_season != NULL)
+		pfree(model->initial_season);
+	if (model->seasonal != NULL)
+		pfree(model->seasonal);
+	pfree(model);
 }
 
 void

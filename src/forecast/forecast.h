@@ -213,6 +213,7 @@ extern void ets_filter(EtsModel *model, const double *y, int n, double *fitted);
 extern void ets_initial_states(EtsModel *model, const double *y, int n);
 
 extern void ets_forecast(const EtsModel *model, int h, double *out);
+extern void ets_free(EtsModel *model);
 
 /* "ETS(A,Ad,M)" and the like, into buf (at least 16 bytes). */
 extern char *ets_describe(const EtsModel *model, char *buf);
@@ -234,6 +235,7 @@ typedef struct Forecaster
  */
 extern Forecaster *forecaster_fit(ForecastMethod method, const double *y, int n, int period);
 extern void forecaster_predict(const Forecaster *f, int h, double *out);
+extern void forecaster_free(Forecaster *f);
 extern const char *forecast_method_name(ForecastMethod method);
 
 /* ---- Nelder-Mead (optim.c) ---- */

@@ -319,7 +319,9 @@ forecast_infer_grid(const double *times, int n, GridReport *report)
 
 			if (months % smallest != 0)
 				irregular_error(times[i - 1], times[i],
-								"Timestamps of a quarterly series are whole quarters apart.",
+								smallest == 3
+								? "Timestamps of a quarterly series are whole quarters apart."
+								: "Timestamps of a yearly series are whole years apart.",
 								supported_hint);
 			if (months > smallest)
 			{

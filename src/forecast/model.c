@@ -46,6 +46,14 @@ forecaster_fit(ForecastMethod method, const double *y, int n, int period)
 }
 
 void
+forecaster_free(Forecaster *f)
+{
+	if (f->ets != NULL)
+		ets_free(f->ets);
+	pfree(f);
+}
+
+void
 forecaster_predict(const Forecaster *f, int h, double *out)
 {
 	switch (f->method)
