@@ -204,7 +204,8 @@ forest_load(ByteReader *r, Task task, int n_features, int n_classes)
 		(task == TASK_REGRESSION) != (n_classes == 0) || n_classes > FOREST_MAX_CLASSES)
 		bytes_corrupted(r, "the forest does not match the features and classes");
 	st->n_outputs = task == TASK_REGRESSION ? 1 : n_classes;
-	st->n_trees = (int) bytes_get_count(r, 16, FOREST_MAX_TREES);
+	/* every tree holds at least 8 bytes and one leaf (a value and a cover) */
+	st->n_trees = (int) bytes_get_count(r, 24, FOREST_MAX_TREES);
 	if (st->n_trees == 0)
 		bytes_corrupted(r, "a forest without trees");
 	st->importance_gain = bytes_get_f64_array(r, n_features);

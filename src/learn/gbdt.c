@@ -345,8 +345,8 @@ gbdt_load(ByteReader *r, Task task, int n_features, int n_classes)
 		(task == TASK_REGRESSION) != (n_classes == 0))
 		bytes_corrupted(r, "the boosted trees do not match the features and classes");
 	st->n_outputs = n_classes > 2 ? n_classes : 1;
-	/* every round holds n_outputs trees of at least 8 bytes and one leaf */
-	st->n_rounds = (int) bytes_get_count(r, (size_t) st->n_outputs * 16, GBDT_MAX_ROUNDS);
+	/* every round holds n_outputs trees of at least 8 bytes and one leaf (value and cover) */
+	st->n_rounds = (int) bytes_get_count(r, (size_t) st->n_outputs * 24, GBDT_MAX_ROUNDS);
 	if (st->n_rounds == 0)
 		bytes_corrupted(r, "boosting without trees");
 	st->base = bytes_get_f64_array(r, st->n_outputs);

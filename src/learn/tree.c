@@ -1,6 +1,6 @@
 /*
  * tree.c: binning, histograms, split finding and best-first growth of one
- * tree, and the flat tree's stored form (see tree.h).
+ * tree, the flat tree's stored form and its covers (see tree.h).
  */
 #include "postgres.h"
 
@@ -561,10 +561,12 @@ make_leaf(TreeBuilder *tb, const GrowNode *node, int C, const GrowParams *p)
 	{
 		tb->leaf_capacity *= 2;
 		t->leaf_value = repalloc_huge(t->leaf_value, sizeof(double) * C * tb->leaf_capacity);
+		t->leaf_cover = repalloc_huge(t->leaf_cover, sizeof(double) * tb->leaf_capacity);
 	}
 	for (int c = 0; c < C; c++)
 		t->leaf_value[(size_t) t->n_leaves * C + c] =
 			threshold_l1(node->sums[c], p->alpha) / (node->sums[C] + p->lambda);
+	t->leaf_cover[t->n_leaves] = node->sums[C];
 	attach(tb, node, -(t->n_leaves + 1));
 	t->n_leaves++;
 }
@@ -719,6 +721,7 @@ tree_grow(const BinnedData *bd, const int64 *rows, int64 n_rows,
 	t->nodes = palloc0(sizeof(TreeNode) * tb.capacity);
 	t->categories = palloc(sizeof(uint64) * 4 * tb.capacity);
 	t->leaf_value = palloc(sizeof(double) * C * tb.leaf_capacity);
+	t->leaf_cover = palloc(sizeof(double) * tb.leaf_capacity);
 
 	frontier = palloc(sizeof(GrowNode) * frontier_capacity);
 	memset(&frontier[0], 0, sizeof(GrowNode));
@@ -874,6 +877,8 @@ tree_grow(const BinnedData *bd, const int64 *rows, int64 n_rows,
 	pfree(gc.layout.offset);
 	pfree(gc.all_features);
 	pfree(gc.sampled);
+	if (!tree_derive_covers(t))
+		elog(ERROR, "a grown tree has a cover that is negative or not finite");
 	return t;
 }
 
@@ -918,6 +923,7 @@ tree_save(const Tree *t, ByteWriter *w)
 		bytes_put_u32(w, (uint32) t->nodes[i].right);
 	}
 	bytes_put_f64_array(w, t->leaf_value, (size_t) t->n_leaves * t->n_outputs);
+	bytes_put_f64_array(w, t->leaf_cover, t->n_leaves);
 }
 
 /*
@@ -931,8 +937,8 @@ tree_load(ByteReader *r, int n_features, int n_outputs)
 	Tree	   *t = palloc0(sizeof(Tree));
 	uint8	   *seen;
 
-	/* each node is at least 57 bytes, each leaf n_outputs doubles */
-	t->n_nodes = (int) bytes_get_count(r, 57, MAX_STORED_NODES);
+	/* each node is at least 57 bytes and adds a leaf: n_outputs doubles and a cover */
+	t->n_nodes = (int) bytes_get_count(r, 57 + 8, MAX_STORED_NODES);
 	t->n_leaves = (int) bytes_get_u32(r);
 	t->n_outputs = n_outputs;
 	if (t->n_leaves != t->n_nodes + 1)
@@ -972,8 +978,62 @@ tree_load(ByteReader *r, int n_features, int n_outputs)
 		}
 	}
 	t->leaf_value = bytes_get_f64_array(r, (size_t) t->n_leaves * n_outputs);
+	t->leaf_cover = bytes_get_f64_array(r, t->n_leaves);
+	if (!tree_derive_covers(t))
+		bytes_corrupted(r, "a tree has a cover that is negative or too large");
 	pfree(seen);
 	return t;
+}
+
+/* ---- cover ---- */
+
+/* The cover of a node (ref >= 0) or a leaf (ref < 0). */
+static inline double
+cover_of(const Tree *t, int32 ref)
+{
+	return ref >= 0 ? t->cover[ref] : t->leaf_cover[-ref - 1];
+}
+
+bool
+tree_derive_covers(Tree *t)
+{
+	int		   *node_depth;
+
+	for (int j = 0; j < t->n_leaves; j++)
+	{
+		if (!(t->leaf_cover[j] >= 0.0 && isfinite(t->leaf_cover[j])))
+			return false;
+	}
+	node_depth = palloc(sizeof(int) * Max(t->n_nodes, 1));
+	if (t->cover == NULL)
+		t->cover = palloc(sizeof(double) * Max(t->n_nodes, 1));
+
+	/* children come after their parent: last to first sees children first */
+	for (int i = t->n_nodes - 1; i >= 0; i--)
+	{
+		t->cover[i] = cover_of(t, t->nodes[i].left) + cover_of(t, t->nodes[i].right);
+		if (!isfinite(t->cover[i]))
+			return false;
+	}
+
+	/* and first to last sees parents first */
+	t->depth = 0;
+	if (t->n_nodes > 0)
+		node_depth[0] = 0;
+	for (int i = 0; i < t->n_nodes; i++)
+	{
+		int32		children[2] = {t->nodes[i].left, t->nodes[i].right};
+
+		for (int k = 0; k < 2; k++)
+		{
+			if (children[k] >= 0)
+				node_depth[children[k]] = node_depth[i] + 1;
+			else
+				t->depth = Max(t->depth, node_depth[i] + 1);
+		}
+	}
+	pfree(node_depth);
+	return true;
 }
 
 void

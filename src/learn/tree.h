@@ -8,8 +8,9 @@
  * (leaf-wise) from per-row "gradient" channels and a per-row hessian:
  * boosting passes one channel, the negative gradient, and the hessian;
  * forests pass the target (or one channel per class) with a hessian of 1.
- * Leaves hold sum(g) / (sum(h) + lambda) per channel. Finished trees are flat
- * arrays, walked on raw values, so prediction needs no bins.
+ * Leaves hold sum(g) / (sum(h) + lambda) per channel, and their cover,
+ * sum(h). Finished trees are flat arrays, walked on raw values, so
+ * prediction needs no bins.
  */
 #ifndef AUTOML_TREE_H
 #define AUTOML_TREE_H
@@ -73,7 +74,16 @@ typedef struct TreeNode
 	uint8		flags;				/* TREE_DEFAULT_LEFT, TREE_CATEGORICAL */
 } TreeNode;
 
-/* A grown tree, flat. Leaves are referenced as -(leaf + 1). */
+/*
+ * A grown tree, flat. Leaves are referenced as -(leaf + 1); a child's index
+ * is always larger than its parent's.
+ *
+ * Cover is the sum of the hessian of the training rows that reached a node
+ * (as XGBoost's): boosting's hessians, forests' weights (1 per row, bootstrap
+ * repeats counted, or the class weight). Explanations use it to average over
+ * a split whose input is left out. Only leaf covers are stored; an internal
+ * node's is the sum of its children's, derived by tree_derive_covers().
+ */
 typedef struct Tree
 {
 	int			n_nodes;			/* internal nodes; 0 when the tree is one leaf */
@@ -82,6 +92,9 @@ typedef struct Tree
 	TreeNode   *nodes;
 	uint64	   *categories;			/* 4 words per node: categories going left */
 	double	   *leaf_value;			/* n_leaves x n_outputs */
+	double	   *leaf_cover;			/* n_leaves */
+	double	   *cover;				/* n_nodes, derived from leaf_cover */
+	int			depth;				/* edges from the root to the deepest leaf, derived */
 } Tree;
 
 #define TREE_DEFAULT_LEFT 1
@@ -102,6 +115,31 @@ extern Tree *tree_grow(const BinnedData *bins, const int64 *rows, int64 n_rows,
 /* Histogram threads for this binned data and channel count (see automl.threads). */
 extern TreeThreads *tree_threads_create(const BinnedData *bins, int n_channels);
 
+/*
+ * Whether x (raw model inputs) goes to the left child of internal node
+ * node: the one rule that prediction and explanation share, so that they
+ * never disagree. Missing values (NaN) take the node's default direction;
+ * so does a category outside 0..255, which no split has seen.
+ */
+static inline bool
+tree_goes_left(const Tree *tree, int32 node, const double *x)
+{
+	const TreeNode *n = &tree->nodes[node];
+	double		v = x[n->feature];
+
+	if (likely(n->flags == 0 || n->flags == TREE_DEFAULT_LEFT) && v == v)
+		return v <= n->threshold;	/* numeric, not missing: the common case */
+	if (v != v)					/* NaN: missing */
+		return (n->flags & TREE_DEFAULT_LEFT) != 0;
+	if (v > -1.0 && v < 256.0)
+	{
+		int			c = (int) v;	/* a level index; truncated as a cast always did */
+
+		return (tree->categories[(size_t) node * 4 + c / 64] >> (c % 64)) & 1;
+	}
+	return (n->flags & TREE_DEFAULT_LEFT) != 0;
+}
+
 /* The leaf values of x (raw model inputs) in tree. */
 static inline const double *
 tree_leaf(const Tree *tree, const double *x)
@@ -109,27 +147,16 @@ tree_leaf(const Tree *tree, const double *x)
 	int32		node = tree->n_nodes > 0 ? 0 : -1;
 
 	while (node >= 0)
-	{
-		const TreeNode *n = &tree->nodes[node];
-		double		v = x[n->feature];
-		bool		go_left;
-
-		if (likely(n->flags == 0 || n->flags == TREE_DEFAULT_LEFT) && v == v)
-			go_left = v <= n->threshold;	/* numeric, not missing: the common case */
-		else if (v != v)		/* NaN: missing */
-			go_left = (n->flags & TREE_DEFAULT_LEFT) != 0;
-		else
-		{
-			int			c = (int) v;
-
-			go_left = (c >= 0 && c < 256) ?
-				(tree->categories[node * 4 + c / 64] >> (c % 64)) & 1 :
-				(n->flags & TREE_DEFAULT_LEFT) != 0;
-		}
-		node = go_left ? n->left : n->right;
-	}
+		node = tree_goes_left(tree, node, x) ? tree->nodes[node].left : tree->nodes[node].right;
 	return tree->leaf_value + (size_t) (-node - 1) * tree->n_outputs;
 }
+
+/*
+ * Derives the internal nodes' covers from the leaves' and the depth; false
+ * when a cover is negative or not finite. tree_grow and tree_load call it;
+ * so must anything else that builds a Tree by hand (tests).
+ */
+extern bool tree_derive_covers(Tree *tree);
 
 extern void tree_save(const Tree *tree, ByteWriter *w);
 
