@@ -10,7 +10,7 @@
  * forests pass the target (or one channel per class) with a hessian of 1.
  * Leaves hold sum(g) / (sum(h) + lambda) per channel, and their cover,
  * sum(h). Finished trees are flat arrays, walked on raw values, so
- * prediction needs no bins.
+ * prediction and explanation need no bins.
  */
 #ifndef AUTOML_TREE_H
 #define AUTOML_TREE_H
@@ -157,6 +157,20 @@ tree_leaf(const Tree *tree, const double *x)
  * so must anything else that builds a Tree by hand (tests).
  */
 extern bool tree_derive_covers(Tree *tree);
+
+/*
+ * Adds scale times the exact path-dependent SHAP values of x in tree
+ * (TreeSHAP: Lundberg, Erion and Lee 2018, Algorithm 2) to phi, which is
+ * n_outputs x (n_features + 1), row-major: phi[c * (n_features + 1) + j] gets
+ * input j's contribution to output c, phi[c * (n_features + 1) + n_features]
+ * the tree's expected output (leaves averaged by cover). For every output,
+ * the contributions plus the expected output are the leaf value of x.
+ *
+ * Inputs left out of a coalition are averaged over as the training rows were
+ * split (cover), so an input the tree never splits on gets exactly 0.
+ */
+extern void tree_contributions(const Tree *tree, const double *x, int n_features,
+							   double scale, double *phi);
 
 extern void tree_save(const Tree *tree, ByteWriter *w);
 
