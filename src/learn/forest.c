@@ -216,6 +216,37 @@ forest_load(ByteReader *r, Task task, int n_features, int n_classes)
 	return st;
 }
 
+/* The margins are the outputs: the predicted value, or every class's share. */
+static int
+forest_n_margins(const void *opaque)
+{
+	const ForestState *st = opaque;
+
+	return st->n_outputs;
+}
+
+static const char *
+forest_margin_scale(const void *opaque)
+{
+	const ForestState *st = opaque;
+
+	return st->n_classes == 0 ? MARGIN_VALUE : MARGIN_PROBABILITY;
+}
+
+/* The mean of the trees' TreeSHAP values, as predictions are the mean of their leaves. */
+static void
+forest_contributions(const void *opaque, const double *x, double *phi)
+{
+	const ForestState *st = opaque;
+
+	memset(phi, 0, sizeof(double) * st->n_outputs * (st->n_features + 1));
+	for (int t = 0; t < st->n_trees; t++)
+	{
+		CHECK_FOR_INTERRUPTS();
+		tree_contributions(st->trees[t], x, st->n_features, 1.0 / st->n_trees, phi);
+	}
+}
+
 const Learner random_forest_learner = {
 	.name = "random_forest",
 	.tasks = TASK_BIT(TASK_REGRESSION) | TASK_BIT(TASK_CLASSIFICATION),
@@ -227,6 +258,9 @@ const Learner random_forest_learner = {
 	.summarize = forest_summarize,
 	.save = forest_save,
 	.load = forest_load,
+	.n_margins = forest_n_margins,
+	.margin_scale = forest_margin_scale,
+	.contributions = forest_contributions,
 };
 
 const Learner extra_trees_learner = {
@@ -240,4 +274,7 @@ const Learner extra_trees_learner = {
 	.summarize = forest_summarize,
 	.save = forest_save,
 	.load = forest_load,
+	.n_margins = forest_n_margins,
+	.margin_scale = forest_margin_scale,
+	.contributions = forest_contributions,
 };

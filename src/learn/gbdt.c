@@ -358,6 +358,49 @@ gbdt_load(ByteReader *r, Task task, int n_features, int n_classes)
 	return st;
 }
 
+/* One margin per tree of a round: the score before the sigmoid or softmax. */
+static int
+gbdt_n_margins(const void *opaque)
+{
+	const GbdtState *st = opaque;
+
+	return st->n_outputs;
+}
+
+static const char *
+gbdt_margin_scale(const void *opaque)
+{
+	const GbdtState *st = opaque;
+
+	if (st->n_classes == 0)
+		return MARGIN_VALUE;
+	return st->n_outputs == 1 ? MARGIN_LOG_ODDS : MARGIN_LOGIT;
+}
+
+/*
+ * The scores are the starting score plus the trees' leaf values (already
+ * scaled by the learning rate): the starting score joins the base, and each
+ * tree's TreeSHAP values add to its output's margin.
+ */
+static void
+gbdt_contributions(const void *opaque, const double *x, double *phi)
+{
+	const GbdtState *st = opaque;
+	int			m = st->n_outputs;
+	int			stride = st->n_features + 1;
+
+	memset(phi, 0, sizeof(double) * m * stride);
+	for (int k = 0; k < m; k++)
+		phi[k * stride + st->n_features] = st->base[k];
+	for (int r = 0; r < st->n_rounds; r++)
+	{
+		CHECK_FOR_INTERRUPTS();
+		for (int k = 0; k < m; k++)
+			tree_contributions(st->trees[(size_t) r * m + k], x, st->n_features, 1.0,
+							   phi + (size_t) k * stride);
+	}
+}
+
 const Learner gbdt_learner = {
 	.name = "gbdt",
 	.tasks = TASK_BIT(TASK_REGRESSION) | TASK_BIT(TASK_CLASSIFICATION),
@@ -369,4 +412,7 @@ const Learner gbdt_learner = {
 	.summarize = gbdt_summarize,
 	.save = gbdt_save,
 	.load = gbdt_load,
+	.n_margins = gbdt_n_margins,
+	.margin_scale = gbdt_margin_scale,
+	.contributions = gbdt_contributions,
 };

@@ -66,7 +66,46 @@ typedef struct Learner
 
 	/* Reads what save wrote; ereports on anything inconsistent. */
 	void	   *(*load) (ByteReader *r, Task task, int n_features, int n_classes);
+
+	/*
+	 * Explanations. predict computes its output from n_margins(state)
+	 * margins, on the scale named by margin_scale(state):
+	 *
+	 *   learner        task                margins     scale
+	 *   ridge          regression          1           "value": the prediction
+	 *   logistic       2 classes           1           "log_odds" of class 1
+	 *   logistic       K > 2 classes       K           "logit": softmax inputs, per class
+	 *   gbdt           regression          1           "value": the prediction
+	 *   gbdt           2 classes           1           "log_odds" of class 1
+	 *   gbdt           K > 2 classes       K           "logit": softmax inputs, per class
+	 *   random_forest  regression          1           "value": the prediction
+	 *   and            K >= 2 classes      K           "probability": the predicted
+	 *   extra_trees                                    probabilities themselves
+	 *
+	 * Two-class margins: out[1] = 1 / (1 + exp(-margin)), out[0] = 1 - out[1].
+	 * Softmax margins are defined up to a shared constant; these are the
+	 * learner's own.
+	 *
+	 * contributions writes phi, n_margins x (n_features + 1), row-major:
+	 * phi[m * (F + 1) + j] is input j's contribution to margin m and
+	 * phi[m * (F + 1) + F] the base, the margin expected when nothing is
+	 * known of the row. For every margin the contributions plus the base add
+	 * up to the margin of x (to rounding). Linear learners: input j gives
+	 * w_j (x_j - mean_j), mean_j its mean over the training rows, and the
+	 * base is the margin at the means. Trees: exact path-dependent TreeSHAP,
+	 * summed over boosting's trees (whose starting score is in the base) and
+	 * averaged over a forest's (see tree_contributions).
+	 */
+	int			(*n_margins) (const void *state);
+	const char *(*margin_scale) (const void *state);
+	void		(*contributions) (const void *state, const double *x, double *phi);
 } Learner;
+
+/* The names margin_scale returns. */
+#define MARGIN_VALUE "value"
+#define MARGIN_LOG_ODDS "log_odds"
+#define MARGIN_LOGIT "logit"
+#define MARGIN_PROBABILITY "probability"
 
 extern const Learner ridge_learner;
 extern const Learner logistic_learner;

@@ -26,6 +26,7 @@ typedef struct LogisticState
 	int			n_outputs;		/* 1 for two classes, else n_classes */
 	double	   *weights;		/* n_outputs x n_features */
 	double	   *intercepts;		/* n_outputs */
+	double	   *mean;			/* of each input over the training rows, for explanations */
 	int			iterations;		/* solver iterations used (not stored) */
 } LogisticState;
 
@@ -410,6 +411,14 @@ logistic_fit(const Dataset *data, const double *hp)
 	state->n_outputs = m;
 	state->weights = params;
 	state->intercepts = params + (size_t) m * d;
+	state->mean = palloc0(sizeof(double) * Max(d, 1));
+	for (int64 i = 0; i < data->n_rows; i++)
+	{
+		for (int j = 0; j < d; j++)
+			state->mean[j] += data->X[i * d + j];
+	}
+	for (int j = 0; j < d; j++)
+		state->mean[j] /= Max(data->n_rows, 1);
 	pfree(problem.scores);
 	return state;
 }
@@ -481,6 +490,7 @@ logistic_save(const void *opaque, ByteWriter *w)
 	bytes_put_u32(w, (uint32) state->n_classes);
 	bytes_put_f64_array(w, state->weights, (size_t) state->n_outputs * state->n_features);
 	bytes_put_f64_array(w, state->intercepts, state->n_outputs);
+	bytes_put_f64_array(w, state->mean, state->n_features);
 }
 
 static void *
@@ -500,7 +510,47 @@ logistic_load(ByteReader *r, Task task, int n_features, int n_classes)
 		bytes_corrupted(r, "the logistic coefficients are longer than the bytes left");
 	state->weights = bytes_get_f64_array(r, (size_t) state->n_outputs * state->n_features);
 	state->intercepts = bytes_get_f64_array(r, state->n_outputs);
+	state->mean = bytes_get_f64_array(r, state->n_features);
 	return state;
+}
+
+/* The scores before the sigmoid (class 1's log-odds) or the softmax (one per class). */
+static int
+logistic_n_margins(const void *opaque)
+{
+	const LogisticState *state = opaque;
+
+	return state->n_outputs;
+}
+
+static const char *
+logistic_margin_scale(const void *opaque)
+{
+	const LogisticState *state = opaque;
+
+	return state->n_outputs == 1 ? MARGIN_LOG_ODDS : MARGIN_LOGIT;
+}
+
+/* Per score, as ridge_contributions: w_j (x_j - mean_j), and the score at the means. */
+static void
+logistic_contributions(const void *opaque, const double *x, double *phi)
+{
+	const LogisticState *state = opaque;
+	int			d = state->n_features;
+
+	for (int k = 0; k < state->n_outputs; k++)
+	{
+		const double *w = state->weights + (size_t) k * d;
+		double	   *row = phi + (size_t) k * (d + 1);
+		double		base = state->intercepts[k];
+
+		for (int j = 0; j < d; j++)
+		{
+			row[j] = w[j] * (x[j] - state->mean[j]);
+			base += w[j] * state->mean[j];
+		}
+		row[d] = base;
+	}
 }
 
 const Learner logistic_learner = {
@@ -513,4 +563,7 @@ const Learner logistic_learner = {
 	.summarize = logistic_summarize,
 	.save = logistic_save,
 	.load = logistic_load,
+	.n_margins = logistic_n_margins,
+	.margin_scale = logistic_margin_scale,
+	.contributions = logistic_contributions,
 };

@@ -18,6 +18,7 @@ typedef struct RidgeState
 	int			n_features;
 	double		intercept;
 	double	   *coef;
+	double	   *mean;			/* of each input over the training rows, for explanations */
 } RidgeState;
 
 static const HyperparamDef ridge_hyperparams[] = {
@@ -79,11 +80,11 @@ ridge_fit(const Dataset *data, const double *hp)
 
 	state->n_features = d;
 	state->coef = xty;
+	state->mean = xbar;
 	state->intercept = ybar;
 	for (int j = 0; j < d; j++)
 		state->intercept -= xbar[j] * xty[j];
 	pfree(gram);
-	pfree(xbar);
 	return state;
 }
 
@@ -116,6 +117,7 @@ ridge_save(const void *opaque, ByteWriter *w)
 	bytes_put_u32(w, (uint32) state->n_features);
 	bytes_put_f64(w, state->intercept);
 	bytes_put_f64_array(w, state->coef, state->n_features);
+	bytes_put_f64_array(w, state->mean, state->n_features);
 }
 
 static void *
@@ -130,7 +132,40 @@ ridge_load(ByteReader *r, Task task, int n_features, int n_classes)
 		bytes_corrupted(r, "the ridge coefficients do not match the features");
 	state->intercept = bytes_get_finite_f64(r);
 	state->coef = bytes_get_f64_array(r, state->n_features);
+	state->mean = bytes_get_f64_array(r, state->n_features);
 	return state;
+}
+
+static int
+ridge_n_margins(const void *opaque)
+{
+	return 1;
+}
+
+static const char *
+ridge_margin_scale(const void *opaque)
+{
+	return MARGIN_VALUE;
+}
+
+/*
+ * Input j moves the prediction by coef_j (x_j - mean_j) from the prediction
+ * at the training means: exact Shapley values for a linear model whose
+ * inputs are taken as independent.
+ */
+static void
+ridge_contributions(const void *opaque, const double *x, double *phi)
+{
+	const RidgeState *state = opaque;
+	int			d = state->n_features;
+	double		base = state->intercept;
+
+	for (int j = 0; j < d; j++)
+	{
+		phi[j] = state->coef[j] * (x[j] - state->mean[j]);
+		base += state->coef[j] * state->mean[j];
+	}
+	phi[d] = base;
 }
 
 const Learner ridge_learner = {
@@ -143,4 +178,7 @@ const Learner ridge_learner = {
 	.summarize = ridge_summarize,
 	.save = ridge_save,
 	.load = ridge_load,
+	.n_margins = ridge_n_margins,
+	.margin_scale = ridge_margin_scale,
+	.contributions = ridge_contributions,
 };
