@@ -47,7 +47,17 @@ OBJS = \
 	src/evaluate/scores.o \
 	src/evaluate/evaluate.o \
 	src/evaluate/card.o \
-	src/evaluate/explain.o
+	src/evaluate/explain.o \
+	src/forecast/frequency.o \
+	src/forecast/series.o \
+	src/forecast/ets.o \
+	src/forecast/optim.o \
+	src/forecast/model.o \
+	src/forecast/features.o \
+	src/forecast/backtest.o \
+	src/forecast/store.o \
+	src/forecast/train.o \
+	src/forecast/serve.o
 
 DATA_built = sql/install/$(EXTENSION)--$(EXTVERSION).sql
 

@@ -22,7 +22,7 @@ COMMENT ON TABLE automl.registry IS 'one row per model name: owner and deploymen
 CREATE TABLE automl.models (
     name              text        NOT NULL REFERENCES automl.registry (name),
     version           integer     NOT NULL CHECK (version >= 1),
-    task              text        NOT NULL CHECK (task IN ('regression', 'classification')),
+    task              text        NOT NULL CHECK (task IN ('regression', 'classification', 'forecast')),
     algorithm         text        NOT NULL,
     hyperparams       jsonb       NOT NULL,
     metrics           jsonb       NOT NULL,
@@ -316,7 +316,10 @@ CREATE FUNCTION automl_train(
     exclude     text[]  DEFAULT NULL,
     seed        integer DEFAULT NULL,
     max_trials  integer DEFAULT NULL,
-    calibration text    DEFAULT 'auto')
+    calibration text    DEFAULT 'auto',
+    time_column   text    DEFAULT NULL,
+    series_column text    DEFAULT NULL,
+    horizon       integer DEFAULT NULL)
 RETURNS TABLE (name text, version integer, task text, algorithm text,
                metric text, score float8, deployed boolean)
 AS 'MODULE_PATHNAME', 'automl_train' LANGUAGE C VOLATILE PARALLEL UNSAFE;

@@ -338,3 +338,11 @@ RETURNS TABLE (feature text, method text, importance float8, importance_std floa
                share float8, rank integer)
 AS 'MODULE_PATHNAME', 'automl_feature_importance' LANGUAGE C STABLE PARALLEL UNSAFE;
 COMMENT ON FUNCTION automl_feature_importance IS 'importance of each feature: the learner''s own (gain, coefficients) and, on a labelled relation, permutation importance';
+
+-- Forecasting ---------------------------------------------------------------
+
+CREATE FUNCTION automl_forecast(name text, horizon integer DEFAULT NULL, series text DEFAULT NULL,
+                                level float8 DEFAULT 0.95)
+RETURNS TABLE (series text, period timestamp, forecast float8, lower float8, upper float8)
+AS 'MODULE_PATHNAME', 'automl_forecast' LANGUAGE C STABLE PARALLEL SAFE;
+COMMENT ON FUNCTION automl_forecast IS 'the next periods of each series of a forecast model, with prediction intervals';

@@ -8,6 +8,9 @@
  *   model.c      naive, seasonal naive, and one fit/forecast entry point
  *   features.c   lag, rolling and calendar features; recursive forecasts
  *   backtest.c   rolling-origin backtest, metrics, prediction intervals
+ *   store.c      a trained forecast model and its bytes
+ *   train.c      automl_train(task => 'forecast'): read, search, store
+ *   serve.c      automl_forecast: future periods with intervals
  *
  * Timestamps are seconds since 1970-01-01 00:00 as doubles, read on the
  * proleptic Gregorian calendar without time zones (what date_part('epoch')
@@ -373,5 +376,55 @@ extern void forecast_intervals(const BacktestResult *backtest, const double *poi
 
 /* The standard normal quantile function. */
 extern double forecast_normal_quantile(double p);
+
+/* ---- a trained forecast model (store.c) ---- */
+
+/* What the search chooses among, for every series of a model at once. */
+typedef enum ForecastCandidate
+{
+	CANDIDATE_SEASONAL_NAIVE = 0,
+	CANDIDATE_ETS,
+	CANDIDATE_GBDT,				/* one boosted-tree model over every series' lag features */
+	CANDIDATE_COUNT
+} ForecastCandidate;
+
+extern const char *forecast_candidate_name(ForecastCandidate c);
+
+/* One series as the model keeps it: enough to forecast from its end. */
+typedef struct SeriesState
+{
+	char	   *key;			/* the series column's value as text; NULL: one series */
+	double		last_time;		/* timestamp of the last observed period */
+	int			n_history;		/* the last values, oldest first */
+	double	   *history;
+	double		scale;			/* gbdt: mean |value| the series is divided by */
+	EtsModel   *ets;			/* CANDIDATE_ETS: the fitted states */
+	double	   *step_rmse;		/* horizon values: backtest RMSE per step ahead */
+} SeriesState;
+
+typedef struct ForecastModel
+{
+	ForecastCandidate method;
+	TimeGrid	grid;			/* frequency and anchoring (the origin is each series' own) */
+	int			period;
+	int			horizon;		/* the horizon it was trained and backtested for */
+	int			n_series;
+	SeriesState *series;
+	void	   *gbdt_state;		/* CANDIDATE_GBDT: the learner's fitted state */
+	int			n_features;		/* CANDIDATE_GBDT: FeatureSpec's */
+} ForecastModel;
+
+/* The history a series keeps: what lags and windows read, and a season for naive. */
+extern int	forecast_history_needed(const TimeGrid *grid, int period);
+
+/* Model bytes (the registry's header) with task MODEL_TASK_FORECAST. */
+extern bytea *forecast_model_serialize(const ForecastModel *model);
+
+/* Validates everything; damaged bytes raise ERRCODE_DATA_CORRUPTED. */
+extern ForecastModel *forecast_model_deserialize(const char *data, size_t len);
+
+/* h point forecasts of one series after its last observed period. */
+extern void forecast_model_predict(const ForecastModel *model, const SeriesState *s, int h,
+								   double *out);
 
 #endif							/* AUTOML_FORECAST_H */

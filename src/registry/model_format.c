@@ -50,8 +50,6 @@ bytea *
 model_serialize(const Model *model)
 {
 	ByteWriter	payload;
-	ByteWriter	out;
-	bytea	   *result;
 
 	bytes_writer_init(&payload);
 	bytes_put_u8(&payload, (uint8) model->task);
@@ -72,20 +70,68 @@ model_serialize(const Model *model)
 		}
 	}
 	calibration_save(model->calibrator, &payload);
+	return model_bytes_wrap(&payload);
+}
+
+bytea *
+model_bytes_wrap(const ByteWriter *payload)
+{
+	ByteWriter	out;
+	bytea	   *result;
 
 	bytes_writer_init(&out);
 	bytes_put_raw(&out, MODEL_MAGIC, 8);
 	bytes_put_u32(&out, MODEL_FORMAT_VERSION);
 	bytes_put_u32(&out, 0);
-	bytes_put_u64(&out, (uint64) payload.buf.len);
-	bytes_put_u32(&out, bytes_crc32(payload.buf.data, payload.buf.len));
+	bytes_put_u64(&out, (uint64) payload->buf.len);
+	bytes_put_u32(&out, bytes_crc32(payload->buf.data, payload->buf.len));
 	bytes_put_u32(&out, 0);
-	bytes_put_raw(&out, payload.buf.data, payload.buf.len);
+	bytes_put_raw(&out, payload->buf.data, payload->buf.len);
 
 	result = palloc(VARHDRSZ + out.buf.len);
 	SET_VARSIZE(result, VARHDRSZ + out.buf.len);
 	memcpy(VARDATA(result), out.buf.data, out.buf.len);
 	return result;
+}
+
+ByteReader
+model_bytes_open(const char *data, size_t len)
+{
+	ByteReader	r;
+	uint32		format_version;
+	uint64		payload_len;
+	uint32		crc;
+
+	bytes_reader_init(&r, data, len, "model header");
+	if (len < MODEL_HEADER_SIZE || memcmp(data, MODEL_MAGIC, 8) != 0)
+		bytes_corrupted(&r, "the bytes do not start with an automl model header");
+	r.pos += 8;
+	r.left -= 8;
+	format_version = bytes_get_u32(&r);
+	if (format_version > MODEL_FORMAT_VERSION)
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("stored model has format version %u, this automl reads up to %d",
+						format_version, MODEL_FORMAT_VERSION),
+				 errhint("Update the automl extension to read this model.")));
+	if (format_version == 0 || bytes_get_u32(&r) != 0)
+		bytes_corrupted(&r, "the format version or flags are invalid");
+	if (format_version < MODEL_FORMAT_VERSION)
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("stored model has format version %u of a development build before automl 0.1.0",
+						format_version),
+				 errhint("Train the model again.")));
+	payload_len = bytes_get_u64(&r);
+	crc = bytes_get_u32(&r);
+	if (bytes_get_u32(&r) != 0)
+		bytes_corrupted(&r, "a reserved header field is not zero");
+	if (payload_len != len - MODEL_HEADER_SIZE)
+		bytes_corrupted(&r, "the length does not match the stored bytes");
+	if (bytes_crc32(r.pos, r.left) != crc)
+		bytes_corrupted(&r, "the checksum does not match");
+	r.what = "model payload";
+	return r;
 }
 
 static const Learner *
@@ -131,46 +177,18 @@ same_columns(const PrepSpec *a, const PrepSpec *b)
 Model *
 model_deserialize(const char *data, size_t len)
 {
-	ByteReader	r;
+	ByteReader	r = model_bytes_open(data, len);
 	Model	   *model = palloc0(sizeof(Model));
-	uint32		format_version;
-	uint64		payload_len;
-	uint32		crc;
 	uint8		task;
 	char	   *learner_name;
 	bool		is_ensemble;
 
-	bytes_reader_init(&r, data, len, "model header");
-	if (len < MODEL_HEADER_SIZE || memcmp(data, MODEL_MAGIC, 8) != 0)
-		bytes_corrupted(&r, "the bytes do not start with an automl model header");
-	r.pos += 8;
-	r.left -= 8;
-	format_version = bytes_get_u32(&r);
-	if (format_version > MODEL_FORMAT_VERSION)
-		ereport(ERROR,
-				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
-				 errmsg("stored model has format version %u, this automl reads up to %d",
-						format_version, MODEL_FORMAT_VERSION),
-				 errhint("Update the automl extension to read this model.")));
-	if (format_version == 0 || bytes_get_u32(&r) != 0)
-		bytes_corrupted(&r, "the format version or flags are invalid");
-	if (format_version < MODEL_FORMAT_VERSION)
-		ereport(ERROR,
-				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
-				 errmsg("stored model has format version %u of a development build before automl 0.1.0",
-						format_version),
-				 errhint("Train the model again.")));
-	payload_len = bytes_get_u64(&r);
-	crc = bytes_get_u32(&r);
-	if (bytes_get_u32(&r) != 0)
-		bytes_corrupted(&r, "a reserved header field is not zero");
-	if (payload_len != len - MODEL_HEADER_SIZE)
-		bytes_corrupted(&r, "the length does not match the stored bytes");
-	if (bytes_crc32(r.pos, r.left) != crc)
-		bytes_corrupted(&r, "the checksum does not match");
-
-	r.what = "model payload";
 	task = bytes_get_u8(&r);
+	if (task == MODEL_TASK_FORECAST)
+		ereport(ERROR,
+				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
+				 errmsg("this model forecasts a time series and does not score rows"),
+				 errhint("Call automl_forecast(name) for its forecasts.")));
 	if (task != TASK_REGRESSION && task != TASK_CLASSIFICATION)
 		bytes_corrupted(&r, "unknown task");
 	model->task = (Task) task;

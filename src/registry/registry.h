@@ -60,6 +60,15 @@ extern bytea *model_serialize(const Model *model);
 /* Validates everything; a corrupted or truncated buffer raises ERRCODE_DATA_CORRUPTED. */
 extern Model *model_deserialize(const char *data, size_t len);
 
+/* The task byte that starts a forecast model's payload (src/forecast). */
+#define MODEL_TASK_FORECAST 2
+
+/* Model bytes around a payload: the header with magic, version, length and CRC. */
+extern bytea *model_bytes_wrap(const ByteWriter *payload);
+
+/* Checks the header, length and checksum; returns a reader over the payload. */
+extern ByteReader model_bytes_open(const char *data, size_t len);
+
 /* ---- catalog (catalog.c) ---- */
 
 /* One trial of the search, as automl.trials stores it. */

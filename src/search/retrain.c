@@ -86,7 +86,8 @@ stored_recipe(const char *model, int *deployed_version)
 			  "  THEN ARRAY(SELECT pg_catalog.jsonb_array_elements_text(m.options->'algorithms')) END,"
 			  " CASE WHEN pg_catalog.jsonb_typeof(m.options->'hyperparams') = 'object'"
 			  "  THEN m.options->'hyperparams' END,"
-			  " COALESCE(m.options->>'calibration', 'auto')"
+			  " COALESCE(m.options->>'calibration', 'auto'),"
+			  " m.options->>'time_column', m.options->>'series_column', (m.options->>'horizon')::int4"
 			  " FROM automl.models m JOIN automl.deployed d"
 			  " ON d.name OPERATOR(pg_catalog.=) m.name AND d.version OPERATOR(pg_catalog.=) m.version"
 			  " WHERE m.name OPERATOR(pg_catalog.=) $1", &p, SPI_OK_SELECT);
@@ -119,6 +120,10 @@ stored_recipe(const char *model, int *deployed_version)
 	d = SPI_getbinval(row, desc, 11, &isnull);
 	req->hyperparams = isnull ? NULL : DatumGetJsonbPCopy(d);
 	req->calibration = SPI_getvalue(row, desc, 12);
+	req->time_column = SPI_getvalue(row, desc, 13);
+	req->series_column = SPI_getvalue(row, desc, 14);
+	d = SPI_getbinval(row, desc, 15, &isnull);
+	req->horizon = isnull ? 0 : DatumGetInt32(d);
 	req->gate_fraction = GATE_FRACTION;
 	SPI_finish();
 

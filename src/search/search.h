@@ -39,6 +39,11 @@ typedef struct TrainRequest
 	int			max_trials;		/* 0: none */
 	double		gate_fraction;	/* > 0: rows kept out to compare with the deployed version */
 	const char *calibration;	/* auto, none, platt, isotonic */
+
+	/* task forecast */
+	char	   *time_column;
+	char	   *series_column;	/* or NULL: one series */
+	int			horizon;		/* periods ahead; 0: not given */
 } TrainRequest;
 
 /* What one training stored and decided. */
@@ -59,6 +64,19 @@ typedef struct TrainOutcome
  * req->name with its deployment decision (automl_train and automl_retrain).
  */
 extern TrainOutcome train_and_store(TrainRequest *req);
+
+/* The same for task forecast (src/forecast/train.c), which train_and_store hands over to. */
+extern TrainOutcome forecast_train(TrainRequest *req);
+
+/* "table", "view", "materialized view", ... for the model row. */
+extern const char *relation_kind_name(char relkind);
+
+/* A view's or materialized view's query, or NULL for other relations. */
+extern char *relation_view_definition(Oid relid, char relkind);
+
+/* The seconds a training may run at most, and when none is given. */
+#define MAX_TIME_BUDGET (7 * 24 * 3600.0)
+#define DEFAULT_TIME_BUDGET 60.0
 
 /* ---- metrics (metrics.c) ---- */
 

@@ -48,14 +48,15 @@ PG_FUNCTION_INFO_V1(automl_train);
 /* Classes this uneven get balanced class weights. */
 #define IMBALANCE_RATIO 9
 /* Seconds when neither time_budget nor max_trials is given, as FLAML. */
-#define DEFAULT_TIME_BUDGET 60.0
-#define MAX_TIME_BUDGET (7 * 24 * 3600.0)
+
+
 
 /* Argument positions of automl_train. */
 enum
 {
 	ARG_NAME, ARG_RELATION, ARG_TARGET, ARG_TASK, ARG_TIME_BUDGET, ARG_METRIC,
-	ARG_ALGORITHMS, ARG_HYPERPARAMS, ARG_EXCLUDE, ARG_SEED, ARG_MAX_TRIALS, ARG_CALIBRATION
+	ARG_ALGORITHMS, ARG_HYPERPARAMS, ARG_EXCLUDE, ARG_SEED, ARG_MAX_TRIALS, ARG_CALIBRATION,
+	ARG_TIME_COLUMN, ARG_SERIES_COLUMN, ARG_HORIZON
 };
 
 
@@ -167,15 +168,12 @@ parse_request(FunctionCallInfo fcinfo)
 	if (!PG_ARGISNULL(ARG_TASK))
 	{
 		req->task_arg = text_to_cstring(PG_GETARG_TEXT_PP(ARG_TASK));
-		if (strcmp(req->task_arg, "forecast") == 0)
-			ereport(ERROR,
-					(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
-					 errmsg("task \"forecast\" is not supported yet")));
-		if (strcmp(req->task_arg, "regression") != 0 && strcmp(req->task_arg, "classification") != 0)
+		if (strcmp(req->task_arg, "regression") != 0 && strcmp(req->task_arg, "classification") != 0 &&
+			strcmp(req->task_arg, "forecast") != 0)
 			ereport(ERROR,
 					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 					 errmsg("unknown task \"%s\"", req->task_arg),
-					 errhint("%sValid tasks are regression and classification, or NULL to infer the task.",
+					 errhint("%sValid tasks are regression, classification and forecast, or NULL to infer regression or classification.",
 							 did_you_mean(req->task_arg, task_names, lengthof(task_names)))));
 	}
 	if (!PG_ARGISNULL(ARG_METRIC))
@@ -214,6 +212,20 @@ parse_request(FunctionCallInfo fcinfo)
 	req->seed = PG_ARGISNULL(ARG_SEED) ? DEFAULT_SEED : PG_GETARG_INT32(ARG_SEED);
 	req->calibration = PG_ARGISNULL(ARG_CALIBRATION) ? "auto"
 		: text_to_cstring(PG_GETARG_TEXT_PP(ARG_CALIBRATION));
+	req->time_column = arg_optional_text(fcinfo, ARG_TIME_COLUMN);
+	req->series_column = arg_optional_text(fcinfo, ARG_SERIES_COLUMN);
+	req->horizon = PG_ARGISNULL(ARG_HORIZON) ? 0 : PG_GETARG_INT32(ARG_HORIZON);
+	if (!PG_ARGISNULL(ARG_HORIZON) && req->horizon <= 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("horizon must be at least 1"),
+				 errhint("horizon is the number of periods to forecast, for example 12 months.")));
+	if ((req->time_column || req->series_column || req->horizon > 0) &&
+		(req->task_arg == NULL || strcmp(req->task_arg, "forecast") != 0))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("time_column, series_column and horizon are arguments of task \"forecast\""),
+				 errhint("Add task => 'forecast'.")));
 	if (!calibration_request_valid(req->calibration))
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
@@ -624,7 +636,7 @@ summary_json(const Learner *learner, const Model *model)
 
 /* ---- lineage and the deployment decision ---- */
 
-static const char *
+const char *
 relation_kind_name(char relkind)
 {
 	switch (relkind)
@@ -643,15 +655,15 @@ relation_kind_name(char relkind)
 }
 
 /* A view's query at training time, as PostgreSQL prints it; NULL for a table. */
-static const char *
-view_definition(const Frame *frame)
+char *
+relation_view_definition(Oid relid, char relkind)
 {
 	MemoryContext caller = CurrentMemoryContext;
 	Oid			types[1] = {OIDOID};
-	Datum		values[1] = {ObjectIdGetDatum(frame->relation_id)};
+	Datum		values[1] = {ObjectIdGetDatum(relid)};
 	char	   *definition = NULL;
 
-	if (frame->relation_kind != RELKIND_VIEW && frame->relation_kind != RELKIND_MATVIEW)
+	if (relkind != RELKIND_VIEW && relkind != RELKIND_MATVIEW)
 		return NULL;
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
@@ -999,6 +1011,8 @@ train_and_store(TrainRequest *req)
 	int64	   *all_rows;
 	int			version;
 
+	if (req->task_arg != NULL && strcmp(req->task_arg, "forecast") == 0)
+		return forecast_train(req);
 	catalog_check_owner(req->name, "train", false);
 	policy = catalog_get_policy(req->name);
 	progress_start(req->name, req->time_budget);
@@ -1268,7 +1282,7 @@ train_and_store(TrainRequest *req)
 	rec.n_rows = frame->n_rows;
 	rec.model_bytes = model_serialize(model);
 	rec.source_kind = relation_kind_name(frame->relation_kind);
-	rec.source_definition = view_definition(frame);
+	rec.source_definition = relation_view_definition(frame->relation_id, frame->relation_kind);
 	rec.data_digest = data_digest ? data_digest : frame_digest(frame);
 	rec.n_trials = sr.n_trials;
 	rec.trials = trial_records(&sr, metric, use_ensemble ? -1 : sr.best, use_ensemble ? &ens : NULL);
