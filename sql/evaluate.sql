@@ -266,3 +266,59 @@ FROM automl_feature_importance('signal_tree', 'signal', repeats => 3) WHERE meth
 SELECT * FROM automl_feature_importance('signal_tree', 'signal', repeats => 0);
 SELECT * FROM automl_feature_importance(NULL);
 SELECT * FROM automl_feature_importance('nope');
+
+-- Per-row explanations: contributions plus the base add up to the margin.
+SELECT name FROM automl_train('adult_raw', 'eval_adult', 'class', exclude => ARRAY['id'], algorithms => ARRAY['gbdt'],
+    hyperparams => '{"n_estimators": 40, "max_leaves": 15}', calibration => 'none');
+SELECT feature, value, round(contribution::numeric, 4) AS contribution, scale, class
+FROM automl_explain('adult_raw', (SELECT a FROM eval_adult_test a ORDER BY id LIMIT 1));
+-- binary boosting: the log-odds of the probability served, on 200 rows
+SELECT count(*) AS rows,
+       max(abs(e.margin - ln(automl_predict('adult_raw', a) / (1 - automl_predict('adult_raw', a))))) < 1e-9 AS adds_up
+FROM (SELECT * FROM eval_adult_test ORDER BY id LIMIT 200) a,
+     LATERAL (SELECT sum(contribution) AS margin FROM automl_explain('adult_raw', a)) e;
+-- regression, linear: the prediction itself; each contribution is w (x - mean)
+SELECT count(*) AS rows, max(abs(e.margin - automl_predict('diabetes_eval', d))) < 1e-9 AS adds_up
+FROM eval_diabetes d, LATERAL (SELECT sum(contribution) AS margin FROM automl_explain('diabetes_eval', d)) e;
+-- a regression forest and a regression ensemble (the weighted sum of the members')
+SELECT name FROM automl_train('diabetes_forest', 'eval_diabetes', 'progression', exclude => ARRAY['id'],
+    algorithms => ARRAY['random_forest'], hyperparams => '{"n_estimators": 20, "max_depth": 6}');
+SELECT count(*) AS rows, max(abs(e.margin - automl_predict('diabetes_forest', d))) < 1e-9 AS adds_up
+FROM (SELECT * FROM eval_diabetes ORDER BY id LIMIT 50) d,
+     LATERAL (SELECT sum(contribution) AS margin FROM automl_explain('diabetes_forest', d)) e;
+SELECT name, algorithm FROM automl_train('diabetes_ensemble', 'eval_diabetes', 'progression', exclude => ARRAY['id'],
+    algorithms => ARRAY['linear', 'gbdt'], max_trials => 6);
+SELECT count(*) AS rows, max(abs(e.margin - automl_predict('diabetes_ensemble', d))) < 1e-9 AS adds_up
+FROM (SELECT * FROM eval_diabetes ORDER BY id LIMIT 50) d,
+     LATERAL (SELECT sum(contribution) AS margin FROM automl_explain('diabetes_ensemble', d)) e;
+-- three classes, logistic without calibration: the margins' differences are log ratios of probabilities
+SELECT name FROM automl_train('iris_raw', 'eval_iris', 'species', exclude => ARRAY['id'],
+    algorithms => ARRAY['logistic'], max_trials => 1, calibration => 'none');
+SELECT count(*) AS rows,
+       max(abs((e1.margin - e2.margin) - ln(p[1] / p[3]))) < 1e-9 AS adds_up
+FROM eval_iris i,
+     LATERAL (SELECT automl_predict_proba('iris_raw', i) AS p) q,
+     LATERAL (SELECT sum(contribution) AS margin FROM automl_explain('iris_raw', i, 'setosa')) e1,
+     LATERAL (SELECT sum(contribution) AS margin FROM automl_explain('iris_raw', i, 'virginica')) e2;
+SELECT DISTINCT scale, class FROM automl_explain('iris_raw', (SELECT i FROM eval_iris i ORDER BY id LIMIT 1));
+-- a missing value shows as NULL, and still gets its contribution
+SELECT feature, value IS NULL AS missing, contribution IS NOT NULL AS explained
+FROM automl_explain('adult_raw', (SELECT a FROM eval_adult_test a WHERE workclass IS NULL ORDER BY id LIMIT 1))
+WHERE feature = 'workclass';
+-- explaining does not log
+SELECT (automl_monitor('adult_raw')).enabled;
+SELECT count(*) FROM automl_explain('adult_raw', (SELECT a FROM eval_adult_test a ORDER BY id LIMIT 1));
+SELECT automl_flush_predictions() >= 0 AS flushed;
+SELECT count(*) AS logged FROM automl.predictions WHERE model = 'adult_raw';
+SELECT automl_predict('adult_raw', a) IS NOT NULL AS scored FROM (SELECT * FROM eval_adult_test ORDER BY id LIMIT 1) a;
+SELECT automl_flush_predictions() >= 0 AS flushed;
+SELECT count(*) AS logged_by_predict FROM automl.predictions WHERE model = 'adult_raw';
+-- errors
+SELECT * FROM automl_explain('adult_raw', NULL::eval_adult_test);
+SELECT * FROM automl_explain(NULL, (SELECT a FROM eval_adult_test a ORDER BY id LIMIT 1));
+SELECT * FROM automl_explain('adult_raw', (SELECT a FROM eval_adult_test a ORDER BY id LIMIT 1), 'rich');
+SELECT * FROM automl_explain('diabetes_eval', (SELECT d FROM eval_diabetes d ORDER BY id LIMIT 1), 'x');
+SELECT * FROM automl_explain('adult_raw', (SELECT i FROM eval_iris i ORDER BY id LIMIT 1));
+SELECT name, algorithm FROM automl_train('iris_ensemble', 'eval_iris', 'species', exclude => ARRAY['id'],
+    algorithms => ARRAY['logistic', 'gbdt'], max_trials => 8);
+SELECT * FROM automl_explain('iris_ensemble', (SELECT i FROM eval_iris i ORDER BY id LIMIT 1));

@@ -339,6 +339,11 @@ RETURNS TABLE (feature text, method text, importance float8, importance_std floa
 AS 'MODULE_PATHNAME', 'automl_feature_importance' LANGUAGE C STABLE PARALLEL UNSAFE;
 COMMENT ON FUNCTION automl_feature_importance IS 'importance of each feature: the learner''s own (gain, coefficients) and, on a labelled relation, permutation importance';
 
+CREATE FUNCTION automl_explain(model text, features anyelement, class text DEFAULT NULL)
+RETURNS TABLE (feature text, value text, contribution float8, scale text, class text)
+AS 'MODULE_PATHNAME', 'automl_explain' LANGUAGE C STABLE PARALLEL SAFE;
+COMMENT ON FUNCTION automl_explain IS 'each feature''s exact contribution to one row''s margin (TreeSHAP for trees, w (x - mean) for linear models), and the (base) row';
+
 -- Forecasting ---------------------------------------------------------------
 
 CREATE FUNCTION automl_forecast(name text, horizon integer DEFAULT NULL, series text DEFAULT NULL,

@@ -18,6 +18,10 @@
 #include "fmgr.h"
 #include "lib/stringinfo.h"
 
+struct Model;					/* registry/registry.h */
+struct RawValue;				/* prep/prep.h */
+struct Frame;					/* data/frame.h */
+
 /* ---- calibration (calibration.c) ---- */
 
 typedef enum CalibrationMethod
@@ -176,6 +180,31 @@ typedef struct LiftBucket
  * floor((g + 1) n / 10).
  */
 extern void scores_lift_buckets(const ScoredRows *s, int k, LiftBucket *buckets);
+
+/* ---- per-row explanations (explain.c) ---- */
+
+/* A row's explanation: per source column, what it adds to one margin. */
+typedef struct RowExplanation
+{
+	int			n_columns;
+	double	   *contribution;	/* per prep column (its inputs summed) */
+	double		base;			/* the expected margin */
+	double		margin;			/* base + the contributions */
+	const char *scale;			/* value, log_odds, logit, probability */
+	int			class_index;	/* the class whose margin; -1 for regression */
+} RowExplanation;
+
+/*
+ * Exact contributions of a row's raw values to the model's margin for class
+ * class_index (-1: the predicted class of a multiclass model, the positive
+ * class of two, nothing for regression): TreeSHAP for trees, w (x - mean)
+ * for linear models, the weighted sum of members' for a regression
+ * ensemble. x is scratch of model_input_width. Errors for a classification
+ * ensemble, whose averaged probabilities have no additive margin.
+ */
+extern RowExplanation explain_row(const struct Model *model, const struct RawValue *raw,
+								  double *x, const double *probabilities, int class_index,
+								  const char *model_name);
 
 /* ---- a model scoring a labelled relation (evaluate.c) ---- */
 

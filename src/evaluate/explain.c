@@ -1,6 +1,8 @@
 /*
  * explain.c: why a model predicts what it does.
  *
+ *   explain_row                exact contributions of one row's columns to
+ *                              its margin (automl_explain, in src/serve)
  *   automl_feature_importance  global importance per source column: the
  *                              learner's own (split gain for trees, the size
  *                              of standardised coefficients for linear
@@ -31,6 +33,81 @@
 
 #define MAX_REPEATS 100
 #define DEFAULT_REPEATS 5
+
+/* Adds weight times one single model's contributions to margin m into ex. */
+static void
+add_contributions(const Model *model, const RawValue *raw, double *x, int m, double weight,
+				  RowExplanation *ex)
+{
+	const Learner *learner = model->learner;
+	int			F = model->prep->n_outputs;
+	int			n_margins = learner->n_margins(model->learner_state);
+	double	   *phi = palloc(sizeof(double) * n_margins * (F + 1));
+	const double *row;
+
+	prep_apply(model->prep, raw, x);
+	learner->contributions(model->learner_state, x, phi);
+	row = phi + (size_t) Min(m, n_margins - 1) * (F + 1);
+	for (int c = 0; c < model->prep->n_columns; c++)
+	{
+		const PrepColumn *col = &model->prep->columns[c];
+
+		for (int o = col->first_output; o < col->first_output + col->n_outputs; o++)
+			ex->contribution[c] += weight * row[o];
+	}
+	ex->base += weight * row[F];
+	pfree(phi);
+}
+
+RowExplanation
+explain_row(const Model *model, const RawValue *raw, double *x, const double *probabilities,
+			int class_index, const char *model_name)
+{
+	RowExplanation ex;
+	const Model *first = model->n_members > 0 ? model->members[0] : model;
+	int			n_margins;
+	int			m;
+
+	memset(&ex, 0, sizeof(ex));
+	ex.n_columns = model->prep->n_columns;
+	ex.contribution = palloc0(sizeof(double) * Max(ex.n_columns, 1));
+	ex.class_index = -1;
+	if (model->n_members > 0 && model->task == TASK_CLASSIFICATION)
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("model \"%s\" is an ensemble of classifiers, whose averaged probabilities have no additive margin to explain",
+						model_name),
+				 errhint("automl_feature_importance explains it globally; a model trained with one algorithm (algorithms => ARRAY['gbdt']) can be explained per row.")));
+	if (model->task == TASK_CLASSIFICATION)
+	{
+		if (class_index < 0)
+		{
+			class_index = 0;
+			for (int k = 1; k < model->n_classes; k++)
+			{
+				if (probabilities[k] > probabilities[class_index])
+					class_index = k;
+			}
+			if (model->n_classes == 2)
+				class_index = 1;
+		}
+		ex.class_index = class_index;
+	}
+
+	/* a binary model with one margin explains the positive class's */
+	n_margins = first->learner->n_margins(first->learner_state);
+	m = model->task == TASK_REGRESSION ? 0 : (n_margins == 1 ? 0 : class_index);
+	ex.scale = first->learner->margin_scale(first->learner_state);
+	if (model->n_members == 0)
+		add_contributions(model, raw, x, m, 1.0, &ex);
+	else
+		for (int k = 0; k < model->n_members; k++)
+			add_contributions(model->members[k], raw, x, 0, model->weights[k], &ex);
+	ex.margin = ex.base;
+	for (int c = 0; c < ex.n_columns; c++)
+		ex.margin += ex.contribution[c];
+	return ex;
+}
 
 /* One importance of each source column of a model, by one method. */
 typedef struct Importance

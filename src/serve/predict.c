@@ -20,6 +20,7 @@
 #include "fmgr.h"
 #include "funcapi.h"
 #include "miscadmin.h"
+#include "evaluate/evaluate.h"
 #include "registry/registry.h"
 #include "serve/log.h"
 #include "utils/acl.h"
@@ -32,6 +33,7 @@
 PG_FUNCTION_INFO_V1(automl_predict);
 PG_FUNCTION_INFO_V1(automl_predict_label);
 PG_FUNCTION_INFO_V1(automl_predict_proba);
+PG_FUNCTION_INFO_V1(automl_explain);
 
 /* What a monitored model logs of each row (automl.monitors), per statement. */
 typedef struct LogPlan
@@ -320,9 +322,12 @@ log_prediction(PredictState *state)
 	log_append(&entry);
 }
 
-/* Scores the row in argument 1 with the model named in argument 0. */
+/*
+ * Scores the row in argument 1 with the model named in argument 0, and logs
+ * it when the model is monitored and may_log.
+ */
 static PredictState *
-predict_row(FunctionCallInfo fcinfo)
+predict_row(FunctionCallInfo fcinfo, bool may_log)
 {
 	PredictState *state = fcinfo->flinfo->fn_extra;
 	MemoryContext cxt = fcinfo->flinfo->fn_mcxt;
@@ -387,7 +392,7 @@ predict_row(FunctionCallInfo fcinfo)
 	tuple.t_tableOid = InvalidOid;
 	tuple.t_data = row;
 	heap_deform_tuple(&tuple, state->row_desc, state->values, state->isnull);
-	logging = state->log != NULL &&
+	logging = may_log && state->log != NULL &&
 		(state->log->sample_rate >= 1.0 || pg_prng_double(&pg_global_prng_state) < state->log->sample_rate);
 
 	for (int c = 0; c < prep->n_columns; c++)
@@ -457,7 +462,7 @@ automl_predict(PG_FUNCTION_ARGS)
 	PredictState *state;
 
 	RETURN_NULL_ON_NULL_ARGS();
-	state = predict_row(fcinfo);
+	state = predict_row(fcinfo, true);
 
 	if (state->model->task == TASK_REGRESSION)
 		PG_RETURN_FLOAT8(state->out[0]);
@@ -477,7 +482,7 @@ automl_predict_label(PG_FUNCTION_ARGS)
 	PredictState *state;
 
 	RETURN_NULL_ON_NULL_ARGS();
-	state = predict_row(fcinfo);
+	state = predict_row(fcinfo, true);
 
 	require_classifier(state, "automl_predict_label");
 	PG_RETURN_TEXT_P(cstring_to_text(state->model->classes[best_class(state)]));
@@ -491,7 +496,7 @@ automl_predict_proba(PG_FUNCTION_ARGS)
 	int			k;
 
 	RETURN_NULL_ON_NULL_ARGS();
-	state = predict_row(fcinfo);
+	state = predict_row(fcinfo, true);
 	k = state->model->n_classes;
 
 	require_classifier(state, "automl_predict_proba");
@@ -500,4 +505,88 @@ automl_predict_proba(PG_FUNCTION_ARGS)
 		elems[c] = Float8GetDatum(state->out[c]);
 	PG_RETURN_ARRAYTYPE_P(construct_array(elems, k, FLOAT8OID, sizeof(float8),
 										  FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
+}
+
+/*
+ * automl_explain(model, features, class): per feature column, its value and
+ * its exact contribution to the row's margin, then a (base) row with the
+ * expected margin; base plus contributions is the margin (see explain_row).
+ * Explanations are not logged.
+ */
+Datum
+automl_explain(PG_FUNCTION_ARGS)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	PredictState *state;
+	int			class_index = -1;
+	RowExplanation ex;
+	const PrepSpec *prep;
+
+	InitMaterializedSRF(fcinfo, 0);
+	if (PG_ARGISNULL(0))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("model must not be NULL")));
+	if (PG_ARGISNULL(1))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("features must not be NULL"),
+				 errhint("Pass a whole row, as in automl_explain('model', t) ... FROM my_table t.")));
+	state = predict_row(fcinfo, false);
+	prep = state->model->prep;
+	if (!PG_ARGISNULL(2))
+	{
+		char	   *wanted = text_to_cstring(PG_GETARG_TEXT_PP(2));
+
+		if (state->model->task != TASK_CLASSIFICATION)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("model \"%s\" is a regression model; class applies to classifiers", state->model_name),
+					 errhint("Leave class out: a regression's contributions add up to the predicted value.")));
+		for (int k = 0; k < state->model->n_classes && class_index < 0; k++)
+		{
+			if (strcmp(state->model->classes[k], wanted) == 0)
+				class_index = k;
+		}
+		if (class_index < 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("model \"%s\" has no class \"%s\"", state->model_name, wanted),
+					 errhint("automl.models lists its classes.")));
+	}
+	ex = explain_row(state->model, state->raw, state->x, state->out, class_index, state->model_name);
+
+	for (int c = 0; c <= prep->n_columns; c++)
+	{
+		Datum		values[5];
+		bool		nulls[5] = {false};
+
+		if (c < prep->n_columns)
+		{
+			int			a = state->column_att[c];
+
+			values[0] = CStringGetTextDatum(prep->columns[c].name);
+			nulls[1] = state->isnull[a];
+			if (!nulls[1])
+			{
+				Oid			output;
+				bool		varlena;
+
+				getTypeOutputInfo(TupleDescAttr(state->row_desc, a)->atttypid, &output, &varlena);
+				values[1] = CStringGetTextDatum(OidOutputFunctionCall(output, state->values[a]));
+			}
+			values[2] = Float8GetDatum(ex.contribution[c]);
+		}
+		else
+		{
+			values[0] = CStringGetTextDatum("(base)");
+			nulls[1] = true;
+			values[2] = Float8GetDatum(ex.base);
+		}
+		values[3] = CStringGetTextDatum(ex.scale);
+		values[4] = ex.class_index >= 0 ? CStringGetTextDatum(state->model->classes[ex.class_index]) : (Datum) 0;
+		nulls[4] = ex.class_index < 0;
+		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+	}
+	return (Datum) 0;
 }
