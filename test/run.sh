@@ -7,6 +7,8 @@
 #   2. test/t/*.pl                TAP tests (prove, PostgreSQL::Test::Cluster); each file a suite
 #   3. test/scripts/*.sh          executable scripts; each gets PGHOST PGPORT PGUSER PGDATABASE
 #   4. make fuzz + a short run    when test/fuzz/Makefile exists (test/fuzz/run.sh if present)
+#   5. test/unit, test/forecast   standalone harnesses of code built outside the server
+#                                 (explanations of every learner; the forecasting core)
 #
 # Prints `N passed, M failed` (suites) last and exits non-zero if anything failed.
 # The cluster is stopped on exit, also on failure or interruption.
@@ -143,6 +145,16 @@ suite_fuzz() {
 	PG_CONFIG="$PG_CONFIG" AUTOML_FUZZ_SECONDS=${AUTOML_FUZZ_SECONDS:-30} bash "$ROOT/test/fuzz/run.sh"
 }
 
+# 5. standalone harnesses
+
+suite_unit() {
+	PG_CONFIG="$PG_CONFIG" bash "$ROOT/test/unit/run.sh"
+}
+
+suite_forecast_core() {
+	PG_CONFIG="$PG_CONFIG" sh "$ROOT/test/forecast/run.sh"
+}
+
 # ---------------------------------------------------------------------------------------
 
 shopt -s nullglob
@@ -171,6 +183,12 @@ done
 
 if [[ -f "$ROOT/test/fuzz/Makefile" ]]; then
 	run_suite "fuzz (make fuzz + ${AUTOML_FUZZ_SECONDS:-30}s run)" suite_fuzz
+fi
+if [[ -f "$ROOT/test/unit/run.sh" ]]; then
+	run_suite "unit (explanations: additivity, TreeSHAP against brute force)" suite_unit
+fi
+if [[ -f "$ROOT/test/forecast/run.sh" ]]; then
+	run_suite "forecast core (calendar, ETS against statsmodels, backtests)" suite_forecast_core
 fi
 
 server_log=$AUTOML_SERVER_LOG
