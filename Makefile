@@ -62,7 +62,7 @@ OBJS = \
 DATA_built = sql/install/$(EXTENSION)--$(EXTVERSION).sql
 
 # pg_regress scripts are sql/*.sql; their output is in expected/.
-REGRESS = train predict bad_input corrupt privileges column_types registry real_data real_categorical trees search monitor retrain evaluate
+REGRESS = train predict bad_input corrupt privileges column_types registry real_data real_categorical trees search monitor retrain evaluate forecast
 REGRESS_OPTS = --inputdir=. --load-extension=$(EXTENSION)
 
 # Isolation specs: test/isolation/specs/*.spec, output in test/isolation/expected/.

@@ -189,7 +189,8 @@ BEGIN
             'relation', m.source_relation, 'kind', m.source_kind, 'definition', m.source_definition,
             'target', m.target, 'rows', m.n_rows, 'rows_in_relation', m.options->'rows_in_relation',
             'rows_with_null_target', m.options->'rows_with_null_target', 'digest', m.data_digest,
-            'columns', (SELECT jsonb_agg(c - 'bin_edges' - 'bin_shares') FROM jsonb_array_elements(m.profile->'columns') c)),
+            'columns', coalesce((SELECT jsonb_agg(c - 'bin_edges' - 'bin_shares')
+                                 FROM jsonb_array_elements(m.profile->'columns') c), '[]')),
         'validation', jsonb_build_object(
             'scheme', m.options->>'validation', 'folds', m.options->'folds', 'metric', m.metric,
             'score', m.score, 'metrics', m.metrics, 'calibration', m.calibration),
