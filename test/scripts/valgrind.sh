@@ -61,6 +61,31 @@ SELECT automl_predict('r', 42);
 SELECT automl_predict('r', q) FROM (SELECT 1 AS x1) q;
 SELECT * FROM automl_train('x', 'p', 'nope', max_trials => 1);
 SELECT * FROM automl_train('x', 'p', 'y', hyperparams => '{"alpha": -1}');
+SELECT * FROM automl_evaluate('tc', 'p', slice_by => ARRAY['color', 'x1', 'city']);
+SELECT * FROM automl_evaluate('sr', 'p', slice_by => ARRAY['f']);
+SELECT count(*) FROM automl_roc_curve('b', 'p');
+SELECT count(*) FROM automl_pr_curve('tc', 'p');
+SELECT count(*) FROM automl_calibration_curve('b', 'p');
+SELECT count(*) FROM automl_lift_curve('tc', 'p');
+SELECT * FROM automl_confusion_matrix('m', 'p');
+SELECT * FROM automl_fairness('b', 'p', 'color');
+SELECT * FROM automl_feature_importance('sr', 'p', repeats => 2);
+SELECT * FROM automl_feature_importance('tc');
+SELECT sum(contribution) FROM p, LATERAL automl_explain('tc', p) e WHERE p.id < 20;
+SELECT sum(contribution) FROM p, LATERAL automl_explain('tr', p) e WHERE p.id < 5;
+SELECT sum(contribution) FROM p, LATERAL automl_explain('r', p) e WHERE p.id < 20;
+SELECT sum(contribution) FROM p, LATERAL automl_explain('sr', p) e WHERE p.id < 20;
+SELECT * FROM automl_explain('sb', (SELECT p FROM p LIMIT 1));
+SELECT * FROM automl_train('ci', 'p', 'c', exclude => ARRAY['id','y','g'], algorithms => ARRAY['gbdt'], hyperparams => '{"n_estimators": 5}', calibration => 'isotonic');
+SELECT sum(automl_predict('ci', p)) FROM p;
+SELECT automl_set_intended_use('tc', 'testing');
+SELECT automl_model_card('tc') LIKE '# Model card: tc, version 1%' AS card_ok;
+CREATE TABLE series AS SELECT 'k' || (i % 2) AS k, DATE '2024-01-01' + (i / 2) AS d, 50 + 10 * sin(i / 2 * 0.9) + (i % 2) * 20 AS v FROM generate_series(0, 119) i;
+SELECT * FROM automl_train('fc', 'series', 'v', task => 'forecast', time_column => 'd', series_column => 'k', horizon => 7);
+SELECT count(*), sum(forecast) FROM automl_forecast('fc', horizon => 10);
+SELECT * FROM automl_train('fc', 'series', 'v', task => 'forecast', time_column => 'd', series_column => 'k', horizon => 0);
+UPDATE automl.models SET model_bytes = substr(model_bytes, 1, 60) WHERE name = 'fc';
+SELECT * FROM automl_forecast('fc');
 UPDATE automl.models SET model_bytes = substr(model_bytes, 1, 40) WHERE name = 'r' AND version = 1;
 SELECT automl_predict('r', p) FROM p LIMIT 1;
 UPDATE automl.models SET model_bytes = set_byte(model_bytes, 50, 7) WHERE name = 'b';
@@ -74,7 +99,8 @@ as_server_user valgrind --quiet --error-exitcode=99 --suppressions="$ROOT/test/v
 	< "$WORK/script.sql" > "$WORK/out.txt" 2>&1 || status=$?
 # the statements' results must be there: the run did not stop early
 for expected in 'model "m" is a multiclass classifier' 'features must be a row value' \
-	'stored model is corrupted' 'target column "nope" does not exist' 'drifted_feature_share' 'still serves\|deployed:'; do
+	'stored model is corrupted' 'target column "nope" does not exist' 'drifted_feature_share' 'still serves\|deployed:' \
+	'horizon must be at least 1' 'card_ok = "t"'; do
 	if ! grep -q "$expected" "$WORK/out.txt"; then
 		echo "valgrind.sh: expected '$expected' in the output"
 		status=1
@@ -86,4 +112,4 @@ if [[ $status -ne 0 ]]; then
 	echo "valgrind.sh: FAILED (status $status)"
 	exit 1
 fi
-echo "valgrind.sh: no memory errors in training, scoring, monitoring and error paths"
+echo "valgrind.sh: no memory errors in training, scoring, monitoring, evaluation, explanations, forecasting and error paths"
