@@ -271,3 +271,19 @@ SELECT automl_set_intended_use('income', 'Teaching example: ranking census recor
 SELECT automl_model_card('income');
 \pset format aligned
 \pset tuples_only off
+
+-- -----------------------------------------------------------------------------------
+\echo
+\echo '== 11. forecasting: monthly airline passengers 1949-1960 (R AirPassengers) in, the next'
+\echo '   twelve months with 95 % intervals out; candidates backtested on the last three years'
+CREATE TABLE passengers (month date, passengers float8);
+\copy passengers FROM 'test/forecast/data/air_passengers.csv' WITH (FORMAT csv, HEADER true)
+SELECT name, version, algorithm, metric, round(score::numeric, 3) AS backtest_mase
+FROM automl_train('passengers', 'passengers', 'passengers', task => 'forecast',
+                  time_column => 'month', horizon => 12);
+\echo '   every candidate''s backtest (MASE below 1 beats seasonal naive):'
+SELECT rank, algorithm, round(score::numeric, 3) AS mase, selected FROM automl.leaderboard
+WHERE model = 'passengers' ORDER BY rank;
+SELECT period::date AS month, round(forecast::numeric) AS forecast, round(lower::numeric) AS lower,
+       round(upper::numeric) AS upper
+FROM automl_forecast('passengers');
