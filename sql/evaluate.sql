@@ -138,6 +138,10 @@ WITH loss AS (
 SELECT metric, (SELECT value FROM loss WHERE version = 1 AND metric = l.metric)
              < (SELECT value FROM loss WHERE version = 2 AND metric = l.metric) AS calibrated_lower
 FROM loss l WHERE version = 2 AND metric IN ('log_loss', 'brier', 'ece') ORDER BY 1;
+SELECT v.version, e.metric, round(e.value::numeric, 3) AS value
+FROM (VALUES (1), (2)) v(version),
+     LATERAL automl_evaluate('overconfident', 'eval_adult_test', version => v.version) e
+WHERE e.metric IN ('roc_auc', 'log_loss', 'brier', 'ece') ORDER BY 2, 1;
 -- the probabilities served are the calibrated ones: less sure than the raw ones
 SELECT avg(least(automl_predict('overconfident@1', a), 1 - automl_predict('overconfident@1', a)))
      > avg(least(automl_predict('overconfident@2', a), 1 - automl_predict('overconfident@2', a))) * 2

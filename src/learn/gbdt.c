@@ -18,6 +18,14 @@
 #define EARLY_STOPPING_ROUNDS 10
 #define GBDT_MAX_ROUNDS 100000
 
+/*
+ * The largest Newton step a classification leaf may take, in log-odds,
+ * before the learning rate (XGBoost's max_delta_step): a leaf whose rows are
+ * already almost certain has a hessian near zero, and its unbounded step
+ * would push the scores to infinity, after which every prediction is 0 or 1.
+ */
+#define GBDT_MAX_LEAF_STEP 10.0
+
 enum
 {
 	HP_N_ESTIMATORS, HP_LEARNING_RATE, HP_MAX_LEAVES, HP_MAX_DEPTH, HP_MIN_SAMPLES_LEAF,
@@ -236,7 +244,13 @@ gbdt_fit(const Dataset *data, const double *hp)
 			tree = tree_grow(bd, round_rows, n_round, g + (size_t) k * n, h + (size_t) k * n, &gp, &rng,
 							 st->importance_gain, st->importance_splits, threads, leaf_of_row);
 			for (int j = 0; j < tree->n_leaves; j++)
-				tree->leaf_value[j] *= rate;
+			{
+				double		v = tree->leaf_value[j];
+
+				if (data->task == TASK_CLASSIFICATION)
+					v = Max(Min(v, GBDT_MAX_LEAF_STEP), -GBDT_MAX_LEAF_STEP);
+				tree->leaf_value[j] = v * rate;
+			}
 			st->trees[(size_t) round * m + k] = tree;
 
 			/*

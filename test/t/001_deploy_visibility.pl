@@ -168,7 +168,7 @@ $sa->query_safe(q{BEGIN});
 is($sa->query_safe(q{SELECT version FROM automl_train('x', 't', 'y', exclude => ARRAY['id'], max_trials => 1)}),
 	'1', 'same transaction: version 1 of x');
 my $old = $sa->query_safe(q{SELECT automl_predict('x', t) FROM t t WHERE id = 7});
-$sa->query_safe(q{TRUNCATE automl.trials, automl.deployments, automl.models});
+$sa->query_safe(q{TRUNCATE automl.trials, automl.deployments, automl.evaluations, automl.models});
 is( $sa->query_safe(
 		q{SELECT version FROM automl_train('x', 't', 'y', exclude => ARRAY['id'], hyperparams => '{"alpha": 100000}')}),
 	'1', 'same transaction: x replaced by another version 1');
