@@ -9,6 +9,7 @@ OBJS = \
 	src/common/subxact.o \
 	src/common/args.o \
 	src/common/shared_struct.o \
+	src/common/json_out.o \
 	src/data/category.o \
 	src/data/digest.o \
 	src/data/scan.o \

@@ -13,6 +13,7 @@
 
 #include <math.h>
 
+#include "common/json_out.h"
 #include "evaluate/evaluate.h"
 #include "miscadmin.h"
 #include "search/search.h"
@@ -452,10 +453,7 @@ calibration_choose(const char *requested, int64 n, const double *pred, const int
 	for (int m = 0; m < lengthof(method_names); m++)
 	{
 		appendStringInfo(&json, "%s\"%s\": ", m > 0 ? ", " : "", method_names[m]);
-		if (isnan(loss[m]))
-			appendStringInfoString(&json, "null");
-		else
-			appendStringInfo(&json, "%.17g", loss[m]);
+		json_append_number(&json, loss[m]);
 	}
 	appendStringInfoString(&json, "}, \"reason\": ");
 	if (why)

@@ -19,6 +19,7 @@
 #include "catalog/namespace.h"
 #include "catalog/pg_type.h"
 #include "common/args.h"
+#include "common/json_out.h"
 #include "data/frame.h"
 #include "evaluate/evaluate.h"
 #include "executor/spi.h"
@@ -420,24 +421,6 @@ column_slices(const Evaluation *ev, const FrameColumn *col, const char *argname,
 
 /* ---- output ---- */
 
-static void
-json_number(StringInfo json, double v)
-{
-	if (isnan(v) || isinf(v))
-		appendStringInfoString(json, "null");
-	else
-		appendStringInfo(json, "%.17g", v);
-}
-
-static void
-json_string(StringInfo json, const char *s)
-{
-	if (s == NULL)
-		appendStringInfoString(json, "null");
-	else
-		escape_json(json, s);
-}
-
 /*
  * Keeps an evaluation's figures in automl.evaluations, when the caller owns
  * the model (anyone who can score a model may evaluate it; only its owner's
@@ -534,9 +517,9 @@ put_metric_rows(Tuplestorestate *store, TupleDesc desc, StringInfo json, const c
 		tuplestore_putvalues(store, desc, values, nulls);
 
 		appendStringInfoString(json, i > 0 ? ", " : "");
-		json_string(json, m[i].name);
+		json_append_string(json, m[i].name);
 		appendStringInfoString(json, ": ");
-		json_number(json, m[i].value);
+		json_append_number(json, m[i].value);
 	}
 }
 
@@ -612,9 +595,9 @@ automl_evaluate(PG_FUNCTION_ARGS)
 
 			appendStringInfoString(&result, result.data[result.len - 1] == '[' ? "{" : ", {");
 			appendStringInfoString(&result, "\"column\": ");
-			json_string(&result, column);
+			json_append_string(&result, column);
 			appendStringInfoString(&result, ", \"value\": ");
-			json_string(&result, slices[s].value);
+			json_append_string(&result, slices[s].value);
 			appendStringInfo(&result, ", \"rows\": " INT64_FORMAT ", \"metrics\": {", slices[s].n);
 			MemoryContextSwitchTo(call_cxt);
 			put_metric_rows(rsinfo->setResult, rsinfo->setDesc, &result, column, slices[s].value,
@@ -627,7 +610,7 @@ automl_evaluate(PG_FUNCTION_ARGS)
 					is_behind(&m[i], &overall[i], margin))
 				{
 					appendStringInfoString(&result, first_behind ? "" : ", ");
-					json_string(&result, m[i].name);
+					json_append_string(&result, m[i].name);
 					first_behind = false;
 				}
 			}
@@ -641,7 +624,7 @@ automl_evaluate(PG_FUNCTION_ARGS)
 	foreach(lc, slice_by)
 	{
 		appendStringInfoString(&args, foreach_current_index(lc) > 0 ? ", " : "");
-		json_string(&args, lfirst(lc));
+		json_append_string(&args, lfirst(lc));
 	}
 	appendStringInfoString(&args, "]}");
 	record_evaluation(ev, "metrics", ev->frame->relation_name, args.data, result.data);
@@ -932,13 +915,13 @@ automl_fairness(PG_FUNCTION_ARGS)
 
 	initStringInfo(&result);
 	appendStringInfo(&result, "{\"sensitive\": ");
-	json_string(&result, sensitive);
+	json_append_string(&result, sensitive);
 	appendStringInfo(&result, ", \"positive_class\": ");
-	json_string(&result, ev->model->classes[1]);
+	json_append_string(&result, ev->model->classes[1]);
 	appendStringInfoString(&result, ", \"demographic_parity_difference\": ");
-	json_number(&result, dp_diff);
+	json_append_number(&result, dp_diff);
 	appendStringInfoString(&result, ", \"equalized_odds_difference\": ");
-	json_number(&result, eo_diff);
+	json_append_number(&result, eo_diff);
 	appendStringInfoString(&result, ", \"groups\": [");
 	for (int g = 0; g < n_groups; g++)
 	{
@@ -946,13 +929,13 @@ automl_fairness(PG_FUNCTION_ARGS)
 		bool		nulls[7] = {false};
 
 		appendStringInfoString(&result, g > 0 ? ", {\"value\": " : "{\"value\": ");
-		json_string(&result, groups[g].value);
+		json_append_string(&result, groups[g].value);
 		appendStringInfo(&result, ", \"rows\": " INT64_FORMAT ", \"selection_rate\": ", groups[g].n);
-		json_number(&result, selection[g]);
+		json_append_number(&result, selection[g]);
 		appendStringInfoString(&result, ", \"true_positive_rate\": ");
-		json_number(&result, tpr[g]);
+		json_append_number(&result, tpr[g]);
 		appendStringInfoString(&result, ", \"false_positive_rate\": ");
-		json_number(&result, fpr[g]);
+		json_append_number(&result, fpr[g]);
 		appendStringInfoChar(&result, '}');
 
 		MemoryContextSwitchTo(call_cxt);
@@ -975,7 +958,7 @@ automl_fairness(PG_FUNCTION_ARGS)
 
 		initStringInfo(&args);
 		appendStringInfoString(&args, "{\"sensitive\": ");
-		json_string(&args, sensitive);
+		json_append_string(&args, sensitive);
 		appendStringInfoChar(&args, '}');
 		record_evaluation(ev, "fairness", ev->frame->relation_name, args.data, result.data);
 	}

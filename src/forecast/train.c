@@ -20,6 +20,7 @@
 #include "catalog/namespace.h"
 #include "catalog/pg_type.h"
 #include "common/cryptohash.h"
+#include "common/json_out.h"
 #include "common/sha2.h"
 #include "data/frame.h"
 #include "executor/spi.h"
@@ -421,15 +422,6 @@ mean_metric(const SeriesData *data, int n_series, ForecastCandidate c, size_t of
 	return count > 0 ? sum / count : NAN;
 }
 
-static void
-append_number(StringInfo json, double v)
-{
-	if (isnan(v) || isinf(v))
-		appendStringInfoString(json, "null");
-	else
-		appendStringInfo(json, "%.17g", v);
-}
-
 static char *
 metrics_json(const SeriesData *data, int n_series, ForecastCandidate c, int h)
 {
@@ -437,15 +429,15 @@ metrics_json(const SeriesData *data, int n_series, ForecastCandidate c, int h)
 
 	initStringInfo(&json);
 	appendStringInfoString(&json, "{\"mase\": ");
-	append_number(&json, mean_metric(data, n_series, c, offsetof(ForecastMetrics, mase)));
+	json_append_number(&json, mean_metric(data, n_series, c, offsetof(ForecastMetrics, mase)));
 	appendStringInfoString(&json, ", \"smape\": ");
-	append_number(&json, mean_metric(data, n_series, c, offsetof(ForecastMetrics, smape)));
+	json_append_number(&json, mean_metric(data, n_series, c, offsetof(ForecastMetrics, smape)));
 	appendStringInfoString(&json, ", \"mape\": ");
-	append_number(&json, mean_metric(data, n_series, c, offsetof(ForecastMetrics, mape)));
+	json_append_number(&json, mean_metric(data, n_series, c, offsetof(ForecastMetrics, mape)));
 	appendStringInfoString(&json, ", \"mae\": ");
-	append_number(&json, mean_metric(data, n_series, c, offsetof(ForecastMetrics, mae)));
+	json_append_number(&json, mean_metric(data, n_series, c, offsetof(ForecastMetrics, mae)));
 	appendStringInfoString(&json, ", \"rmse\": ");
-	append_number(&json, mean_metric(data, n_series, c, offsetof(ForecastMetrics, rmse)));
+	json_append_number(&json, mean_metric(data, n_series, c, offsetof(ForecastMetrics, rmse)));
 	appendStringInfo(&json, ", \"series\": %d, \"horizon\": %d, \"origins\": %d, \"averaged\": \"over series\"}",
 					 n_series, h, FORECAST_ORIGINS);
 	return json.data;
@@ -681,15 +673,12 @@ forecast_train(TrainRequest *req)
 		char		first[32];
 
 		appendStringInfoString(&json, s > 0 ? ", {\"key\": " : "{\"key\": ");
-		if (data[s].key)
-			escape_json(&json, data[s].key);
-		else
-			appendStringInfoString(&json, "null");
+		json_append_string(&json, data[s].key);
 		appendStringInfo(&json, ", \"first\": \"%s\", \"last\": \"%s\", \"periods\": %d, \"filled\": %d, \"mase\": ",
 						 forecast_format_time(data[s].regular->grid.origin, first),
 						 forecast_format_time(model.series[s].last_time, buf),
 						 data[s].regular->n, data[s].regular->n_filled);
-		append_number(&json, data[s].backtest[best]->metrics.mase);
+		json_append_number(&json, data[s].backtest[best]->metrics.mase);
 		if (best == CANDIDATE_ETS)
 			appendStringInfo(&json, ", \"ets\": \"%s\"", ets_describe(model.series[s].ets, buf));
 		appendStringInfoChar(&json, '}');
@@ -704,14 +693,11 @@ forecast_train(TrainRequest *req)
 	initStringInfo(&json);
 	appendStringInfo(&json, "{\"seed\": %d, \"task_inferred\": false, \"validation\": \"rolling_origin\", \"folds\": %d,"
 					 " \"time_budget\": ", req->seed, FORECAST_ORIGINS);
-	append_number(&json, req->time_budget > 0 ? req->time_budget : NAN);
+	json_append_number(&json, req->time_budget > 0 ? req->time_budget : NAN);
 	appendStringInfoString(&json, ", \"time_column\": ");
 	escape_json(&json, req->time_column);
 	appendStringInfoString(&json, ", \"series_column\": ");
-	if (req->series_column)
-		escape_json(&json, req->series_column);
-	else
-		appendStringInfoString(&json, "null");
+	json_append_string(&json, req->series_column);
 	appendStringInfo(&json, ", \"horizon\": %d, \"frequency\": \"%s\", \"trials\": %d, \"best_trial\": %d,"
 					 " \"rows_in_relation\": " INT64_FORMAT ", \"rows_used\": " INT64_FORMAT
 					 ", \"periods_filled\": %d, \"exclude\": [], \"algorithms\": null, \"hyperparams\": null}",

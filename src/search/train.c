@@ -11,6 +11,7 @@
 #include "postgres.h"
 
 #include "common/args.h"
+#include "common/json_out.h"
 
 #include <math.h>
 #include <time.h>
@@ -1202,10 +1203,9 @@ train_and_store(TrainRequest *req)
 		initStringInfo(&cal_json);
 		appendBinaryStringInfo(&cal_json, calibration.json, strlen(calibration.json) - 1);
 		appendStringInfo(&cal_json, ", \"metric\": \"%s\", \"score_before\": ", metric->name);
-		appendStringInfoString(&cal_json, isnan(before) ? "null" : psprintf("%.17g", before));
+		json_append_number(&cal_json, before);
 		appendStringInfoString(&cal_json, ", \"score_after\": ");
-		before = predictions_score(chosen_predictions, metric, td.n_classes);
-		appendStringInfoString(&cal_json, isnan(before) ? "null" : psprintf("%.17g", before));
+		json_append_number(&cal_json, predictions_score(chosen_predictions, metric, td.n_classes));
 		appendStringInfoChar(&cal_json, '}');
 		calibration.json = cal_json.data;
 	}
