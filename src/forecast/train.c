@@ -355,11 +355,12 @@ backtest_global_gbdt(SeriesData *data, int n_series, int period, int h, const Fe
 	{
 		void	   *state;
 
+		/* a series without an origin at this index sits this fit out: it may end later */
 		for (int s = 0; s < n_series; s++)
 		{
-			int			first = max_origins - data[s].n_origins;
+			int			k = o - (max_origins - data[s].n_origins);
 
-			length[s] = data[s].origins[Max(o - first, 0)];
+			length[s] = k >= 0 ? data[s].origins[k] : 0;
 		}
 		state = fit_global_gbdt(data, n_series, length, spec);
 		for (int s = 0; s < n_series; s++)
@@ -422,6 +423,17 @@ mean_metric(const SeriesData *data, int n_series, ForecastCandidate c, size_t of
 	return count > 0 ? sum / count : NAN;
 }
 
+/* The most backtest origins any series had (3, or fewer when all are short). */
+static int
+origins_used(const SeriesData *data, int n_series)
+{
+	int			most = 0;
+
+	for (int s = 0; s < n_series; s++)
+		most = Max(most, data[s].n_origins);
+	return most;
+}
+
 static char *
 metrics_json(const SeriesData *data, int n_series, ForecastCandidate c, int h)
 {
@@ -439,7 +451,7 @@ metrics_json(const SeriesData *data, int n_series, ForecastCandidate c, int h)
 	appendStringInfoString(&json, ", \"rmse\": ");
 	json_append_number(&json, mean_metric(data, n_series, c, offsetof(ForecastMetrics, rmse)));
 	appendStringInfo(&json, ", \"series\": %d, \"horizon\": %d, \"origins\": %d, \"averaged\": \"over series\"}",
-					 n_series, h, FORECAST_ORIGINS);
+					 n_series, h, origins_used(data, n_series));
 	return json.data;
 }
 
@@ -692,7 +704,7 @@ forecast_train(TrainRequest *req)
 
 	initStringInfo(&json);
 	appendStringInfo(&json, "{\"seed\": %d, \"task_inferred\": false, \"validation\": \"rolling_origin\", \"folds\": %d,"
-					 " \"time_budget\": ", req->seed, FORECAST_ORIGINS);
+					 " \"time_budget\": ", req->seed, origins_used(data, n_series));
 	json_append_number(&json, req->time_budget > 0 ? req->time_budget : NAN);
 	appendStringInfoString(&json, ", \"time_column\": ");
 	escape_json(&json, req->time_column);
