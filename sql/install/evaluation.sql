@@ -268,7 +268,7 @@ BEGIN
                   x->>'scheme', x->>'folds', x->>'metric', round((x->>'score')::numeric, 4))
         || E'| metric | validation |\n|---|---|\n'
         || coalesce((SELECT string_agg(format('| %s | %s |', key,
-                            CASE WHEN value::text ~ '^-?[0-9]+$' THEN value::text ELSE round(value::text::numeric, 4)::text END),
+                            CASE WHEN value::numeric = trunc(value::numeric) THEN value::text ELSE round(value::numeric, 4)::text END),
                             E'\n' ORDER BY key)
                      FROM jsonb_each(x->'metrics') WHERE jsonb_typeof(value) = 'number'), '')
         || E'\n\n';
