@@ -326,3 +326,15 @@ SELECT * FROM automl_explain('adult_raw', (SELECT i FROM eval_iris i ORDER BY id
 SELECT name, algorithm FROM automl_train('iris_ensemble', 'eval_iris', 'species', exclude => ARRAY['id'],
     algorithms => ARRAY['logistic', 'gbdt'], max_trials => 8);
 SELECT * FROM automl_explain('iris_ensemble', (SELECT i FROM eval_iris i ORDER BY id LIMIT 1));
+
+-- the negative class of a binary booster: its log-odds are the positive class's, negated
+SELECT abs(n.m + p.m) < 1e-12 AS negated
+FROM (SELECT sum(contribution) AS m FROM automl_explain('adult_raw', (SELECT a FROM eval_adult_test a ORDER BY id LIMIT 1), '<=50K')) n,
+     (SELECT sum(contribution) AS m FROM automl_explain('adult_raw', (SELECT a FROM eval_adult_test a ORDER BY id LIMIT 1), '>50K')) p;
+-- only the columns the model, the target and the slices need are read: an infinity elsewhere does not matter
+CREATE TABLE eval_adult_extra AS SELECT a.*, 'infinity'::float8 AS unrelated FROM eval_adult_test a;
+SELECT count(*) AS metrics FROM automl_evaluate('adult_eval', 'eval_adult_extra');
+-- a read-only transaction evaluates, without recording
+BEGIN READ ONLY;
+SELECT count(*) AS metrics FROM automl_evaluate('adult_eval', 'eval_adult_test');
+ROLLBACK;

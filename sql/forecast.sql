@@ -118,3 +118,25 @@ FROM fc_air_bytes b WHERE m.name = 'fc_air' AND m.version = 2;
 SELECT * FROM automl_forecast('fc_air');
 UPDATE automl.models m SET model_bytes = b.model_bytes FROM fc_air_bytes b WHERE m.name = 'fc_air' AND m.version = 2;
 SELECT count(*) FROM automl_forecast('fc_air');
+
+-- monitoring does not apply to forecasts: a clear error, never a crash
+SELECT * FROM automl_monitor('fc_air');
+SELECT * FROM automl_performance('fc_air');
+SELECT * FROM automl_drift('fc_air');
+SELECT * FROM automl_data_quality('fc_air');
+SELECT automl_observe('fc_air', 1, 2);
+-- series on different days of the month cannot share one calendar
+CREATE TABLE fc_anchors AS SELECT 'first' AS s, period, value FROM fc_air
+UNION ALL SELECT 'fifteenth', period + 14, value FROM fc_air;
+SELECT * FROM automl_train('fc_bad', 'fc_anchors', 'value', task => 'forecast', time_column => 'period', series_column => 's', horizon => 12);
+-- a series that is constant season to season before its origins has no MASE; the others decide
+CREATE TABLE fc_intermittent AS SELECT 'steady' AS s, period, value FROM fc_air
+UNION ALL SELECT 'zeros', period, CASE WHEN period < '1960-01-01' THEN 0 ELSE value END FROM fc_air;
+SELECT name, algorithm, score IS NOT NULL AND score <> 'Infinity' AS defined
+FROM automl_train('fc_intermittent', 'fc_intermittent', 'value', task => 'forecast', time_column => 'period', series_column => 's', horizon => 12);
+SELECT algorithm, score IS NOT NULL AND score <> 'Infinity' AS defined FROM automl.trials WHERE name = 'fc_intermittent' ORDER BY trial;
+SELECT p->>'key' AS series, p->>'mase' IS NULL AS mase_undefined
+FROM automl.models, jsonb_array_elements(summary->'periods') p WHERE name = 'fc_intermittent' ORDER BY 1;
+SELECT count(*) AS periods FROM automl_forecast('fc_intermittent', series => 'zeros');
+CREATE TABLE fc_flat AS SELECT period, 5.0::float8 AS value FROM fc_air;
+SELECT * FROM automl_train('fc_bad', 'fc_flat', 'value', task => 'forecast', time_column => 'period', horizon => 12);

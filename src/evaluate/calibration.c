@@ -395,7 +395,13 @@ calibration_choose(const char *requested, int64 n, const double *pred, const int
 
 	initStringInfo(&json);
 	if (n < CALIBRATION_MIN_ROWS && !(forced && strcmp(requested, "none") == 0))
+	{
 		why = psprintf("fewer than %d validation rows", CALIBRATION_MIN_ROWS);
+		if (forced)
+			ereport(NOTICE,
+					(errmsg("calibration \"%s\" was not applied: the model has " INT64_FORMAT " validation rows, calibration needs %d",
+							requested, n, CALIBRATION_MIN_ROWS)));
+	}
 	else if (forced && strcmp(requested, "none") == 0)
 		why = "not requested";
 	else

@@ -16,6 +16,9 @@
 
 #include <math.h>
 
+#include "access/relation.h"
+#include "access/xact.h"
+#include "access/xlog.h"
 #include "catalog/namespace.h"
 #include "catalog/pg_type.h"
 #include "common/args.h"
@@ -34,6 +37,7 @@
 #include "utils/json.h"
 #include "utils/memutils.h"
 #include "utils/regproc.h"
+#include "utils/rel.h"
 #include "utils/timestamp.h"
 #include "utils/varlena.h"
 
@@ -64,8 +68,44 @@ model_target(const char *name, int version, char **metric)
 	return target;
 }
 
+/*
+ * The relation's columns that neither the model, the target nor also_read
+ * (slice and sensitive columns) need: they are not read, so that their
+ * values (an infinity, say) and their width do not matter.
+ */
+static List *
+columns_not_needed(Oid relid, const Model *model, const char *target, List *also_read)
+{
+	Relation	rel = relation_open(relid, AccessShareLock);
+	TupleDesc	desc = RelationGetDescr(rel);
+	List	   *skip = NIL;
+
+	for (int a = 0; a < desc->natts; a++)
+	{
+		Form_pg_attribute att = TupleDescAttr(desc, a);
+		const char *name = NameStr(att->attname);
+		bool		needed = strcmp(name, target) == 0;
+		ListCell   *lc;
+
+		if (att->attisdropped)
+			continue;
+		for (int c = 0; c < model->prep->n_columns && !needed; c++)
+			needed = strcmp(model->prep->columns[c].name, name) == 0;
+		foreach(lc, also_read)
+		{
+			if (strcmp((const char *) lfirst(lc), name) == 0)
+				needed = true;
+		}
+		if (!needed)
+			skip = lappend(skip, pstrdup(name));
+	}
+	relation_close(rel, AccessShareLock);
+	return skip;
+}
+
 Evaluation *
-evaluation_run(FunctionCallInfo fcinfo, int name_arg, int relation_arg, int version_arg)
+evaluation_run(FunctionCallInfo fcinfo, int name_arg, int relation_arg, int version_arg,
+			   List *also_read)
 {
 	Evaluation *ev = palloc0(sizeof(Evaluation));
 	char	   *name = arg_required_text(fcinfo, name_arg, "name");
@@ -89,7 +129,7 @@ evaluation_run(FunctionCallInfo fcinfo, int name_arg, int relation_arg, int vers
 
 	relid = RangeVarGetRelid(makeRangeVarFromNameList(textToQualifiedNameList(cstring_to_text(relation))),
 							 AccessShareLock, false);
-	ev->frame = frame_scan(relid, ev->target, NIL, 42);
+	ev->frame = frame_scan(relid, ev->target, columns_not_needed(relid, ev->model, ev->target, also_read), 42);
 	if (ev->frame->n_rows == 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
@@ -434,6 +474,12 @@ record_evaluation(const Evaluation *ev, const char *kind, const char *relation,
 	CatalogWriter writer;
 	bool		owner;
 
+	if (XactReadOnly || RecoveryInProgress())
+	{
+		ereport(NOTICE,
+				(errmsg("this evaluation is not recorded: the transaction is read-only")));
+		return;
+	}
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
 	query_add_text(&p, ev->name);
@@ -569,7 +615,7 @@ automl_evaluate(PG_FUNCTION_ARGS)
 			slice_by = lappend(slice_by, TextDatumGetCString(elems[i]));
 		}
 	}
-	ev = evaluation_run(fcinfo, 0, 1, 2);
+	ev = evaluation_run(fcinfo, 0, 1, 2, slice_by);
 
 	initStringInfo(&result);
 	n_metrics = scores_metrics(&ev->scored, NULL, 0, overall);
@@ -651,7 +697,7 @@ automl_confusion_matrix(PG_FUNCTION_ARGS)
 	InitMaterializedSRF(fcinfo, 0);
 	work_cxt = AllocSetContextCreate(call_cxt, "automl evaluate", ALLOCSET_DEFAULT_SIZES);
 	MemoryContextSwitchTo(work_cxt);
-	ev = evaluation_run(fcinfo, 0, 1, 2);
+	ev = evaluation_run(fcinfo, 0, 1, 2, NIL);
 	K = curve_classes(ev, &first);
 	counts = palloc0(sizeof(int64) * K * K);
 	for (int64 i = 0; i < ev->scored.n; i++)
@@ -786,7 +832,7 @@ curve_function(FunctionCallInfo fcinfo, CurveKind kind)
 	InitMaterializedSRF(fcinfo, 0);
 	work_cxt = AllocSetContextCreate(call_cxt, "automl evaluate", ALLOCSET_DEFAULT_SIZES);
 	MemoryContextSwitchTo(work_cxt);
-	ev = evaluation_run(fcinfo, 0, 1, 2);
+	ev = evaluation_run(fcinfo, 0, 1, 2, NIL);
 	K = curve_classes(ev, &first);
 	for (int k = first; k < K; k++)
 		put_curve(rsinfo, ev, kind, k, call_cxt);
@@ -862,7 +908,7 @@ automl_fairness(PG_FUNCTION_ARGS)
 	work_cxt = AllocSetContextCreate(call_cxt, "automl evaluate", ALLOCSET_DEFAULT_SIZES);
 	MemoryContextSwitchTo(work_cxt);
 	sensitive = arg_required_text(fcinfo, 2, "sensitive");
-	ev = evaluation_run(fcinfo, 0, 1, 3);
+	ev = evaluation_run(fcinfo, 0, 1, 3, list_make1(sensitive));
 	if (!ev->scored.classification || ev->model->n_classes != 2)
 		ereport(ERROR,
 				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),

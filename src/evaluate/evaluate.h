@@ -17,6 +17,7 @@
 #include "common/bytes.h"
 #include "fmgr.h"
 #include "lib/stringinfo.h"
+#include "nodes/pg_list.h"
 
 struct Model;					/* registry/registry.h */
 struct RawValue;				/* prep/prep.h */
@@ -225,10 +226,11 @@ typedef struct Evaluation
  * Loads the model named by the function's arguments name_arg and
  * version_arg (NULL: deployed), reads the relation of relation_arg with the
  * model's target column as the caller, and scores every row whose label the
- * model knows. Errors for NULL arguments, a missing feature or target column,
+ * model knows. Only the model's columns, the target and also_read (C strings)
+ * are read. Errors for NULL arguments, a missing feature or target column,
  * no labelled rows.
  */
 extern Evaluation *evaluation_run(FunctionCallInfo fcinfo, int name_arg, int relation_arg,
-								  int version_arg);
+								  int version_arg, List *also_read);
 
 #endif							/* AUTOML_EVALUATE_H */

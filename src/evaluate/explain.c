@@ -103,6 +103,14 @@ explain_row(const Model *model, const RawValue *raw, double *x, const double *pr
 	else
 		for (int k = 0; k < model->n_members; k++)
 			add_contributions(model->members[k], raw, x, 0, model->weights[k], &ex);
+
+	/* one log-odds margin is the positive class's; the negative class's is its negation */
+	if (model->task == TASK_CLASSIFICATION && n_margins == 1 && class_index == 0)
+	{
+		for (int c = 0; c < ex.n_columns; c++)
+			ex.contribution[c] = -ex.contribution[c];
+		ex.base = -ex.base;
+	}
 	ex.margin = ex.base;
 	for (int c = 0; c < ex.n_columns; c++)
 		ex.margin += ex.contribution[c];
@@ -420,7 +428,7 @@ automl_feature_importance(PG_FUNCTION_ARGS)
 	MemoryContextSwitchTo(work_cxt);
 	if (!PG_ARGISNULL(1))
 	{
-		ev = evaluation_run(fcinfo, 0, 1, 2);
+		ev = evaluation_run(fcinfo, 0, 1, 2, NIL);
 		model = ev->model;
 		name = ev->name;
 		version = ev->version;

@@ -119,6 +119,9 @@ automl_forecast(PG_FUNCTION_ARGS)
 	bytea	   *bytes;
 	ForecastModel *model;
 	bool		found = false;
+	double	   *point,
+			   *lower,
+			   *upper;
 
 	InitMaterializedSRF(fcinfo, 0);
 	if (PG_ARGISNULL(0))
@@ -142,12 +145,12 @@ automl_forecast(PG_FUNCTION_ARGS)
 	model = forecast_model_deserialize(VARDATA_ANY(bytes), VARSIZE_ANY_EXHDR(bytes));
 	h = PG_ARGISNULL(1) ? model->horizon : PG_GETARG_INT32(1);
 
+	point = palloc(sizeof(double) * h);
+	lower = palloc(sizeof(double) * h);
+	upper = palloc(sizeof(double) * h);
 	for (int s = 0; s < model->n_series; s++)
 	{
 		const SeriesState *st = &model->series[s];
-		double	   *point = palloc(sizeof(double) * h);
-		double	   *lower = palloc(sizeof(double) * h);
-		double	   *upper = palloc(sizeof(double) * h);
 		BacktestResult widths;
 
 		if (only_series && (st->key == NULL || strcmp(st->key, only_series) != 0))

@@ -400,7 +400,12 @@ backtest_global_gbdt(SeriesData *data, int n_series, int period, int h, const Fe
 
 /* ---- the search ---- */
 
-/* Mean of one metric over the series that have it (NaN, as MAPE with zeros, skipped). */
+/*
+ * Mean of one metric over the series where it is finite for every finished
+ * candidate, so that candidates are compared on the same series: MASE is
+ * undefined (infinite or NaN) on a series whose training part never changes
+ * season to season, as intermittent demand can be, and MAPE with zeros.
+ */
 static double
 mean_metric(const SeriesData *data, int n_series, ForecastCandidate c, size_t offset)
 {
@@ -409,14 +414,20 @@ mean_metric(const SeriesData *data, int n_series, ForecastCandidate c, size_t of
 
 	for (int s = 0; s < n_series; s++)
 	{
-		double		v;
+		bool		comparable = true;
 
 		if (data[s].backtest[c] == NULL)
 			return NAN;
-		v = *(const double *) ((const char *) &data[s].backtest[c]->metrics + offset);
-		if (!isnan(v))
+		for (int d = 0; d < CANDIDATE_COUNT; d++)
 		{
-			sum += v;
+			const BacktestResult *bt = data[s].backtest[d];
+
+			if (bt != NULL && !isfinite(*(const double *) ((const char *) &bt->metrics + offset)))
+				comparable = false;
+		}
+		if (comparable)
+		{
+			sum += *(const double *) ((const char *) &data[s].backtest[c]->metrics + offset);
 			count++;
 		}
 	}
@@ -553,6 +564,15 @@ forecast_train(TrainRequest *req)
 		error_context_stack = &callback;
 		data[s].key = rows[s].key;
 		data[s].regular = forecast_regularize(rows[s].times, rows[s].values, NULL, rows[s].n);
+		if (s > 0 && data[s].regular->grid.freq == data[0].regular->grid.freq &&
+			data[0].regular->grid.step_months > 0 &&
+			(data[s].regular->grid.anchor_day != data[0].regular->grid.anchor_day ||
+			 data[s].regular->grid.month_end != data[0].regular->grid.month_end ||
+			 data[s].regular->grid.time_of_day != data[0].regular->grid.time_of_day))
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("the series fall on different days of their periods: one model forecasts series on one calendar"),
+					 errhint("Put every series on the same day, for example date_trunc('month', ...) in a view.")));
 		if (s > 0 && data[s].regular->grid.freq != data[0].regular->grid.freq)
 			ereport(ERROR,
 					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
@@ -613,13 +633,25 @@ forecast_train(TrainRequest *req)
 			}
 		}
 		trial_seconds[c] = seconds_now() - t0;
+		if (!trial_done[c])
+			for (int s = 0; s < n_series; s++)
+				data[s].backtest[c] = NULL;	/* a part done by the deadline is not compared */
+		progress_update(c + 1, "mase", NAN, isinf(deadline) ? NAN : deadline - seconds_now(), "search");
+	}
+
+	/* scores once every candidate ran, on the series where all of them are defined */
+	for (int c = 0; c < CANDIDATE_COUNT; c++)
+	{
 		trial_score[c] = trial_done[c] ? mean_metric(data, n_series, c, offsetof(ForecastMetrics, mase)) : NAN;
 		if (trial_done[c] && !isnan(trial_score[c]) &&
 			(isnan(trial_score[best]) || trial_score[c] < trial_score[best]))
 			best = (ForecastCandidate) c;
-		progress_update(c + 1, "mase", trial_score[best],
-						isinf(deadline) ? NAN : deadline - seconds_now(), "search");
 	}
+	if (isnan(trial_score[best]))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("no series has a defined backtest error: each one is constant season to season before its backtest origins"),
+				 errhint("A constant series needs no model; forecast it with its last value.")));
 
 	/* the chosen candidate on every period */
 	memset(&model, 0, sizeof(model));
@@ -778,7 +810,7 @@ forecast_train(TrainRequest *req)
 	{
 		rec.deploy = true;
 		rec.decision_event = "auto_deploy";
-		rec.decision_reason = psprintf("a forecast model serves from the end of its data: this version's data ends later or equal (backtest mase %.6g)",
+		rec.decision_reason = psprintf("a forecast model serves from the end of its data: the newest version is deployed (backtest mase %.6g)",
 									   trial_score[best]);
 	}
 	rec.train_seconds = seconds_now() - started;

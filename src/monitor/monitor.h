@@ -85,6 +85,12 @@ typedef struct ModelWindow
  */
 extern void window_arguments(FunctionCallInfo fcinfo, char **model, TimestampTz *start, TimestampTz *end);
 
+/*
+ * Errors when model name's latest version is a forecast model: logging,
+ * outcomes, drift, quality and performance apply to models that score rows.
+ */
+extern void monitor_refuse_forecast(const char *model);
+
 /* Reads the reference and scans the window [start, end) of model's log. */
 extern ModelWindow *model_window_scan(const char *model, TimestampTz start, TimestampTz end);
 

@@ -68,6 +68,10 @@ load_version(VersionRows *v, const char *model, MemoryContext cxt)
 	desc = SPI_tuptable->tupdesc;
 	v->task = strcmp(SPI_getvalue(row, desc, 1), "classification") == 0 ? TASK_CLASSIFICATION : TASK_REGRESSION;
 	v->metric = metric_find(SPI_getvalue(row, desc, 2));
+	if (v->metric == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
+				 errmsg("version %d of model \"%s\" has no metric that outcomes can be scored with", v->version, model)));
 	v->validation_metrics = SPI_getvalue(row, desc, 4);
 	classes = SPI_getbinval(row, desc, 3, &isnull);
 	if (!isnull)

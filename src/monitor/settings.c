@@ -90,6 +90,7 @@ automl_monitor(PG_FUNCTION_ARGS)
 				 errmsg("drift_window must be longer than zero")));
 
 	catalog_check_owner(model, "monitor", true);
+	monitor_refuse_forecast(model);
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
 	query_add_text(&p, model);
@@ -243,6 +244,7 @@ automl_observe(PG_FUNCTION_ARGS)
 	key = any_to_text(fcinfo, 1);
 	actual = any_to_text(fcinfo, 2);
 	catalog_check_owner(model, "record outcomes for", true);
+	monitor_refuse_forecast(model);
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
 	check_outcome(model, actual, model_is_regression(model));
@@ -273,6 +275,7 @@ automl_observe_query(PG_FUNCTION_ARGS)
 				 errhint("Pass a query that returns two columns: the key and the outcome.")));
 	query = text_to_cstring(PG_GETARG_TEXT_PP(1));
 	catalog_check_owner(model, "record outcomes for", true);
+	monitor_refuse_forecast(model);
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
 	regression = model_is_regression(model);

@@ -406,9 +406,35 @@ model_window_scan(const char *model_name, TimestampTz start, TimestampTz end)
 /* ---- the SQL functions ---- */
 
 void
+monitor_refuse_forecast(const char *model)
+{
+	Oid			types[1] = {TEXTOID};
+	Datum		args[1] = {CStringGetTextDatum(model)};
+	bool		forecast;
+
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	if (SPI_execute_with_args("SELECT 1 FROM automl.models m WHERE m.name OPERATOR(pg_catalog.=) $1"
+							  " AND m.task OPERATOR(pg_catalog.=) 'forecast'"
+							  " AND m.version OPERATOR(pg_catalog.=) (SELECT pg_catalog.max(x.version)"
+							  "   FROM automl.models x WHERE x.name OPERATOR(pg_catalog.=) $1)",
+							  1, types, args, NULL, true, 1) != SPI_OK_SELECT)
+		elog(ERROR, "automl could not read the catalog");
+	forecast = SPI_processed > 0;
+	SPI_finish();
+	if (forecast)
+		ereport(ERROR,
+				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
+				 errmsg("model \"%s\" forecasts a time series: prediction logging, outcomes, drift and performance apply to models that score rows",
+						model),
+				 errhint("Compare new actual values with automl_forecast's output in SQL, and retrain with automl_retrain.")));
+}
+
+void
 window_arguments(FunctionCallInfo fcinfo, char **model, TimestampTz *start, TimestampTz *end)
 {
 	*model = arg_required_text(fcinfo, 0, "model");
+	monitor_refuse_forecast(*model);
 	*end = PG_ARGISNULL(2) ? GetCurrentTransactionStartTimestamp() : PG_GETARG_TIMESTAMPTZ(2);
 	if (TIMESTAMP_NOT_FINITE(*end) || (!PG_ARGISNULL(1) && TIMESTAMP_NOT_FINITE(PG_GETARG_TIMESTAMPTZ(1))))
 		ereport(ERROR,
