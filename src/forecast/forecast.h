@@ -414,6 +414,10 @@ typedef struct ForecastModel
 	int			n_features;		/* CANDIDATE_GBDT: FeatureSpec's */
 } ForecastModel;
 
+/* Timestamps a stored model may hold and forecasts may reach: years 1 to 9999. */
+#define FORECAST_MIN_TIME (-62135596800.0)
+#define FORECAST_MAX_TIME 253402300799.0
+
 /* The history a series keeps: what lags and windows read, and a season for naive. */
 extern int	forecast_history_needed(const TimeGrid *grid, int period);
 

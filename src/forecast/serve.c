@@ -162,6 +162,10 @@ automl_forecast(PG_FUNCTION_ARGS)
 		widths.step_rmse = st->step_rmse;
 		forecast_intervals(&widths, point, h, level, lower, upper);
 
+		if (forecast_step(&model->grid, st->last_time, h) > FORECAST_MAX_TIME)
+			ereport(ERROR,
+					(errcode(ERRCODE_DATETIME_VALUE_OUT_OF_RANGE),
+					 errmsg("a horizon of %d periods runs past the year 9999", h)));
 		MemoryContextSwitchTo(call_cxt);
 		for (int j = 0; j < h; j++)
 		{

@@ -104,6 +104,23 @@ forecast_model_serialize(const ForecastModel *model)
 	return model_bytes_wrap(&w);
 }
 
+/* The length of a fixed period: an hour, a day, a week. */
+static double
+expected_step_seconds(ForecastFrequency freq)
+{
+	switch (freq)
+	{
+		case FREQ_HOURLY:
+			return 3600.0;
+		case FREQ_DAILY:
+			return 86400.0;
+		case FREQ_WEEKLY:
+			return 7 * 86400.0;
+		default:
+			return 0.0;
+	}
+}
+
 ForecastModel *
 forecast_model_deserialize(const char *data, size_t len)
 {
@@ -130,7 +147,10 @@ forecast_model_deserialize(const char *data, size_t len)
 	model->grid.anchor_day = (int) bytes_get_u32(&r);
 	model->grid.month_end = bytes_get_flag(&r);
 	model->grid.time_of_day = bytes_get_finite_f64(&r);
-	if (model->grid.freq <= FREQ_WEEKLY ? !(model->grid.step_seconds > 0) || model->grid.step_months != 0
+	if (model->grid.origin < FORECAST_MIN_TIME || model->grid.origin > FORECAST_MAX_TIME)
+		bytes_corrupted(&r, "the grid's origin is outside the years 1 to 9999");
+	if (model->grid.freq <= FREQ_WEEKLY ? model->grid.step_seconds != expected_step_seconds(model->grid.freq) ||
+		model->grid.step_months != 0
 		: model->grid.step_months < 1 || model->grid.step_months > 12 ||
 		model->grid.anchor_day < 1 || model->grid.anchor_day > 31 ||
 		model->grid.time_of_day < 0 || model->grid.time_of_day >= 86400)
@@ -152,6 +172,8 @@ forecast_model_deserialize(const char *data, size_t len)
 		if (bytes_get_flag(&r))
 			st->key = bytes_get_string(&r);
 		st->last_time = bytes_get_finite_f64(&r);
+		if (st->last_time < FORECAST_MIN_TIME || st->last_time > FORECAST_MAX_TIME)
+			bytes_corrupted(&r, "a series ends outside the years 1 to 9999");
 		st->n_history = (int) bytes_get_count(&r, 8, MAX_HISTORY);
 		if (st->n_history < 1)
 			bytes_corrupted(&r, "a series without history");

@@ -23,6 +23,7 @@
 #include "prep/prep.h"
 #include "pg_shim.h"
 #include "evaluate/evaluate.h"
+#include "forecast/forecast.h"
 #include "registry/registry.h"
 
 #define HEADER_SIZE 32
@@ -67,12 +68,50 @@ try_load(const uint8 *data, size_t size)
 	return loaded;
 }
 
+/* A forecast model's bytes: load, forecast every series, and write back the same bytes. */
+static int
+try_load_forecast(const uint8 *data, size_t size)
+{
+	jmp_buf		jump;
+	volatile int loaded = 0;
+
+	shim_set_error_jump(&jump);
+	if (setjmp(jump) == 0)
+	{
+		ForecastModel *model = forecast_model_deserialize((const char *) data, size);
+		double		out[3];
+		bytea	   *again;
+
+		for (int s = 0; s < model->n_series; s++)
+			forecast_model_predict(model, &model->series[s], 3, out);
+		again = forecast_model_serialize(model);
+		if ((size_t) (VARSIZE(again) - VARHDRSZ) != size || memcmp(VARDATA(again), data, size) != 0)
+		{
+			fprintf(stderr, "a loaded forecast model does not serialise back to its bytes (length %zu)\n", size);
+			abort();
+		}
+		loaded = 1;
+	}
+	shim_set_error_jump(NULL);
+	shim_free_all();
+	return loaded;
+}
+
+/* The payload's first byte tells a forecast model from a row model. */
+static int
+try_any(const uint8 *data, size_t size)
+{
+	if (size > HEADER_SIZE && data[HEADER_SIZE] == MODEL_TASK_FORECAST)
+		return try_load_forecast(data, size);
+	return try_load(data, size);
+}
+
 int			LLVMFuzzerTestOneInput(const uint8 *data, size_t size);
 
 int
 LLVMFuzzerTestOneInput(const uint8 *data, size_t size)
 {
-	try_load(data, size);
+	try_any(data, size);
 	return 0;
 }
 
@@ -243,6 +282,83 @@ make_seed(Task task, int n_classes, const Learner *learner, const Learner *secon
 	return seed;
 }
 
+/* A forecast model of two monthly series, by method, fitted as training would. */
+static Seed
+make_forecast_seed(ForecastCandidate method)
+{
+	jmp_buf		jump;
+	Seed		seed = {NULL, 0};
+	int			n = 60;
+	double		times[60];
+	double		y[60];
+	ForecastModel model;
+	FeatureSpec spec;
+
+	shim_set_error_jump(&jump);
+	if (setjmp(jump) != 0)
+	{
+		fprintf(stderr, "fitting a forecast seed failed\n");
+		abort();
+	}
+	for (int i = 0; i < n; i++)
+	{
+		times[i] = forecast_make_time(2015 + i / 12, 1 + i % 12, 1, 0, 0, 0);
+		y[i] = 100 + i + 10 * sin(i * 0.5236);
+	}
+	memset(&model, 0, sizeof(model));
+	model.method = method;
+	model.grid = forecast_infer_grid(times, n, NULL);
+	model.period = forecast_season_length(model.grid.freq);
+	model.horizon = 6;
+	model.n_series = 2;
+	model.series = palloc0(sizeof(SeriesState) * 2);
+	spec = forecast_feature_spec(&model.grid, model.period);
+	model.n_features = spec.n_features;
+	for (int s = 0; s < 2; s++)
+	{
+		SeriesState *st = &model.series[s];
+		static double rmse[6] = {1, 2, 2, 3, 4, 4};
+
+		st->key = s == 0 ? "north" : "south";
+		st->last_time = times[n - 1];
+		st->n_history = 24;
+		st->history = y + n - 24;
+		st->scale = 130;
+		st->step_rmse = rmse;
+		if (method == CANDIDATE_ETS)
+			st->ets = ets_fit_auto(y, n, model.period);
+	}
+	if (method == CANDIDATE_GBDT)
+	{
+		double	   *X = palloc(sizeof(double) * (n - 1) * spec.n_features);
+		double		hp[32];
+		Dataset		ds;
+
+		spec.grid.origin = times[0];
+		forecast_features_matrix(&spec, y, n, 1, X);
+		memset(&ds, 0, sizeof(ds));
+		ds.task = TASK_REGRESSION;
+		ds.n_rows = n - 1;
+		ds.n_features = spec.n_features;
+		ds.X = X;
+		ds.y = y + 1;
+		for (int i = 0; i < gbdt_learner.n_hyperparams; i++)
+			hp[i] = gbdt_learner.hyperparams[i].default_value;
+		hp[0] = 5;
+		model.gbdt_state = gbdt_learner.fit(&ds, hp);
+	}
+	{
+		bytea	   *b = forecast_model_serialize(&model);
+
+		seed.len = VARSIZE(b) - VARHDRSZ;
+		seed.bytes = malloc(seed.len);
+		memcpy(seed.bytes, VARDATA(b), seed.len);
+	}
+	shim_set_error_jump(NULL);
+	shim_free_all();
+	return seed;
+}
+
 #ifndef USE_LIBFUZZER
 
 #include "fuzz_random.h"
@@ -336,7 +452,7 @@ main(int argc, char **argv)
 {
 	double		seconds = argc > 1 ? atof(argv[1]) : 10.0;
 	uint64		start_seed = argc > 2 ? strtoull(argv[2], NULL, 10) : 1;
-	Seed		seeds[11];
+	Seed		seeds[14];
 	int			n_seeds = lengthof(seeds);
 	uint8	   *buf;
 	size_t		max_len = 0;
@@ -355,9 +471,12 @@ main(int argc, char **argv)
 	seeds[8] = make_seed(TASK_REGRESSION, 0, &gbdt_learner, &ridge_learner, NULL);
 	seeds[9] = make_seed(TASK_CLASSIFICATION, 2, &gbdt_learner, NULL, "platt");
 	seeds[10] = make_seed(TASK_CLASSIFICATION, 3, &logistic_learner, &gbdt_learner, "isotonic");
+	seeds[11] = make_forecast_seed(CANDIDATE_SEASONAL_NAIVE);
+	seeds[12] = make_forecast_seed(CANDIDATE_ETS);
+	seeds[13] = make_forecast_seed(CANDIDATE_GBDT);
 	for (int s = 0; s < n_seeds; s++)
 	{
-		if (!try_load(seeds[s].bytes, seeds[s].len))
+		if (!try_any(seeds[s].bytes, seeds[s].len))
 		{
 			fprintf(stderr, "seed model %d does not load\n", s);
 			return 1;
@@ -380,7 +499,7 @@ main(int argc, char **argv)
 				len = mutate(buf, len);
 			if (random_below(4) != 0)
 				fix_header(buf, len);
-			loaded += try_load(buf, len);
+			loaded += try_any(buf, len);
 			runs++;
 		}
 	}
