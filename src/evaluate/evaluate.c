@@ -33,6 +33,7 @@
 #include "registry/registry.h"
 #include "search/search.h"
 #include "utils/array.h"
+#include "utils/acl.h"
 #include "utils/builtins.h"
 #include "utils/json.h"
 #include "utils/memutils.h"
@@ -483,10 +484,15 @@ record_evaluation(const Evaluation *ev, const char *kind, const char *relation,
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
 	query_add_text(&p, ev->name);
-	query_run("SELECT automl.caller_owns(owner) FROM automl.registry"
-			  " WHERE name OPERATOR(pg_catalog.=) $1", &p, SPI_OK_SELECT);
-	owner = SPI_processed == 1 &&
-		strcmp(SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1), "t") == 0;
+	query_run("SELECT owner FROM automl.registry WHERE name OPERATOR(pg_catalog.=) $1", &p, SPI_OK_SELECT);
+	/* the rule catalog_check_owner applies to every change of a model */
+	owner = false;
+	if (SPI_processed == 1)
+	{
+		Oid			owner_id = get_role_oid(SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1), true);
+
+		owner = superuser() || (OidIsValid(owner_id) && has_privs_of_role(GetUserId(), owner_id));
+	}
 	if (!owner)
 	{
 		SPI_finish();
