@@ -387,6 +387,9 @@ is(flushed_count('m') - $before, 3000, 'a second flush ingests nothing again');
 # counts as complete and goes once ingested; a writer starting after the drop
 # removed the dropped database's spool directory.
 $node->safe_psql('postgres', q{SELECT count(automl_predict('m', t)) FROM t t WHERE id <= 10});
+# wait for the deletion itself: on a loaded machine the writer may not have
+# started yet when a first look finds no writer running
+poll_for(sub { defined $victim_file && !-e "$spool_dir/$victim_file" });
 poll_for(
 	sub {
 		$node->safe_psql('postgres',
