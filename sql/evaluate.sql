@@ -256,14 +256,20 @@ SELECT name FROM automl_train('signal_tree', 'signal', 'y', exclude => ARRAY['i'
 SELECT name FROM automl_train('signal_linear', 'signal', 'y', exclude => ARRAY['i'], algorithms => ARRAY['linear'], max_trials => 1);
 -- (the category moves y by 2, x by up to 3: variances 1 and 0.75; noise not at all)
 SELECT feature, method, rank, round(share::numeric, 1) AS share FROM automl_feature_importance('signal_tree')
-ORDER BY rank;
+WHERE method = 'gain' ORDER BY rank;
+-- training measured permutation importance on validation rows the refitted model never saw
+SELECT feature, rank, round(share::numeric, 1) AS share, abs(importance) < 0.02 AS negligible
+FROM automl_feature_importance('signal_tree') WHERE method = 'permutation (validation)' ORDER BY rank;
+SELECT summary->'permutation_importance'->>'metric' AS metric, summary->'permutation_importance'->>'rows' AS rows,
+       summary->'permutation_importance'->>'repeats' AS repeats
+FROM automl.models WHERE name = 'signal_tree';
 -- the gain is the learner's summary, summed per column
 SELECT abs(i.importance - (SELECT sum(g::float8) FROM automl.models m,
            jsonb_array_elements_text(m.summary->'importance_gain') WITH ORDINALITY e(g, k)
            WHERE m.name = 'signal_tree' AND (m.summary->'features'->>(k::int - 1)) = i.feature)) < 1e-9 AS matches_summary
-FROM automl_feature_importance('signal_tree') i WHERE i.feature = 'x';
+FROM automl_feature_importance('signal_tree') i WHERE i.feature = 'x' AND i.method = 'gain';
 -- linear: |coefficient| on standardised inputs; one-hot levels summed
-SELECT feature, method, rank FROM automl_feature_importance('signal_linear') ORDER BY rank;
+SELECT feature, method, rank FROM automl_feature_importance('signal_linear') ORDER BY method, rank;
 -- permutation: the pure-noise column moves the loss by almost nothing, x by most
 SELECT feature, rank, importance > 0.5 AS large, abs(importance) < 0.02 AS negligible, importance_std >= 0 AS has_std
 FROM automl_feature_importance('signal_tree', 'signal', repeats => 3) WHERE method = 'permutation' ORDER BY rank;

@@ -233,4 +233,13 @@ typedef struct Evaluation
 extern Evaluation *evaluation_run(FunctionCallInfo fcinfo, int name_arg, int relation_arg,
 								  int version_arg, List *also_read);
 
+/*
+ * Permutation importance of each of the model's columns on the evaluation's
+ * rows (mean and standard deviation over seeded repeats of the rise in the
+ * loss of ev->metric); the frame's values are put back. Training uses it on
+ * validation rows, automl_feature_importance on a labelled relation.
+ */
+extern void evaluation_permutation_importance(Evaluation *ev, int repeats, double *mean,
+											  double *std);
+
 #endif							/* AUTOML_EVALUATE_H */

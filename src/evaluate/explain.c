@@ -6,8 +6,9 @@
  *   automl_feature_importance  global importance per source column: the
  *                              learner's own (split gain for trees, the size
  *                              of standardised coefficients for linear
- *                              models) and permutation importance on a
- *                              labelled relation, for any model
+ *                              models), the permutation importance training
+ *                              measured on validation rows, and permutation
+ *                              importance on a labelled relation, for any model
  *
  * Importances are reported per source column: a column's model inputs (the
  * parts of a date, the one-hot levels of a category) are summed.
@@ -245,6 +246,54 @@ intrinsic_importance(const char *name, int version, const Model *model, Importan
 	return true;
 }
 
+/*
+ * The permutation importance training measured on its validation rows, kept
+ * in the version's summary; false when there is none (a budget that ran out).
+ */
+static bool
+validation_importance(const char *name, int version, const Model *model, Importance *imp)
+{
+	QueryParams p = {0};
+	MemoryContext cxt = CurrentMemoryContext;
+	int			C = model->prep->n_columns;
+	bool		found = false;
+
+	imp->method = "permutation (validation)";
+	imp->n_columns = C;
+	imp->value = palloc0(sizeof(double) * Max(C, 1));
+	imp->std = palloc0(sizeof(double) * Max(C, 1));
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	query_add_text(&p, name);
+	query_add(&p, INT4OID, Int32GetDatum(version), false);
+	query_run("SELECT c->>'name', (c->>'importance')::pg_catalog.float8, (c->>'std')::pg_catalog.float8"
+			  " FROM automl.models m,"
+			  " pg_catalog.jsonb_array_elements(m.summary->'permutation_importance'->'columns') c"
+			  " WHERE m.name OPERATOR(pg_catalog.=) $1 AND m.version OPERATOR(pg_catalog.=) $2",
+			  &p, SPI_OK_SELECT);
+	for (uint64 r = 0; r < SPI_processed; r++)
+	{
+		char	   *column = SPI_getvalue(SPI_tuptable->vals[r], SPI_tuptable->tupdesc, 1);
+		bool		null_value,
+					null_std;
+		Datum		v = SPI_getbinval(SPI_tuptable->vals[r], SPI_tuptable->tupdesc, 2, &null_value);
+		Datum		sd = SPI_getbinval(SPI_tuptable->vals[r], SPI_tuptable->tupdesc, 3, &null_std);
+
+		for (int c = 0; c < C && column != NULL; c++)
+		{
+			if (strcmp(model->prep->columns[c].name, column) == 0)
+			{
+				imp->value[c] = null_value ? NAN : DatumGetFloat8(v);
+				imp->std[c] = null_std ? NAN : DatumGetFloat8(sd);
+				found = true;
+			}
+		}
+	}
+	MemoryContextSwitchTo(cxt);
+	SPI_finish();
+	return found;
+}
+
 /* The metric of the evaluation's rows with the current predictions, as a loss. */
 static double
 loss_of(const Evaluation *ev, const MetricDef *metric, const double *pred)
@@ -350,6 +399,16 @@ permutation_importance(Evaluation *ev, int repeats, Importance *imp)
 	}
 }
 
+void
+evaluation_permutation_importance(Evaluation *ev, int repeats, double *mean, double *std)
+{
+	Importance	imp;
+
+	permutation_importance(ev, repeats, &imp);
+	memcpy(mean, imp.value, sizeof(double) * imp.n_columns);
+	memcpy(std, imp.std, sizeof(double) * imp.n_columns);
+}
+
 static int	rank_order_n;
 static const double *rank_order_values;
 
@@ -417,7 +476,9 @@ automl_feature_importance(PG_FUNCTION_ARGS)
 	Evaluation *ev = NULL;
 	Importance	intrinsic;
 	Importance	permuted;
+	Importance	validation;
 	bool		has_intrinsic;
+	bool		has_validation;
 
 	InitMaterializedSRF(fcinfo, 0);
 	if (repeats < 1 || repeats > MAX_REPEATS)
@@ -450,12 +511,15 @@ automl_feature_importance(PG_FUNCTION_ARGS)
 	}
 
 	has_intrinsic = intrinsic_importance(name, version, model, &intrinsic);
+	has_validation = validation_importance(name, version, model, &validation);
 	if (ev)
 		permutation_importance(ev, repeats, &permuted);
 
 	MemoryContextSwitchTo(call_cxt);
 	if (has_intrinsic)
 		put_importance(rsinfo, model, &intrinsic);
+	if (has_validation)
+		put_importance(rsinfo, model, &validation);
 	if (ev)
 		put_importance(rsinfo, model, &permuted);
 	MemoryContextDelete(work_cxt);

@@ -976,6 +976,101 @@ score_on_gate(const TrainingData *gate_td, const Validation *gate, const MetricD
 	return predictions_score(&p, metric, gate_td->n_classes);
 }
 
+#define IMPORTANCE_MAX_ROWS 10000
+#define IMPORTANCE_REPEATS 3
+
+/*
+ * Permutation importance on validation rows the model did not see: the
+ * chosen configuration (or ensemble) fitted again on the first fold's
+ * training rows, scored on at most IMPORTANCE_MAX_ROWS of its validation
+ * rows with each column shuffled in turn. A JSON object for the summary, or
+ * NULL when the time budget has run out.
+ */
+static char *
+validation_importance(const TrainingData *td, const Validation *v, const MetricDef *metric,
+					  const SearchResult *sr, const Trial *best, const EnsembleChoice *ens,
+					  bool use_ensemble, char **classes, double deadline)
+{
+	const Split *fold = &v->folds[0];
+	int64		step = (fold->n_valid + IMPORTANCE_MAX_ROWS - 1) / IMPORTANCE_MAX_ROWS;
+	int64		n = 0;
+	int64	   *rows = palloc(sizeof(int64) * Max(fold->n_valid, 1));
+	Model	   *model;
+	Evaluation	ev;
+	int			C;
+	double	   *mean,
+			   *std;
+	StringInfoData json;
+
+	if (seconds_now() >= deadline || fold->n_valid == 0)
+		return NULL;
+	for (int64 i = 0; i < fold->n_valid; i += Max(step, 1))
+		rows[n++] = fold->valid[i];
+	if (use_ensemble)
+	{
+		Model	  **members = palloc(sizeof(Model *) * ens->n_members);
+
+		for (int m = 0; m < ens->n_members; m++)
+		{
+			const Trial *t = &sr->trials[ens->trial[m]];
+
+			members[m] = fit_model(td, t->learner, t->hyperparams, fold->train, fold->n_train);
+			members[m]->classes = classes;
+		}
+		model = model_make_ensemble(members, ens->weight, ens->n_members);
+	}
+	else
+		model = fit_model(td, best->learner, best->hyperparams, fold->train, fold->n_train);
+	model->classes = classes;
+
+	memset(&ev, 0, sizeof(ev));
+	C = model->prep->n_columns;
+	ev.model = model;
+	ev.metric = (char *) metric->name;
+	ev.frame = td->frame;
+	ev.binding = palloc(sizeof(int) * Max(C, 1));
+	for (int c = 0; c < C; c++)
+		ev.binding[c] = model->prep->columns[c].frame_column;
+	ev.rows = rows;
+	ev.scored.classification = td->task == TASK_CLASSIFICATION;
+	ev.scored.n_classes = td->n_classes;
+	ev.scored.n = n;
+	ev.scored.pred = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(double) * n * Max(td->n_classes, 1));
+	predict_rows(td, model, ev.binding, rows, n, ev.scored.pred);
+	if (ev.scored.classification)
+	{
+		ev.scored.label = palloc(sizeof(int) * n);
+		for (int64 i = 0; i < n; i++)
+			ev.scored.label[i] = td->frame->target.codes[rows[i]];
+	}
+	else
+	{
+		ev.scored.y = palloc(sizeof(double) * n);
+		for (int64 i = 0; i < n; i++)
+			ev.scored.y[i] = td->frame->target.values[rows[i]];
+	}
+	mean = palloc(sizeof(double) * Max(C, 1));
+	std = palloc(sizeof(double) * Max(C, 1));
+	evaluation_permutation_importance(&ev, IMPORTANCE_REPEATS, mean, std);
+
+	initStringInfo(&json);
+	appendStringInfo(&json, "{\"metric\": \"%s\", \"rows\": " INT64_FORMAT ", \"repeats\": %d,"
+					 " \"fitted_on\": \"the first validation fold's training rows\", \"columns\": [",
+					 metric->name, n, IMPORTANCE_REPEATS);
+	for (int c = 0; c < C; c++)
+	{
+		appendStringInfoString(&json, c > 0 ? ", {\"name\": " : "{\"name\": ");
+		json_append_string(&json, model->prep->columns[c].name);
+		appendStringInfoString(&json, ", \"importance\": ");
+		json_append_number(&json, mean[c]);
+		appendStringInfoString(&json, ", \"std\": ");
+		json_append_number(&json, std[c]);
+		appendStringInfoChar(&json, '}');
+	}
+	appendStringInfoString(&json, "]}");
+	return json.data;
+}
+
 TrainOutcome
 train_and_store(TrainRequest *req)
 {
@@ -1235,6 +1330,21 @@ train_and_store(TrainRequest *req)
 	rec.classes = (const char *const *) classes;
 	rec.summary_json = use_ensemble ? members_json(&sr, &ens, model)
 		: summary_json(best->learner, model);
+	{
+		/* the learner's summary, and the permutation importance on validation rows */
+		char	   *importance = validation_importance(&td, &validation, metric, &sr, best, &ens,
+													   use_ensemble, classes,
+													   req->time_budget > 0 ? started + req->time_budget : INFINITY);
+
+		if (importance != NULL)
+		{
+			size_t		len = strlen(rec.summary_json);
+
+			Assert(len > 1 && rec.summary_json[len - 1] == '}');
+			rec.summary_json = psprintf("%.*s%s\"permutation_importance\": %s}", (int) (len - 1),
+										rec.summary_json, len > 2 ? ", " : "", importance);
+		}
+	}
 	rec.source_relation = frame->relation_name;
 	rec.target = req->target;
 
