@@ -85,16 +85,7 @@ notices=$work/notices.txt
 
 "${PSQL[@]}" -c "SET client_min_messages = warning" -c "CREATE EXTENSION IF NOT EXISTS automl"
 
-so_id() {
-    local path
-    path="$(pg_config --pkglibdir 2>/dev/null || true)/automl.so"
-    if [ -r "$path" ]; then
-        printf '%s, %s, sha256 %s' "$path" "$(date -u -r "$path" '+%Y-%m-%d %H:%M:%S')" \
-            "$(sha256sum "$path" | cut -c1-12)"
-    else
-        printf '?'
-    fi
-}
+. "$ROOT/bench/common.sh"
 so_before=$(so_id)
 commit=$(git -C "$ROOT" log -1 --format='%h %cd' --date='format:%Y-%m-%d %H:%M' 2>/dev/null || echo '?')
 if [ -n "$(git -C "$ROOT" status --porcelain --untracked-files=no -- src sql 2>/dev/null)" ]; then

@@ -107,16 +107,7 @@ if [ "$others" != 0 ] && [ "$FORCE" != 1 ]; then
 fi
 
 # The installed library, to spot a reinstall during the run.
-so_id() {
-    local path
-    path="$(pg_config --pkglibdir 2>/dev/null || true)/automl.so"
-    if [ -r "$path" ]; then
-        printf '%s, %s, sha256 %s' "$path" "$(date -u -r "$path" '+%Y-%m-%d %H:%M:%S')" \
-            "$(sha256sum "$path" | cut -c1-12)"
-    else
-        printf '?'
-    fi
-}
+. "$here/common.sh"
 so_before=$(so_id)
 so_changed_at=""
 commit=$(git -C "$here/.." log -1 --format='%h %cd %s' --date='format:%Y-%m-%d %H:%M' 2>/dev/null || echo '?')

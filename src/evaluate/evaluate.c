@@ -538,12 +538,18 @@ is_behind(const MetricValue *slice, const MetricValue *whole, double margin)
 	return worse > margin;
 }
 
-/* One row of automl_evaluate's result, and its JSON for the record. */
+/*
+ * automl_evaluate's rows for one slice (or the whole, overall NULL), the
+ * metrics as JSON members into json, and the names of those behind as JSON
+ * array elements into behind_json unless it is NULL.
+ */
 static void
-put_metric_rows(Tuplestorestate *store, TupleDesc desc, StringInfo json, const char *column,
-				const char *value, int64 rows, const MetricValue *m, int n_metrics,
-				const MetricValue *overall, double margin)
+put_metric_rows(Tuplestorestate *store, TupleDesc desc, StringInfo json, StringInfo behind_json,
+				const char *column, const char *value, int64 rows, const MetricValue *m,
+				int n_metrics, const MetricValue *overall, double margin)
 {
+	bool		first_behind = true;
+
 	for (int i = 0; i < n_metrics; i++)
 	{
 		Datum		values[7];
@@ -564,6 +570,12 @@ put_metric_rows(Tuplestorestate *store, TupleDesc desc, StringInfo json, const c
 		nulls[5] = overall ? isnan(overall[i].value) : isnan(m[i].value);
 		if (behind_known)
 			behind = is_behind(&m[i], &overall[i], margin);
+		if (behind && behind_json)
+		{
+			appendStringInfoString(behind_json, first_behind ? "" : ", ");
+			json_append_string(behind_json, m[i].name);
+			first_behind = false;
+		}
 		values[6] = BoolGetDatum(behind);
 		nulls[6] = !behind_known;
 		tuplestore_putvalues(store, desc, values, nulls);
@@ -627,7 +639,7 @@ automl_evaluate(PG_FUNCTION_ARGS)
 	n_metrics = scores_metrics(&ev->scored, NULL, 0, overall);
 	MemoryContextSwitchTo(call_cxt);
 	appendStringInfoString(&result, "{\"metrics\": {");
-	put_metric_rows(rsinfo->setResult, rsinfo->setDesc, &result, NULL, NULL, ev->scored.n,
+	put_metric_rows(rsinfo->setResult, rsinfo->setDesc, &result, NULL, NULL, NULL, ev->scored.n,
 					overall, n_metrics, NULL, margin);
 	MemoryContextSwitchTo(work_cxt);
 	appendStringInfoString(&result, "}, \"slices\": [");
@@ -643,7 +655,7 @@ automl_evaluate(PG_FUNCTION_ARGS)
 		{
 			MetricValue m[SCORES_MAX_METRICS];
 			int			n = scores_metrics(&ev->scored, slices[s].rows, slices[s].n, m);
-			bool		first_behind = true;
+			StringInfoData behind;
 
 			appendStringInfoString(&result, result.data[result.len - 1] == '[' ? "{" : ", {");
 			appendStringInfoString(&result, "\"column\": ");
@@ -651,22 +663,12 @@ automl_evaluate(PG_FUNCTION_ARGS)
 			appendStringInfoString(&result, ", \"value\": ");
 			json_append_string(&result, slices[s].value);
 			appendStringInfo(&result, ", \"rows\": " INT64_FORMAT ", \"metrics\": {", slices[s].n);
+			initStringInfo(&behind);
 			MemoryContextSwitchTo(call_cxt);
-			put_metric_rows(rsinfo->setResult, rsinfo->setDesc, &result, column, slices[s].value,
-							slices[s].n, m, n, overall, margin);
+			put_metric_rows(rsinfo->setResult, rsinfo->setDesc, &result, &behind, column,
+							slices[s].value, slices[s].n, m, n, overall, margin);
 			MemoryContextSwitchTo(work_cxt);
-			appendStringInfoString(&result, "}, \"behind\": [");
-			for (int i = 0; i < n; i++)
-			{
-				if (m[i].direction != 0 && !isnan(m[i].value) && !isnan(overall[i].value) &&
-					is_behind(&m[i], &overall[i], margin))
-				{
-					appendStringInfoString(&result, first_behind ? "" : ", ");
-					json_append_string(&result, m[i].name);
-					first_behind = false;
-				}
-			}
-			appendStringInfoString(&result, "]}");
+			appendStringInfo(&result, "}, \"behind\": [%s]}", behind.data);
 		}
 	}
 	appendStringInfoString(&result, "]}");

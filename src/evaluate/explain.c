@@ -123,7 +123,6 @@ typedef struct Importance
 {
 	const char *method;
 	int			n_columns;
-	const char *const *columns;
 	double	   *value;
 	double	   *std;			/* NULL unless repeated */
 } Importance;
@@ -409,7 +408,6 @@ evaluation_permutation_importance(Evaluation *ev, int repeats, double *mean, dou
 	memcpy(std, imp.std, sizeof(double) * imp.n_columns);
 }
 
-static int	rank_order_n;
 static const double *rank_order_values;
 
 static int
@@ -437,7 +435,6 @@ put_importance(ReturnSetInfo *rsinfo, const Model *model, const Importance *imp)
 		total += Max(imp->value[c], 0.0);
 	}
 	rank_order_values = imp->value;
-	rank_order_n = C;
 	qsort(order, C, sizeof(int), compare_by_value_desc);
 	for (int r = 0; r < C; r++)
 	{

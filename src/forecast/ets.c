@@ -239,17 +239,6 @@ ets_initial_states(EtsModel *model, const double *y, int n)
 		pfree(moving);
 }
 
-/* Mean absolute value, the scale the optimiser works in. */
-static double
-series_scale(const double *y, int n)
-{
-	double		total = 0.0;
-
-	for (int i = 0; i < n; i++)
-		total += fabs(y[i]);
-	return total > 0.0 ? total / n : 1.0;
-}
-
 void
 ets_filter(EtsModel *model, const double *y, int n, double *fitted)
 {
@@ -258,7 +247,7 @@ ets_filter(EtsModel *model, const double *y, int n, double *fitted)
 	double		level = model->initial_level;
 	double		slope = model->initial_trend;
 	double		floor_sse;
-	double		scale = series_scale(y, n);
+	double		scale = forecast_mean_abs(y, n);
 	int			k = model->n_params;
 
 	for (int j = 0; j < m; j++)
@@ -492,7 +481,7 @@ fit_variant(const double *y, int n, int period, EtsTrend trend, EtsSeason season
 	int			n_kept = 0;
 
 	check_fit_input(y, n, period, season);
-	scale = series_scale(y, n);
+	scale = forecast_mean_abs(y, n);
 	scaled = palloc(n * sizeof(double));
 	model->trend = trend;
 	model->season = has_season(season, period) ? season : ETS_SEASON_NONE;

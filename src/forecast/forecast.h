@@ -126,6 +126,9 @@ typedef struct RegularSeries
 extern RegularSeries *forecast_regularize(const double *times, const double *values,
 										  const bool *is_null, int n);
 
+/* Mean |y| over y[0..n), or 1 when it is 0: the scale a series is measured in. */
+extern double forecast_mean_abs(const double *y, int n);
+
 /* ---- models (ets.c, model.c) ---- */
 
 typedef enum ForecastMethod
@@ -426,6 +429,14 @@ extern bytea *forecast_model_serialize(const ForecastModel *model);
 
 /* Validates everything; damaged bytes raise ERRCODE_DATA_CORRUPTED. */
 extern ForecastModel *forecast_model_deserialize(const char *data, size_t len);
+
+/*
+ * h recursive forecasts of the shared gbdt model (a regression learner state
+ * over the features of spec) for y[0..n), whose period 0 is spec->grid.origin:
+ * the series is divided by scale for the model, as it was in training.
+ */
+extern void forecast_gbdt_predict(const void *gbdt_state, const FeatureSpec *spec,
+								  const double *y, int n, double scale, int h, double *out);
 
 /* h point forecasts of one series after its last observed period. */
 extern void forecast_model_predict(const ForecastModel *model, const SeriesState *s, int h,

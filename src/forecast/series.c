@@ -89,3 +89,13 @@ forecast_regularize(const double *times, const double *values, const bool *is_nu
 	pfree(known);
 	return series;
 }
+
+double
+forecast_mean_abs(const double *y, int n)
+{
+	double		total = 0.0;
+
+	for (int i = 0; i < n; i++)
+		total += fabs(y[i]);
+	return total > 0.0 ? total / n : 1.0;
+}

@@ -246,7 +246,7 @@ forecast_model_deserialize(const char *data, size_t len)
 
 typedef struct GbdtPredictArg
 {
-	const ForecastModel *model;
+	const void *state;
 	double		out[1];
 } GbdtPredictArg;
 
@@ -255,8 +255,23 @@ gbdt_predict_one(void *arg, const double *features)
 {
 	GbdtPredictArg *a = arg;
 
-	gbdt_learner.predict(a->model->gbdt_state, features, a->out);
+	gbdt_learner.predict(a->state, features, a->out);
 	return a->out[0];
+}
+
+void
+forecast_gbdt_predict(const void *gbdt_state, const FeatureSpec *spec, const double *y, int n,
+					  double scale, int h, double *out)
+{
+	double	   *scaled = palloc(sizeof(double) * Max(n, 1));
+	GbdtPredictArg arg = {gbdt_state, {0}};
+
+	for (int i = 0; i < n; i++)
+		scaled[i] = y[i] / scale;
+	forecast_recursive(spec, scaled, n, h, gbdt_predict_one, &arg, out);
+	for (int j = 0; j < h; j++)
+		out[j] *= scale;
+	pfree(scaled);
 }
 
 void
@@ -280,17 +295,10 @@ forecast_model_predict(const ForecastModel *model, const SeriesState *s, int h, 
 		case CANDIDATE_GBDT:
 			{
 				FeatureSpec spec = forecast_feature_spec(&model->grid, model->period);
-				double	   *scaled = palloc(sizeof(double) * s->n_history);
-				GbdtPredictArg arg = {model, {0}};
 
 				/* the kept history starts n_history - 1 periods before the last */
 				spec.grid.origin = forecast_step(&model->grid, s->last_time, -(s->n_history - 1));
-				for (int i = 0; i < s->n_history; i++)
-					scaled[i] = s->history[i] / s->scale;
-				forecast_recursive(&spec, scaled, s->n_history, h, gbdt_predict_one, &arg, out);
-				for (int j = 0; j < h; j++)
-					out[j] *= s->scale;
-				pfree(scaled);
+				forecast_gbdt_predict(model->gbdt_state, &spec, s->history, s->n_history, s->scale, h, out);
 				break;
 			}
 		case CANDIDATE_COUNT:

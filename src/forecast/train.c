@@ -218,32 +218,6 @@ series_error_context(void *arg)
 
 /* ---- the gradient-boosted candidate, one model over every series ---- */
 
-typedef struct GbdtFit
-{
-	void	   *state;
-	double		out[1];
-} GbdtFit;
-
-static double
-gbdt_predict_fn(void *arg, const double *features)
-{
-	GbdtFit    *fit = arg;
-
-	gbdt_learner.predict(fit->state, features, fit->out);
-	return fit->out[0];
-}
-
-/* Mean |value| of y[0..n), the scale a series is divided by for the shared model. */
-static double
-series_scale(const double *y, int n)
-{
-	double		sum = 0.0;
-
-	for (int i = 0; i < n; i++)
-		sum += fabs(y[i]);
-	return sum > 0 ? sum / n : 1.0;
-}
-
 /*
  * Fits one gbdt on every series' first length[s] periods: rows t >= 1 of
  * each, features of the series divided by its scale.
@@ -266,7 +240,7 @@ fit_global_gbdt(SeriesData *data, int n_series, const int *length, const Feature
 	{
 		const RegularSeries *rs = data[s].regular;
 		int			n = length[s];
-		double		scale = series_scale(rs->y, n);
+		double		scale = forecast_mean_abs(rs->y, n);
 		double	   *scaled = palloc(sizeof(double) * Max(n, 1));
 		FeatureSpec spec = *spec0;
 
@@ -310,18 +284,10 @@ static void
 predict_global_gbdt(void *state, const RegularSeries *rs, int n, const FeatureSpec *spec0,
 					int h, double *out)
 {
-	double		scale = series_scale(rs->y, n);
-	double	   *scaled = palloc(sizeof(double) * n);
 	FeatureSpec spec = *spec0;
-	GbdtFit		fit = {state, {0}};
 
 	spec.grid = rs->grid;
-	for (int i = 0; i < n; i++)
-		scaled[i] = rs->y[i] / scale;
-	forecast_recursive(&spec, scaled, n, h, gbdt_predict_fn, &fit, out);
-	for (int j = 0; j < h; j++)
-		out[j] *= scale;
-	pfree(scaled);
+	forecast_gbdt_predict(state, &spec, rs->y, n, forecast_mean_abs(rs->y, n), h, out);
 }
 
 /*
@@ -680,7 +646,7 @@ forecast_train(TrainRequest *req)
 		st->last_time = forecast_step(&rs->grid, rs->grid.origin, rs->n - 1);
 		st->n_history = keep;
 		st->history = (double *) rs->y + (rs->n - keep);
-		st->scale = series_scale(rs->y, rs->n);
+		st->scale = forecast_mean_abs(rs->y, rs->n);
 		st->step_rmse = data[s].backtest[best]->step_rmse;
 		if (best == CANDIDATE_ETS)
 			st->ets = ets_fit_auto(rs->y, rs->n, period);

@@ -28,6 +28,22 @@
 
 #define HEADER_SIZE 32
 
+/* A loaded model must write back exactly the bytes it was read from. */
+static void
+expect_same_bytes(const uint8 *data, size_t size, const bytea *again, const char *what)
+{
+	size_t		again_len = VARSIZE(again) - VARHDRSZ;
+	size_t		at = 0;
+
+	if (again_len == size && memcmp(VARDATA(again), data, size) == 0)
+		return;
+	while (at < size && at < again_len && ((const uint8 *) VARDATA(again))[at] == data[at])
+		at++;
+	fprintf(stderr, "a loaded %s does not serialise back to its bytes (length %zu, differs at %zu)\n",
+			what, size, at);
+	abort();
+}
+
 static int
 try_load(const uint8 *data, size_t size)
 {
@@ -49,18 +65,7 @@ try_load(const uint8 *data, size_t size)
 		model_predict_raw(model, raw, x, out);
 
 		again = model_serialize(model);
-		if ((size_t) (VARSIZE(again) - VARHDRSZ) != size ||
-			memcmp(VARDATA(again), data, size) != 0)
-		{
-			size_t		at = 0;
-
-			while (at < size && at < (size_t) (VARSIZE(again) - VARHDRSZ) &&
-				   ((const uint8 *) VARDATA(again))[at] == data[at])
-				at++;
-			fprintf(stderr, "a loaded model does not serialise back to its bytes (length %zu, differs at %zu)\n",
-					size, at);
-			abort();
-		}
+		expect_same_bytes(data, size, again, "model");
 		loaded = 1;
 	}
 	shim_set_error_jump(NULL);
@@ -85,11 +90,7 @@ try_load_forecast(const uint8 *data, size_t size)
 		for (int s = 0; s < model->n_series; s++)
 			forecast_model_predict(model, &model->series[s], 3, out);
 		again = forecast_model_serialize(model);
-		if ((size_t) (VARSIZE(again) - VARHDRSZ) != size || memcmp(VARDATA(again), data, size) != 0)
-		{
-			fprintf(stderr, "a loaded forecast model does not serialise back to its bytes (length %zu)\n", size);
-			abort();
-		}
+		expect_same_bytes(data, size, again, "forecast model");
 		loaded = 1;
 	}
 	shim_set_error_jump(NULL);
