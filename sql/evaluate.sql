@@ -182,6 +182,13 @@ SELECT metric, rows FROM automl_evaluate('adult_eval', 'adult_mixed') WHERE metr
 CREATE TABLE diabetes_text AS SELECT age, sex, bmi, bp, s1, s2, s3, s4, s5, s6, progression::text AS progression FROM eval_diabetes;
 SELECT * FROM automl_evaluate('diabetes_eval', 'diabetes_text');
 SELECT * FROM automl_roc_curve('diabetes_eval', 'eval_diabetes');
+SELECT * FROM automl_confusion_matrix('diabetes_eval', 'eval_diabetes');
+SELECT * FROM automl_pr_curve(NULL, 'eval_adult_test');
+SELECT * FROM automl_calibration_curve('adult_eval', NULL);
+-- fewer than ten rows: empty deciles have no scores or rates, the others add up
+CREATE TABLE eval_adult_three AS SELECT * FROM eval_adult_test ORDER BY id LIMIT 3;
+SELECT decile, rows, positives, min_score IS NULL AS empty, cumulative_share
+FROM automl_lift_curve('adult_eval', 'eval_adult_three') ORDER BY decile;
 SELECT * FROM automl_fairness('iris_eval', 'eval_iris', 'sepal_width');
 SELECT * FROM automl_fairness('adult_eval', 'eval_adult_test', NULL);
 -- one class only in the relation: what is undefined is NULL, not an error

@@ -215,12 +215,12 @@ evaluation_run(FunctionCallInfo fcinfo, int name_arg, int relation_arg, int vers
 
 /* The classes curves are drawn for: the positive class of two, else each. */
 static int
-curve_classes(const Evaluation *ev, int *first)
+curve_classes(const Evaluation *ev, const char *what, int *first)
 {
 	if (!ev->scored.classification)
 		ereport(ERROR,
 				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
-				 errmsg("model \"%s\" is a regression; curves are drawn for classifiers", ev->name),
+				 errmsg("model \"%s\" is a regression; %s needs a classifier", ev->name, what),
 				 errhint("automl_evaluate gives a regression's metrics and residual quantiles.")));
 	*first = ev->model->n_classes == 2 ? 1 : 0;
 	return ev->model->n_classes;
@@ -706,7 +706,7 @@ automl_confusion_matrix(PG_FUNCTION_ARGS)
 	work_cxt = AllocSetContextCreate(call_cxt, "automl evaluate", ALLOCSET_DEFAULT_SIZES);
 	MemoryContextSwitchTo(work_cxt);
 	ev = evaluation_run(fcinfo, 0, 1, 2, NIL);
-	K = curve_classes(ev, &first);
+	K = curve_classes(ev, "a confusion matrix", &first);
 	counts = palloc0(sizeof(int64) * K * K);
 	for (int64 i = 0; i < ev->scored.n; i++)
 		counts[ev->scored.label[i] * K + scores_predicted_class(&ev->scored, i)]++;
@@ -841,7 +841,7 @@ curve_function(FunctionCallInfo fcinfo, CurveKind kind)
 	work_cxt = AllocSetContextCreate(call_cxt, "automl evaluate", ALLOCSET_DEFAULT_SIZES);
 	MemoryContextSwitchTo(work_cxt);
 	ev = evaluation_run(fcinfo, 0, 1, 2, NIL);
-	K = curve_classes(ev, &first);
+	K = curve_classes(ev, "a curve", &first);
 	for (int k = first; k < K; k++)
 		put_curve(rsinfo, ev, kind, k, call_cxt);
 	MemoryContextSwitchTo(call_cxt);
