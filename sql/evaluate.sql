@@ -15,9 +15,11 @@ CREATE TABLE fixture_diabetes (id int, progression float8, sex float8, p float8)
 \copy fixture_diabetes FROM 'test/fixtures/evaluation_diabetes.csv' WITH (FORMAT csv, HEADER true)
 
 -- The models still predict what the fixtures hold (else: run test/fixtures/evaluation.sh).
+-- The logistic fit is iterative over OpenBLAS, whose kernels differ by CPU: its
+-- probabilities agree to about 1e-9 across machines, not to the last bit.
 SELECT max(abs(automl_predict('adult_eval', a) - f.p)) < 1e-12 AS adult_same
 FROM eval_adult_test a JOIN fixture_adult f USING (id);
-SELECT max(abs((automl_predict_proba('iris_eval', i))[2] - f.p2)) < 1e-12 AS iris_same
+SELECT max(abs((automl_predict_proba('iris_eval', i))[2] - f.p2)) < 1e-8 AS iris_same
 FROM eval_iris i JOIN fixture_iris f USING (id);
 SELECT max(abs(automl_predict('diabetes_eval', d) - f.p)) < 1e-9 AS diabetes_same
 FROM eval_diabetes d JOIN fixture_diabetes f USING (id);

@@ -20,7 +20,8 @@
 # A cluster left running by an earlier, killed run is stopped and thrown away.
 #
 # Knobs (environment): AUTOML_SKIP_APT=1 skips step 1, AUTOML_SKIP_BUILD=1 skips step 2,
-# AUTOML_LOCK_WAIT (seconds, default 3600) bounds the wait for another run.
+# AUTOML_LOCK_WAIT (seconds, default 3600) bounds the wait for another run,
+# AUTOML_PG_BINDIR (default /usr/lib/postgresql/15/bin) names the PostgreSQL binaries to use.
 # Everything here is for throwaway test clusters: trust authentication, fsync off.
 
 if [[ "${BASH_SOURCE[0]}" == "$0" ]]; then
@@ -34,7 +35,8 @@ AUTOML_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 export AUTOML_ROOT
 
 PG_MAJOR=15
-PG_BINDIR=/usr/lib/postgresql/$PG_MAJOR/bin
+# AUTOML_PG_BINDIR: another (relocated) PostgreSQL 15 installation to build against and run.
+PG_BINDIR=${AUTOML_PG_BINDIR:-/usr/lib/postgresql/$PG_MAJOR/bin}
 PG_CONFIG=$PG_BINDIR/pg_config
 export PG_CONFIG
 export PATH="$PG_BINDIR:$PATH"
