@@ -9,7 +9,7 @@ OBJS = \
 	src/common/subxact.o \
 	src/common/args.o \
 	src/common/shared_struct.o \
-	src/common/json_out.o \
+	src/common/json.o \
 	src/data/category.o \
 	src/data/digest.o \
 	src/data/scan.o \
@@ -18,37 +18,23 @@ OBJS = \
 	src/prep/prep.o \
 	src/prep/profile.o \
 	src/learn/learner.o \
+	src/learn/metrics.o \
+	src/learn/calibration.o \
+	src/learn/model.o \
 	src/learn/ridge.o \
 	src/learn/logistic.o \
 	src/learn/tree.o \
 	src/learn/gbdt.o \
 	src/learn/forest.o \
-	src/search/train.o \
+	src/search/split.o \
 	src/search/evaluate.o \
 	src/search/space.o \
 	src/search/search.o \
 	src/search/ensemble.o \
+	src/search/calibrate.o \
+	src/search/importance.o \
+	src/search/leakage.o \
 	src/search/progress.o \
-	src/search/metrics.o \
-	src/search/split.o \
-	src/search/retrain.o \
-	src/registry/catalog.o \
-	src/registry/lifecycle.o \
-	src/registry/model.o \
-	src/registry/model_format.o \
-	src/registry/model_cache.o \
-	src/serve/predict.o \
-	src/serve/log.o \
-	src/serve/log_writer.o \
-	src/monitor/stats.o \
-	src/monitor/window.o \
-	src/monitor/performance.o \
-	src/monitor/settings.o \
-	src/evaluate/calibration.o \
-	src/evaluate/scores.o \
-	src/evaluate/evaluate.o \
-	src/evaluate/card.o \
-	src/evaluate/explain.o \
 	src/forecast/frequency.o \
 	src/forecast/series.o \
 	src/forecast/ets.o \
@@ -56,9 +42,34 @@ OBJS = \
 	src/forecast/model.o \
 	src/forecast/features.o \
 	src/forecast/backtest.o \
-	src/forecast/store.o \
-	src/forecast/train.o \
-	src/forecast/serve.o
+	src/forecast/global.o \
+	src/forecast/trained.o \
+	src/registry/catalog.o \
+	src/registry/lifecycle.o \
+	src/registry/model_format.o \
+	src/registry/forecast_format.o \
+	src/registry/model_cache.o \
+	src/train/request.o \
+	src/train/run.o \
+	src/train/tabular.o \
+	src/train/deploy.o \
+	src/train/record.o \
+	src/train/forecast.o \
+	src/train/retrain.o \
+	src/serve/predict.o \
+	src/serve/log.o \
+	src/serve/log_writer.o \
+	src/serve/forecast.o \
+	src/monitor/stats.o \
+	src/monitor/window.o \
+	src/monitor/performance.o \
+	src/monitor/settings.o \
+	src/evaluate/curves.o \
+	src/evaluate/slices.o \
+	src/evaluate/fairness.o \
+	src/evaluate/evaluate.o \
+	src/evaluate/card.o \
+	src/evaluate/explain.o
 
 DATA_built = sql/install/$(EXTENSION)--$(EXTVERSION).sql
 

@@ -1,8 +1,7 @@
 /*
- * explain.c: why a model predicts what it does.
+ * explain.c: why a model predicts what it does, over many rows (per row:
+ * model_explain_row in src/learn/model.c, automl_explain in src/serve).
  *
- *   explain_row                exact contributions of one row's columns to
- *                              its margin (automl_explain, in src/serve)
  *   automl_feature_importance  global importance per source column: the
  *                              learner's own (split gain for trees, the size
  *                              of standardised coefficients for linear
@@ -34,89 +33,6 @@
 
 #define MAX_REPEATS 100
 #define DEFAULT_REPEATS 5
-
-/* Adds weight times one single model's contributions to margin m into ex. */
-static void
-add_contributions(const Model *model, const RawValue *raw, double *x, int m, double weight,
-				  RowExplanation *ex)
-{
-	const Learner *learner = model->learner;
-	int			F = model->prep->n_outputs;
-	int			n_margins = learner->n_margins(model->learner_state);
-	double	   *phi = palloc(sizeof(double) * n_margins * (F + 1));
-	const double *row;
-
-	prep_apply(model->prep, raw, x);
-	learner->contributions(model->learner_state, x, phi);
-	row = phi + (size_t) Min(m, n_margins - 1) * (F + 1);
-	for (int c = 0; c < model->prep->n_columns; c++)
-	{
-		const PrepColumn *col = &model->prep->columns[c];
-
-		for (int o = col->first_output; o < col->first_output + col->n_outputs; o++)
-			ex->contribution[c] += weight * row[o];
-	}
-	ex->base += weight * row[F];
-	pfree(phi);
-}
-
-RowExplanation
-explain_row(const Model *model, const RawValue *raw, double *x, const double *probabilities,
-			int class_index, const char *model_name)
-{
-	RowExplanation ex;
-	const Model *first = model->n_members > 0 ? model->members[0] : model;
-	int			n_margins;
-	int			m;
-
-	memset(&ex, 0, sizeof(ex));
-	ex.n_columns = model->prep->n_columns;
-	ex.contribution = palloc0(sizeof(double) * Max(ex.n_columns, 1));
-	ex.class_index = -1;
-	if (model->n_members > 0 && model->task == TASK_CLASSIFICATION)
-		ereport(ERROR,
-				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
-				 errmsg("model \"%s\" is an ensemble of classifiers, whose averaged probabilities have no additive margin to explain",
-						model_name),
-				 errhint("automl_feature_importance explains it globally; a model trained with one algorithm (algorithms => ARRAY['gbdt']) can be explained per row.")));
-	if (model->task == TASK_CLASSIFICATION)
-	{
-		if (class_index < 0)
-		{
-			class_index = 0;
-			for (int k = 1; k < model->n_classes; k++)
-			{
-				if (probabilities[k] > probabilities[class_index])
-					class_index = k;
-			}
-			if (model->n_classes == 2)
-				class_index = 1;
-		}
-		ex.class_index = class_index;
-	}
-
-	/* a binary model with one margin explains the positive class's */
-	n_margins = first->learner->n_margins(first->learner_state);
-	m = model->task == TASK_REGRESSION ? 0 : (n_margins == 1 ? 0 : class_index);
-	ex.scale = first->learner->margin_scale(first->learner_state);
-	if (model->n_members == 0)
-		add_contributions(model, raw, x, m, 1.0, &ex);
-	else
-		for (int k = 0; k < model->n_members; k++)
-			add_contributions(model->members[k], raw, x, 0, model->weights[k], &ex);
-
-	/* one log-odds margin is the positive class's; the negative class's is its negation */
-	if (model->task == TASK_CLASSIFICATION && n_margins == 1 && class_index == 0)
-	{
-		for (int c = 0; c < ex.n_columns; c++)
-			ex.contribution[c] = -ex.contribution[c];
-		ex.base = -ex.base;
-	}
-	ex.margin = ex.base;
-	for (int c = 0; c < ex.n_columns; c++)
-		ex.margin += ex.contribution[c];
-	return ex;
-}
 
 /* One importance of each source column of a model, by one method. */
 typedef struct Importance
@@ -293,128 +209,35 @@ validation_importance(const char *name, int version, const Model *model, Importa
 	return found;
 }
 
-/* The metric of the evaluation's rows with the current predictions, as a loss. */
-static double
-loss_of(const Evaluation *ev, const MetricDef *metric, const double *pred)
-{
-	double		score = metric_compute(metric->id, ev->scored.n, ev->scored.y, ev->scored.label,
-									   ev->scored.n_classes, pred);
-
-	return metric_loss(metric, score);
-}
-
-/*
- * Permutation importance (Breiman 2001; scikit-learn's
- * permutation_importance): the rise in the metric's loss when one column's
- * values are shuffled among the rows, mean and standard deviation over
- * repeats with seeded shuffles.
- */
+/* Permutation importance on an evaluation's rows, with the version's training metric. */
 static void
-permutation_importance(Evaluation *ev, int repeats, Importance *imp)
+evaluation_importance(Evaluation *ev, int repeats, Importance *imp)
 {
-	const Model *model = ev->model;
 	const MetricDef *metric = metric_find(ev->metric);
-	int			C = model->prep->n_columns;
-	int64		n = ev->scored.n;
-	int			width = ev->scored.classification ? ev->scored.n_classes : 1;
-	double	   *pred = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(double) * n * width);
-	double	   *saved = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(double) * n);
-	double	   *drops = palloc(sizeof(double) * repeats);
-	double		base;
+	int			C = ev->model->prep->n_columns;
 	TrainingData td;
 
 	if (metric == NULL)
-		metric = metric_default(model->task, model->n_classes);
+		metric = metric_default(ev->model->task, ev->model->n_classes);
 	memset(&td, 0, sizeof(td));
 	td.frame = ev->frame;
-	td.task = model->task;
-	td.n_classes = model->n_classes;
-	base = loss_of(ev, metric, ev->scored.pred);
-
+	td.task = ev->model->task;
+	td.n_classes = ev->model->n_classes;
 	imp->method = "permutation";
 	imp->n_columns = C;
-	imp->value = palloc0(sizeof(double) * C);
-	imp->std = palloc0(sizeof(double) * C);
-	for (int c = 0; c < C; c++)
-	{
-		FrameColumn *col = &ev->frame->columns[ev->binding[c]];
-		pg_prng_state rng;
-		double		mean = 0.0,
-					var = 0.0;
-
-		pg_prng_seed(&rng, 42 + c);
-		for (int64 i = 0; i < n; i++)
-			saved[i] = col->values ? col->values[ev->rows[i]] : (double) col->codes[ev->rows[i]];
-		for (int r = 0; r < repeats; r++)
-		{
-			/* a seeded Fisher-Yates shuffle of the column among the scored rows */
-			for (int64 i = 0; i < n; i++)
-			{
-				double		v = saved[i];
-
-				if (col->values)
-					col->values[ev->rows[i]] = v;
-				else
-					col->codes[ev->rows[i]] = (int32) v;
-			}
-			for (int64 i = n - 1; i > 0; i--)
-			{
-				int64		j = (int64) pg_prng_uint64_range(&rng, 0, (uint64) i);
-				int64		a = ev->rows[i],
-							b = ev->rows[j];
-
-				if (col->values)
-				{
-					double		t = col->values[a];
-
-					col->values[a] = col->values[b];
-					col->values[b] = t;
-				}
-				else
-				{
-					int32		t = col->codes[a];
-
-					col->codes[a] = col->codes[b];
-					col->codes[b] = t;
-				}
-			}
-			CHECK_FOR_INTERRUPTS();
-			predict_rows(&td, model, ev->binding, ev->rows, n, pred);
-			drops[r] = loss_of(ev, metric, pred) - base;
-			mean += drops[r] / repeats;
-		}
-		for (int r = 0; r < repeats; r++)
-			var += (drops[r] - mean) * (drops[r] - mean) / repeats;
-		imp->value[c] = mean;
-		imp->std[c] = sqrt(var);
-		/* put the column back */
-		for (int64 i = 0; i < n; i++)
-		{
-			if (col->values)
-				col->values[ev->rows[i]] = saved[i];
-			else
-				col->codes[ev->rows[i]] = (int32) saved[i];
-		}
-	}
+	imp->value = palloc0(sizeof(double) * Max(C, 1));
+	imp->std = palloc0(sizeof(double) * Max(C, 1));
+	permutation_importance(&td, ev->model, ev->binding, &ev->scored, ev->rows, metric, repeats,
+						   imp->value, imp->std);
 }
 
-void
-evaluation_permutation_importance(Evaluation *ev, int repeats, double *mean, double *std)
-{
-	Importance	imp;
-
-	permutation_importance(ev, repeats, &imp);
-	memcpy(mean, imp.value, sizeof(double) * imp.n_columns);
-	memcpy(std, imp.std, sizeof(double) * imp.n_columns);
-}
-
-static const double *rank_order_values;
-
+/* Column indices by importance (arg), highest first, ties by index. */
 static int
-compare_by_value_desc(const void *a, const void *b)
+compare_by_value_desc(const void *a, const void *b, void *arg)
 {
-	double		x = rank_order_values[*(const int *) a],
-				y = rank_order_values[*(const int *) b];
+	const double *value = arg;
+	double		x = value[*(const int *) a],
+				y = value[*(const int *) b];
 
 	if (x != y)
 		return x < y ? 1 : -1;
@@ -434,8 +257,7 @@ put_importance(ReturnSetInfo *rsinfo, const Model *model, const Importance *imp)
 		order[c] = c;
 		total += Max(imp->value[c], 0.0);
 	}
-	rank_order_values = imp->value;
-	qsort(order, C, sizeof(int), compare_by_value_desc);
+	qsort_arg(order, C, sizeof(int), compare_by_value_desc, imp->value);
 	for (int r = 0; r < C; r++)
 	{
 		int			c = order[r];
@@ -510,7 +332,7 @@ automl_feature_importance(PG_FUNCTION_ARGS)
 	has_intrinsic = intrinsic_importance(name, version, model, &intrinsic);
 	has_validation = validation_importance(name, version, model, &validation);
 	if (ev)
-		permutation_importance(ev, repeats, &permuted);
+		evaluation_importance(ev, repeats, &permuted);
 
 	MemoryContextSwitchTo(call_cxt);
 	if (has_intrinsic)

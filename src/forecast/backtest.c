@@ -14,6 +14,7 @@
 #include <math.h>
 
 #include "forecast/forecast.h"
+#include "learn/metrics.h"
 #include "miscadmin.h"
 
 #define DEFAULT_ORIGINS 3
@@ -83,31 +84,22 @@ ForecastMetrics
 forecast_metrics(const double *a, const double *f, const double *scale, int n_points)
 {
 	ForecastMetrics metrics;
-	double		abs_sum = 0.0,
-				sq_sum = 0.0,
-				pct_sum = 0.0,
-				sym_sum = 0.0,
+	double		sym_sum = 0.0,
 				scaled_sum = 0.0;
-	int			pct_count = 0;
+
+	Predictions p = {n_points, 0, (double *) f, (double *) a, NULL};
 
 	for (int i = 0; i < n_points; i++)
 	{
 		double		e = fabs(a[i] - f[i]);
 		double		denominator = fabs(a[i]) + fabs(f[i]);
 
-		abs_sum += e;
-		sq_sum += e * e;
-		if (a[i] != 0.0)
-		{
-			pct_sum += e / fabs(a[i]);
-			pct_count++;
-		}
 		sym_sum += denominator > 0.0 ? 2.0 * e / denominator : 0.0;
 		scaled_sum += e / scale[i];		/* NaN when the training part was constant */
 	}
-	metrics.mae = abs_sum / n_points;
-	metrics.rmse = sqrt(sq_sum / n_points);
-	metrics.mape = pct_count > 0 ? pct_sum / pct_count : NAN;
+	metrics.mae = metric_value(METRIC_MAE, &p);
+	metrics.rmse = metric_value(METRIC_RMSE, &p);
+	metrics.mape = metric_value(METRIC_MAPE, &p);
 	metrics.smape = sym_sum / n_points;
 	metrics.mase = scaled_sum / n_points;
 	return metrics;

@@ -1,5 +1,6 @@
 /*
- * forecast.h: the numerical core of forecasting, one interface.
+ * forecast.h: forecasting's models and their search, one interface: what
+ * a learner and the search are for tables, this folder is for time series.
  *
  *   frequency.c  the period grid: frequency inference, calendar stepping
  *   series.c     observations placed on the grid, gaps and NULLs filled
@@ -8,9 +9,12 @@
  *   model.c      naive, seasonal naive, and one fit/forecast entry point
  *   features.c   lag, rolling and calendar features; recursive forecasts
  *   backtest.c   rolling-origin backtest, metrics, prediction intervals
- *   store.c      a trained forecast model and its bytes
- *   train.c      automl_train(task => 'forecast'): read, search, store
- *   serve.c      automl_forecast: future periods with intervals
+ *   global.c     one gradient-boosted model over every series, and its backtest
+ *   trained.c    a trained forecast model and its forecasts
+ *
+ * Elsewhere: its bytes in src/registry/forecast_format.c, its training run
+ * (automl_train(task => 'forecast')) in src/train/forecast.c, and
+ * automl_forecast in src/serve/forecast.c.
  *
  * Timestamps are seconds since 1970-01-01 00:00 as doubles, read on the
  * proleptic Gregorian calendar without time zones (what date_part('epoch')
@@ -380,7 +384,27 @@ extern void forecast_intervals(const BacktestResult *backtest, const double *poi
 /* The standard normal quantile function. */
 extern double forecast_normal_quantile(double p);
 
-/* ---- a trained forecast model (store.c) ---- */
+/* ---- one gradient-boosted model over many series (global.c) ---- */
+
+/*
+ * Fits one gbdt on every series' first length[s] periods: rows t >= 1 of
+ * each, features of the series divided by its scale. A regression learner
+ * state of gbdt_learner.
+ */
+extern void *forecast_global_fit(const RegularSeries *const *series, int n_series,
+								 const int *length, const FeatureSpec *spec);
+
+/*
+ * The global model's backtest: at each origin index one model on every
+ * series cut there, then each series forecast from its cut; a BacktestResult
+ * per series like forecast_backtest's. origins[s] holds n_origins[s] cuts.
+ */
+extern BacktestResult **forecast_global_backtest(const RegularSeries *const *series,
+												 const int *n_origins, int *const *origins,
+												 int n_series, int period, int h,
+												 const FeatureSpec *spec);
+
+/* ---- a trained forecast model (trained.c) ---- */
 
 /* What the search chooses among, for every series of a model at once. */
 typedef enum ForecastCandidate
@@ -423,12 +447,6 @@ typedef struct ForecastModel
 
 /* The history a series keeps: what lags and windows read, and a season for naive. */
 extern int	forecast_history_needed(const TimeGrid *grid, int period);
-
-/* Model bytes (the registry's header) with task MODEL_TASK_FORECAST. */
-extern bytea *forecast_model_serialize(const ForecastModel *model);
-
-/* Validates everything; damaged bytes raise ERRCODE_DATA_CORRUPTED. */
-extern ForecastModel *forecast_model_deserialize(const char *data, size_t len);
 
 /*
  * h recursive forecasts of the shared gbdt model (a regression learner state

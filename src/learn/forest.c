@@ -171,11 +171,11 @@ forest_predict(const void *opaque, const double *x, double *out)
 }
 
 static void
-forest_summarize(const void *opaque, StringInfo json)
+forest_summarize(const void *opaque, JsonBuilder *json)
 {
 	const ForestState *st = opaque;
 
-	appendStringInfo(json, "\"trees\": %d, ", st->n_trees);
+	json_key_int(json, "trees", st->n_trees);
 	tree_importance_json(json, st->importance_gain, st->importance_splits, st->n_features);
 }
 

@@ -325,11 +325,12 @@ gbdt_predict(const void *opaque, const double *x, double *out)
 }
 
 static void
-gbdt_summarize(const void *opaque, StringInfo json)
+gbdt_summarize(const void *opaque, JsonBuilder *json)
 {
 	const GbdtState *st = opaque;
 
-	appendStringInfo(json, "\"rounds\": %d, \"trees\": %d, ", st->n_rounds, st->n_rounds * st->n_outputs);
+	json_key_int(json, "rounds", st->n_rounds);
+	json_key_int(json, "trees", st->n_rounds * st->n_outputs);
 	tree_importance_json(json, st->importance_gain, st->importance_splits, st->n_features);
 }
 

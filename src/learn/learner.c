@@ -65,11 +65,3 @@ task_name(Task task)
 	return task == TASK_REGRESSION ? "regression" : "classification";
 }
 
-void
-learner_json_array(StringInfo json, const double *v, int n)
-{
-	appendStringInfoChar(json, '[');
-	for (int j = 0; j < n; j++)
-		appendStringInfo(json, "%s%.17g", j > 0 ? ", " : "", v[j]);
-	appendStringInfoChar(json, ']');
-}

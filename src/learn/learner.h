@@ -10,6 +10,7 @@
 
 #include "postgres.h"
 #include "common/bytes.h"
+#include "common/json.h"
 #include "lib/stringinfo.h"
 
 typedef enum Task
@@ -59,8 +60,8 @@ typedef struct Learner
 	 */
 	void		(*predict) (const void *state, const double *x, double *out);
 
-	/* Appends the fitted parameters as JSON object members (no braces). */
-	void		(*summarize) (const void *state, StringInfo json);
+	/* Writes the fitted parameters as members of the JSON object being built. */
+	void		(*summarize) (const void *state, JsonBuilder *json);
 
 	void		(*save) (const void *state, ByteWriter *w);
 
@@ -137,8 +138,5 @@ extern double learner_fit_started;
 extern double learner_followup_factor;
 extern bool learner_deadline_hit;
 extern bool learner_past_deadline(void);
-
-/* Appends a JSON array of n numbers, printed so that they read back exactly. */
-extern void learner_json_array(StringInfo json, const double *v, int n);
 
 #endif							/* AUTOML_LEARNER_H */

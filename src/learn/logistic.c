@@ -464,21 +464,18 @@ logistic_predict(const void *opaque, const double *x, double *out)
 }
 
 static void
-logistic_summarize(const void *opaque, StringInfo json)
+logistic_summarize(const void *opaque, JsonBuilder *json)
 {
 	const LogisticState *state = opaque;
 
-	appendStringInfoString(json, "\"intercept\": ");
-	learner_json_array(json, state->intercepts, state->n_outputs);
-	appendStringInfoString(json, ", \"coef\": [");
+	json_key(json, "intercept");
+	json_numbers(json, state->intercepts, state->n_outputs);
+	json_key(json, "coef");
+	json_begin_array(json);
 	for (int k = 0; k < state->n_outputs; k++)
-	{
-		if (k > 0)
-			appendStringInfoString(json, ", ");
-		learner_json_array(json, state->weights + (size_t) k * state->n_features,
-						   state->n_features);
-	}
-	appendStringInfo(json, "], \"solver_iterations\": %d", state->iterations);
+		json_numbers(json, state->weights + (size_t) k * state->n_features, state->n_features);
+	json_end_array(json);
+	json_key_int(json, "solver_iterations", state->iterations);
 }
 
 static void

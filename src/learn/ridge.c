@@ -100,13 +100,17 @@ ridge_predict(const void *opaque, const double *x, double *out)
 }
 
 static void
-ridge_summarize(const void *opaque, StringInfo json)
+ridge_summarize(const void *opaque, JsonBuilder *json)
 {
 	const RidgeState *state = opaque;
 
-	appendStringInfo(json, "\"intercept\": [%.17g], \"coef\": [", state->intercept);
-	learner_json_array(json, state->coef, state->n_features);
-	appendStringInfoChar(json, ']');
+	/* shaped as the multiclass logistic model's: one intercept and one row of coefficients */
+	json_key(json, "intercept");
+	json_numbers(json, &state->intercept, 1);
+	json_key(json, "coef");
+	json_begin_array(json);
+	json_numbers(json, state->coef, state->n_features);
+	json_end_array(json);
 }
 
 static void

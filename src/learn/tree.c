@@ -1332,10 +1332,10 @@ tree_contributions(const Tree *tree, const double *x, int n_features, double sca
 }
 
 void
-tree_importance_json(StringInfo json, const double *gain, const double *splits, int n_features)
+tree_importance_json(JsonBuilder *json, const double *gain, const double *splits, int n_features)
 {
-	appendStringInfoString(json, "\"importance_gain\": ");
-	learner_json_array(json, gain, n_features);
-	appendStringInfoString(json, ", \"importance_splits\": ");
-	learner_json_array(json, splits, n_features);
+	json_key(json, "importance_gain");
+	json_numbers(json, gain, n_features);
+	json_key(json, "importance_splits");
+	json_numbers(json, splits, n_features);
 }

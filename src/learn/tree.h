@@ -178,7 +178,7 @@ extern void tree_save(const Tree *tree, ByteWriter *w);
 extern Tree *tree_load(ByteReader *r, int n_features, int n_outputs);
 
 /* Per-feature importance as JSON members: "importance_gain", "importance_splits". */
-extern void tree_importance_json(StringInfo json, const double *gain, const double *splits,
+extern void tree_importance_json(JsonBuilder *json, const double *gain, const double *splits,
 								 int n_features);
 
 #endif							/* AUTOML_TREE_H */

@@ -19,7 +19,8 @@
 #include "funcapi.h"
 #include "miscadmin.h"
 #include "monitor/monitor.h"
-#include "search/search.h"
+#include "learn/metrics.h"
+#include "registry/registry.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/float.h"
@@ -186,7 +187,7 @@ put_rows(ReturnSetInfo *rsinfo, const char *model, TimestampTz start, TimestampT
 		list[n_list++] = metric_find("mae");
 	}
 	p.n = v->n;
-	p.width = v->task == TASK_CLASSIFICATION ? v->n_classes : 1;
+	p.n_classes = v->task == TASK_CLASSIFICATION ? v->n_classes : 0;
 	p.pred = v->pred;
 	p.y = v->task == TASK_REGRESSION ? v->y : NULL;
 	p.label = v->task == TASK_CLASSIFICATION ? v->label : NULL;
@@ -202,7 +203,7 @@ put_rows(ReturnSetInfo *rsinfo, const char *model, TimestampTz start, TimestampT
 			continue;			/* the training metric is already listed */
 		validation = validation_value(v, list[m]->name);
 		if (reason == NULL)
-			value = predictions_score(&p, list[m], v->n_classes);
+			value = metric_score(list[m], &p);
 		values[0] = CStringGetTextDatum(model);
 		values[1] = Int32GetDatum(v->version);
 		values[2] = TimestampTzGetDatum(start);

@@ -76,7 +76,7 @@ automl_monitor(PG_FUNCTION_ARGS)
 	QueryParams p = {0};
 	Datum		result;
 	bool		isnull;
-	char	   *detail;
+	Jsonb	   *detail;
 
 	check_range(fcinfo, 2, "sample_rate", 0.0, false, 1.0);
 	check_range(fcinfo, 6, "drift_threshold", 0.0, false, 1e9);
@@ -138,10 +138,10 @@ automl_monitor(PG_FUNCTION_ARGS)
 			  " dataset_drift_share = COALESCE($10, o.dataset_drift_share),"
 			  " performance_drop = COALESCE($11, o.performance_drop),"
 			  " updated_at = pg_catalog.now(), updated_by = $12", &p, SPI_OK_INSERT);
-	query_run("SELECT o, (pg_catalog.to_jsonb(o) - 'name' - 'updated_at' - 'updated_by')::text"
+	query_run("SELECT o, pg_catalog.to_jsonb(o) - 'name' - 'updated_at' - 'updated_by'"
 			  " FROM automl.monitors o WHERE o.name OPERATOR(pg_catalog.=) $1", &p, SPI_OK_SELECT);
 	result = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
-	detail = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2);
+	detail = DatumGetJsonbP(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull));
 	result = SPI_datumTransfer(result, false, -1);
 	catalog_add_event(&writer, "monitor", model, 0, NULL, detail);
 	catalog_end_write(&writer);
@@ -375,10 +375,14 @@ automl_purge_predictions(PG_FUNCTION_ARGS)
 			  " AND observed_at OPERATOR(pg_catalog.<) (pg_catalog.now() OPERATOR(pg_catalog.-) $1)",
 			  &p, SPI_OK_DELETE);
 	if (model != NULL)
-		catalog_add_event(&writer, "purge", model, 0, NULL,
-						  psprintf("{\"older_than\": \"%s\", \"predictions_deleted\": " INT64_FORMAT "}",
-								   DatumGetCString(DirectFunctionCall1(interval_out, PG_GETARG_DATUM(0))),
-								   deleted));
+	{
+		JsonBuilder b;
+
+		json_begin(&b);
+		json_key_string(&b, "older_than", DatumGetCString(DirectFunctionCall1(interval_out, PG_GETARG_DATUM(0))));
+		json_key_int(&b, "predictions_deleted", deleted);
+		catalog_add_event(&writer, "purge", model, 0, NULL, json_end(&b));
+	}
 	catalog_end_write(&writer);
 	SPI_finish();
 	PG_RETURN_INT64(deleted);

@@ -24,8 +24,7 @@ static const char *const part_suffix[] = {"", ":year", ":month", ":day_of_week",
 void
 prep_warnings_init(PrepWarnings *w)
 {
-	initStringInfo(&w->json);
-	appendStringInfoChar(&w->json, '[');
+	w->items = NULL;
 	w->count = 0;
 }
 
@@ -50,16 +49,11 @@ prep_warn(PrepWarnings *w, int elevel, const char *check, const char *column,
 	}
 	ereport(elevel, (errmsg_internal("%s", message.data), hint ? errhint("%s", hint) : 0));
 
-	appendStringInfoString(&w->json, w->count > 0 ? ", {\"check\": " : "{\"check\": ");
-	escape_json(&w->json, check);
-	appendStringInfoString(&w->json, ", \"column\": ");
-	if (column)
-		escape_json(&w->json, column);
-	else
-		appendStringInfoString(&w->json, "null");
-	appendStringInfoString(&w->json, ", \"message\": ");
-	escape_json(&w->json, message.data);
-	appendStringInfoChar(&w->json, '}');
+	w->items = w->items ? repalloc(w->items, sizeof(PrepWarning) * (w->count + 1))
+		: palloc(sizeof(PrepWarning));
+	w->items[w->count].check = check;
+	w->items[w->count].column = column ? pstrdup(column) : NULL;
+	w->items[w->count].message = message.data;
 	w->count++;
 }
 

@@ -22,6 +22,7 @@
 
 #include "postgres.h"
 #include "common/bytes.h"
+#include "common/json.h"
 #include "data/frame.h"
 #include "lib/stringinfo.h"
 
@@ -100,11 +101,22 @@ typedef struct RawValue
 } RawValue;
 
 /* Data-quality findings, reported as NOTICE or WARNING and kept in the model row. */
+/* What the checks said, in order, for automl.models.warnings. */
+typedef struct PrepWarning
+{
+	const char *check;
+	const char *column;			/* or NULL */
+	const char *message;
+} PrepWarning;
+
 typedef struct PrepWarnings
 {
-	StringInfoData json;		/* a JSON array */
+	PrepWarning *items;
 	int			count;
 } PrepWarnings;
+
+/* The warnings as a JSON array of {check, column, message} (checks.c). */
+extern Jsonb *prep_warnings_json(const PrepWarnings *w);
 
 extern void prep_warnings_init(PrepWarnings *w);
 extern void prep_warn(PrepWarnings *w, int elevel, const char *check, const char *column,
@@ -158,22 +170,19 @@ extern PrepSpec *prep_load(ByteReader *r);
 
 /* ---- checks that need the target (checks.c) ---- */
 
-/*
- * Names columns that predict the target almost perfectly on their own
- * (possible leakage), and says when there are few rows per model input.
- */
-extern void prep_check_target(const PrepSpec *spec, const Frame *frame, bool classification,
-							  int n_classes, PrepWarnings *warnings);
 
 /* Names columns that look like personal data, by name or by their values. */
 extern void prep_check_personal_data(const Frame *frame, PrepWarnings *warnings);
 
 /* ---- the data profile (profile.c) ---- */
 
-/* A JSON profile of the frame's columns in the spec, for drift measurement. */
-extern char *prep_profile_json(const PrepSpec *spec, const Frame *frame);
+/*
+ * The profile of the frame's columns in the spec, for drift measurement:
+ * members "rows", "rows_in_relation" and "columns" of the object being built.
+ */
+extern void prep_profile_write(const PrepSpec *spec, const Frame *frame, JsonBuilder *json);
 
-/* The same profile of one numeric series (NaN: missing), e.g. a model's predictions. */
-extern char *prep_profile_values_json(const double *values, int64 n);
+/* The same profile of one numeric series (NaN: missing), e.g. a model's predictions, as a value. */
+extern void prep_profile_values_write(const double *values, int64 n, JsonBuilder *json);
 
 #endif							/* AUTOML_PREP_H */

@@ -14,24 +14,13 @@
 #include "common/sort_doubles.h"
 #include "miscadmin.h"
 #include "prep/prep.h"
-#include "utils/json.h"
 
 #define PROFILE_BINS 10
 #define PROFILE_SAMPLE 50000
 #define PROFILE_TOP_LEVELS 20
 
-
 static void
-append_number(StringInfo json, double v)
-{
-	if (isfinite(v))
-		appendStringInfo(json, "%.17g", v);
-	else
-		appendStringInfoString(json, "null");
-}
-
-static void
-profile_numeric(StringInfo json, const double *values, int64 n_rows, int64 n_missing)
+profile_numeric(JsonBuilder *json, const double *values, int64 n_rows, int64 n_missing)
 {
 	int64		stride = Max(1, n_rows / PROFILE_SAMPLE);
 	double	   *sample = palloc(sizeof(double) * (Min(n_rows, PROFILE_SAMPLE) + 1));
@@ -98,26 +87,19 @@ profile_numeric(StringInfo json, const double *values, int64 n_rows, int64 n_mis
 		counts[lo]++;
 	}
 
-	appendStringInfo(json, ", \"missing_share\": %.17g", n_rows > 0 ? (double) n_missing / n_rows : 0.0);
-	appendStringInfo(json, ", \"distinct\": " INT64_FORMAT ", \"distinct_exact\": %s",
-					 distinct, stride == 1 ? "true" : "false");
-	appendStringInfoString(json, ", \"min\": ");
-	append_number(json, min);
-	appendStringInfoString(json, ", \"max\": ");
-	append_number(json, max);
-	appendStringInfoString(json, ", \"mean\": ");
-	append_number(json, n_present > 0 ? sum / n_present : NAN);
-	appendStringInfoString(json, ", \"bin_edges\": [");
-	for (int e = 0; e < n_edges; e++)
-	{
-		if (e > 0)
-			appendStringInfoString(json, ", ");
-		append_number(json, edges[e]);
-	}
-	appendStringInfoString(json, "], \"bin_shares\": [");
+	json_key_number(json, "missing_share", n_rows > 0 ? (double) n_missing / n_rows : 0.0);
+	json_key_int(json, "distinct", distinct);
+	json_key_bool(json, "distinct_exact", stride == 1);
+	json_key_number(json, "min", min);
+	json_key_number(json, "max", max);
+	json_key_number(json, "mean", n_present > 0 ? sum / n_present : NAN);
+	json_key(json, "bin_edges");
+	json_numbers(json, edges, n_edges);
+	json_key(json, "bin_shares");
+	json_begin_array(json);
 	for (int b = 0; b < n_edges - 1; b++)
-		appendStringInfo(json, "%s%.17g", b > 0 ? ", " : "", n_rows > 0 ? (double) counts[b] / n_rows : 0.0);
-	appendStringInfoChar(json, ']');
+		json_number(json, n_rows > 0 ? (double) counts[b] / n_rows : 0.0);
+	json_end_array(json);
 	pfree(sample);
 }
 
@@ -127,21 +109,21 @@ typedef struct LevelShare
 	int64		count;
 } LevelShare;
 
-static const CategoryDict *sort_dict;
-
+/* Most frequent first, ties by the level's text; arg is the column's dictionary. */
 static int
-compare_level_shares(const void *a, const void *b)
+compare_level_shares(const void *a, const void *b, void *arg)
 {
 	const LevelShare *x = a;
 	const LevelShare *y = b;
+	const CategoryDict *dict = arg;
 
 	if (x->count != y->count)
 		return x->count > y->count ? -1 : 1;
-	return strcmp(sort_dict->values[x->code], sort_dict->values[y->code]);
+	return strcmp(dict->values[x->code], dict->values[y->code]);
 }
 
 static void
-profile_categorical(StringInfo json, const FrameColumn *col, int64 n_rows)
+profile_categorical(JsonBuilder *json, const FrameColumn *col, int64 n_rows)
 {
 	int			n_codes = col->dict->n_values;
 	LevelShare *levels = palloc0(sizeof(LevelShare) * Max(n_codes, 1));
@@ -158,63 +140,64 @@ profile_categorical(StringInfo json, const FrameColumn *col, int64 n_rows)
 	}
 	for (int k = 0; k < n_codes; k++)
 		distinct += levels[k].count > 0;
-	sort_dict = col->dict;
-	qsort(levels, n_codes, sizeof(LevelShare), compare_level_shares);
+	qsort_arg(levels, n_codes, sizeof(LevelShare), compare_level_shares, (void *) col->dict);
 	n_top = (int) Min(distinct, PROFILE_TOP_LEVELS);
 
-	appendStringInfo(json, ", \"missing_share\": %.17g", n_rows > 0 ? (double) col->n_missing / n_rows : 0.0);
-	appendStringInfo(json, ", \"distinct\": " INT64_FORMAT ", \"distinct_exact\": true, \"levels\": [", distinct);
+	json_key_number(json, "missing_share", n_rows > 0 ? (double) col->n_missing / n_rows : 0.0);
+	json_key_int(json, "distinct", distinct);
+	json_key_bool(json, "distinct_exact", true);
+	json_key(json, "levels");
+	json_begin_array(json);
 	for (int k = 0; k < n_top; k++)
 	{
-		appendStringInfoString(json, k > 0 ? ", {\"level\": " : "{\"level\": ");
-		escape_json(json, col->dict->values[levels[k].code]);
-		appendStringInfo(json, ", \"share\": %.17g}", (double) levels[k].count / n_rows);
+		json_begin_object(json);
+		json_key_string(json, "level", col->dict->values[levels[k].code]);
+		json_key_number(json, "share", (double) levels[k].count / n_rows);
+		json_end_object(json);
 		top_rows += levels[k].count;
 	}
-	appendStringInfo(json, "], \"other_share\": %.17g",
-					 n_rows > 0 ? (double) (n_rows - top_rows - col->n_missing) / n_rows : 0.0);
+	json_end_array(json);
+	json_key_number(json, "other_share",
+					n_rows > 0 ? (double) (n_rows - top_rows - col->n_missing) / n_rows : 0.0);
 	pfree(levels);
 }
 
-char *
-prep_profile_json(const PrepSpec *spec, const Frame *frame)
+void
+prep_profile_write(const PrepSpec *spec, const Frame *frame, JsonBuilder *json)
 {
-	StringInfoData json;
 	static const char *const kind_names[] = {"numeric", "categorical", "datetime"};
 
-	initStringInfo(&json);
-	appendStringInfo(&json, "{\"rows\": " INT64_FORMAT ", \"rows_in_relation\": " INT64_FORMAT
-					 ", \"columns\": [", frame->n_rows, frame->n_rows_seen);
+	json_key_int(json, "rows", frame->n_rows);
+	json_key_int(json, "rows_in_relation", frame->n_rows_seen);
+	json_key(json, "columns");
+	json_begin_array(json);
 	for (int c = 0; c < spec->n_columns; c++)
 	{
 		const PrepColumn *pc = &spec->columns[c];
 		const FrameColumn *col = &frame->columns[pc->frame_column];
 
 		CHECK_FOR_INTERRUPTS();
-		appendStringInfoString(&json, c > 0 ? ", {\"name\": " : "{\"name\": ");
-		escape_json(&json, col->name);
-		appendStringInfo(&json, ", \"kind\": \"%s\"", kind_names[col->kind]);
+		json_begin_object(json);
+		json_key_string(json, "name", col->name);
+		json_key_string(json, "kind", kind_names[col->kind]);
 		if (col->kind == FEATURE_CATEGORICAL)
-			profile_categorical(&json, col, frame->n_rows);
+			profile_categorical(json, col, frame->n_rows);
 		else
-			profile_numeric(&json, col->values, frame->n_rows, col->n_missing);
-		appendStringInfoChar(&json, '}');
+			profile_numeric(json, col->values, frame->n_rows, col->n_missing);
+		json_end_object(json);
 	}
-	appendStringInfoString(&json, "]}");
-	return json.data;
+	json_end_array(json);
 }
 
-char *
-prep_profile_values_json(const double *values, int64 n)
+void
+prep_profile_values_write(const double *values, int64 n, JsonBuilder *json)
 {
-	StringInfoData json;
 	int64		n_missing = 0;
 
 	for (int64 i = 0; i < n; i++)
 		n_missing += isnan(values[i]);
-	initStringInfo(&json);
-	appendStringInfoString(&json, "{\"kind\": \"numeric\"");
-	profile_numeric(&json, values, n, n_missing);
-	appendStringInfoChar(&json, '}');
-	return json.data;
+	json_begin_object(json);
+	json_key_string(json, "kind", "numeric");
+	profile_numeric(json, values, n, n_missing);
+	json_end_object(json);
 }

@@ -52,6 +52,12 @@ query_add_text(QueryParams *p, const char *value)
 }
 
 void
+query_add_jsonb(QueryParams *p, const Jsonb *value)
+{
+	query_add(p, JSONBOID, value ? JsonbPGetDatum(value) : (Datum) 0, value == NULL);
+}
+
+void
 query_run(const char *sql, const QueryParams *p, int expected)
 {
 	int			rc = SPI_execute_with_args(sql, p->n, (Oid *) p->types, (Datum *) p->values,
@@ -82,7 +88,7 @@ catalog_lock_name(const char *name)
 
 void
 catalog_add_event(const CatalogWriter *writer, const char *event, const char *name,
-				  int version, const char *reason, const char *detail_json)
+				  int version, const char *reason, const Jsonb *detail)
 {
 	QueryParams p = {0};
 
@@ -91,9 +97,9 @@ catalog_add_event(const CatalogWriter *writer, const char *event, const char *na
 	query_add_text(&p, name);
 	query_add(&p, INT4OID, Int32GetDatum(version), version <= 0);
 	query_add_text(&p, reason);
-	query_add_text(&p, detail_json ? detail_json : "{}");
+	query_add_jsonb(&p, detail);
 	query_run("INSERT INTO automl.events (who, event, name, version, reason, detail)"
-			  " VALUES ($1, $2, $3, $4, $5, $6::pg_catalog.jsonb)", &p, SPI_OK_INSERT);
+			  " VALUES ($1, $2, $3, $4, $5, COALESCE($6, '{}'))", &p, SPI_OK_INSERT);
 }
 
 /* ---- writing as the extension owner ---- */
@@ -210,7 +216,7 @@ catalog_store_model(ModelRecord *rec)
 	CatalogWriter writer;
 	QueryParams key = {0};
 	QueryParams row = {0};
-	StringInfoData detail;
+	JsonBuilder detail;
 	int			version;
 	bool		isnull;
 
@@ -254,8 +260,8 @@ catalog_store_model(ModelRecord *rec)
 	query_add(&row, INT4OID, Int32GetDatum(version), false);
 	query_add_text(&row, rec->task);
 	query_add_text(&row, rec->algorithm);
-	query_add_text(&row, rec->hyperparams_json);
-	query_add_text(&row, rec->metrics_json);
+	query_add_jsonb(&row, rec->hyperparams);
+	query_add_jsonb(&row, rec->metrics);
 	query_add_text(&row, rec->metric);
 	query_add(&row, FLOAT8OID, Float8GetDatum(rec->score), isnan(rec->score));
 	query_add(&row, TEXTARRAYOID, text_array(rec->features, rec->n_features), false);
@@ -263,33 +269,31 @@ catalog_store_model(ModelRecord *rec)
 	query_add(&row, TEXTARRAYOID,
 			  rec->n_classes > 0 ? text_array(rec->classes, rec->n_classes) : (Datum) 0,
 			  rec->n_classes == 0);
-	query_add_text(&row, rec->summary_json);
+	query_add_jsonb(&row, rec->summary);
 	query_add_text(&row, rec->source_relation);
 	query_add_text(&row, rec->source_kind);
 	query_add_text(&row, rec->source_definition);
 	query_add_text(&row, rec->target);
-	query_add_text(&row, rec->options_json);
-	query_add_text(&row, rec->warnings_json);
-	query_add_text(&row, rec->profile_json);
+	query_add_jsonb(&row, rec->options);
+	query_add_jsonb(&row, rec->warnings);
+	query_add_jsonb(&row, rec->profile);
 	query_add(&row, INT8OID, Int64GetDatum(rec->n_rows), false);
 	query_add_text(&row, rec->data_digest);
 	query_add(&row, INT4OID, Int32GetDatum(rec->parent_version), rec->parent_version <= 0);
-	query_add_text(&row, rec->comparison_json);
+	query_add_jsonb(&row, rec->comparison);
 	query_add(&row, FLOAT8OID, Float8GetDatum(rec->train_seconds), false);
 	query_add_text(&row, catalog_extension_version());
 	query_add_text(&row, writer.caller);
 	query_add(&row, INT4OID, Int32GetDatum(MODEL_FORMAT_VERSION), false);
 	query_add(&row, BYTEAOID, PointerGetDatum(rec->model_bytes), false);
-	query_add_text(&row, rec->calibration_json);
+	query_add_jsonb(&row, rec->calibration);
 	query_run("INSERT INTO automl.models (name, version, task, algorithm, hyperparams, metrics,"
 			  " metric, score, features, feature_kinds, classes, summary, source_relation,"
 			  " source_kind, source_definition, target, options, warnings, profile, n_rows,"
 			  " data_digest, parent_version, comparison, train_seconds, extension_version,"
 			  " created_by, format_version, model_bytes, calibration)"
-			  " VALUES ($1, $2, $3, $4, $5::pg_catalog.jsonb, $6::pg_catalog.jsonb, $7, $8, $9,"
-			  " $10, $11, $12::pg_catalog.jsonb, $13, $14, $15, $16, $17::pg_catalog.jsonb,"
-			  " $18::pg_catalog.jsonb, $19::pg_catalog.jsonb, $20, $21, $22,"
-			  " $23::pg_catalog.jsonb, $24, $25, $26, $27, $28, $29::pg_catalog.jsonb)",
+			  " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17,"
+			  " $18, $19, $20, $21, $22, $23, $24, $25, $26, $27, $28, $29)",
 			  &row, SPI_OK_INSERT);
 
 	for (int t = 0; t < rec->n_trials; t++)
@@ -301,7 +305,7 @@ catalog_store_model(ModelRecord *rec)
 		query_add(&trial, INT4OID, Int32GetDatum(version), false);
 		query_add(&trial, INT4OID, Int32GetDatum(tr->number), false);
 		query_add_text(&trial, tr->algorithm);
-		query_add_text(&trial, tr->hyperparams_json);
+		query_add_jsonb(&trial, tr->hyperparams);
 		query_add(&trial, FLOAT8OID, Float8GetDatum(tr->score), isnan(tr->score));
 		query_add(&trial, FLOAT8OID, Float8GetDatum(tr->score_std), isnan(tr->score_std));
 		query_add(&trial, FLOAT8OID, Float8GetDatum(tr->fit_seconds), false);
@@ -313,29 +317,22 @@ catalog_store_model(ModelRecord *rec)
 		query_add(&trial, FLOAT8OID, Float8GetDatum(tr->ensemble_weight), isnan(tr->ensemble_weight));
 		query_run("INSERT INTO automl.trials (name, version, trial, algorithm, hyperparams, score,"
 				  " score_std, fit_seconds, rows_used, status, error, rank, selected, ensemble_weight)"
-				  " VALUES ($1, $2, $3, $4, $5::pg_catalog.jsonb, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
+				  " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
 				  &trial, SPI_OK_INSERT);
 	}
 
-	initStringInfo(&detail);
-	appendStringInfoString(&detail, "{\"relation\": ");
-	escape_json(&detail, rec->source_relation);
-	appendStringInfo(&detail, ", \"rows\": " INT64_FORMAT ", \"algorithm\": ", rec->n_rows);
-	escape_json(&detail, rec->algorithm);
-	appendStringInfoString(&detail, ", \"metric\": ");
-	escape_json(&detail, rec->metric);
-	if (isnan(rec->score))
-		appendStringInfoString(&detail, ", \"score\": null");
-	else
-		appendStringInfo(&detail, ", \"score\": %.17g", rec->score);
-	appendStringInfoString(&detail, ", \"data_digest\": ");
-	escape_json(&detail, rec->data_digest);
-	appendStringInfoChar(&detail, '}');
-	catalog_add_event(&writer, "train", rec->name, version, NULL, detail.data);
+	json_begin(&detail);
+	json_key_string(&detail, "relation", rec->source_relation);
+	json_key_int(&detail, "rows", rec->n_rows);
+	json_key_string(&detail, "algorithm", rec->algorithm);
+	json_key_string(&detail, "metric", rec->metric);
+	json_key_number(&detail, "score", rec->score);
+	json_key_string(&detail, "data_digest", rec->data_digest);
+	catalog_add_event(&writer, "train", rec->name, version, NULL, json_end(&detail));
 
 	if (rec->decision_event != NULL)
 		catalog_add_event(&writer, rec->decision_event, rec->name, version, rec->decision_reason,
-						  rec->comparison_json);
+						  rec->comparison);
 	if (rec->deploy)
 	{
 		QueryParams dep = {0};

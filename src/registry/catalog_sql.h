@@ -19,6 +19,7 @@ typedef struct QueryParams
 
 extern void query_add(QueryParams *p, Oid type, Datum value, bool isnull);
 extern void query_add_text(QueryParams *p, const char *value);	/* NULL gives SQL NULL */
+extern void query_add_jsonb(QueryParams *p, const Jsonb *value);	/* NULL gives SQL NULL */
 extern void query_run(const char *sql, const QueryParams *p, int expected);
 extern char *query_text_result(void);
 
@@ -26,6 +27,6 @@ extern char *query_text_result(void);
 extern void catalog_lock_name(const char *name);
 
 extern void catalog_add_event(const CatalogWriter *writer, const char *event, const char *name,
-							  int version, const char *reason, const char *detail_json);
+							  int version, const char *reason, const Jsonb *detail);
 
 #endif							/* AUTOML_CATALOG_SQL_H */

@@ -105,11 +105,30 @@ return_deployment(FunctionCallInfo fcinfo, const char *name, int version, int pr
 	return (Datum) 0;
 }
 
-static char *
+static Jsonb *
 version_detail(int from, int to)
 {
-	return psprintf("{\"from_version\": %s, \"to_version\": %d}",
-					from > 0 ? psprintf("%d", from) : "null", to);
+	JsonBuilder b;
+
+	json_begin(&b);
+	json_key(&b, "from_version");
+	if (from > 0)
+		json_int(&b, from);
+	else
+		json_null(&b);
+	json_key_int(&b, "to_version", to);
+	return json_end(&b);
+}
+
+/* A one-member object {key: value}. */
+static Jsonb *
+number_detail(const char *key, double value)
+{
+	JsonBuilder b;
+
+	json_begin(&b);
+	json_key_number(&b, key, value);
+	return json_end(&b);
 }
 
 Datum
@@ -265,8 +284,7 @@ automl_delete(PG_FUNCTION_ARGS)
 	query_run("DELETE FROM automl.alert_state WHERE model OPERATOR(pg_catalog.=) $1", &p, SPI_OK_DELETE);
 	query_run("DELETE FROM automl.registry WHERE name OPERATOR(pg_catalog.=) $1", &p, SPI_OK_DELETE);
 	query_run("SELECT pg_catalog.set_config('automl.deleting', '', true)", &(QueryParams) {0}, SPI_OK_SELECT);
-	catalog_add_event(&writer, "delete", name, 0, reason,
-					  psprintf("{\"versions_deleted\": %d}", n_versions));
+	catalog_add_event(&writer, "delete", name, 0, reason, number_detail("versions_deleted", n_versions));
 	catalog_end_write(&writer);
 	SPI_finish();
 	PG_RETURN_INT32(n_versions);
@@ -309,9 +327,14 @@ automl_set_policy(PG_FUNCTION_ARGS)
 			  " RETURNING auto_deploy, min_gain", &p, SPI_OK_UPDATE_RETURNING);
 	auto_deploy = DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
 	min_gain = DatumGetFloat8(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull));
-	catalog_add_event(&writer, "policy", name, 0, NULL,
-					  psprintf("{\"auto_deploy\": %s, \"min_gain\": %.17g}",
-							   auto_deploy ? "true" : "false", min_gain));
+	{
+		JsonBuilder b;
+
+		json_begin(&b);
+		json_key_bool(&b, "auto_deploy", auto_deploy);
+		json_key_number(&b, "min_gain", min_gain);
+		catalog_add_event(&writer, "policy", name, 0, NULL, json_end(&b));
+	}
 	catalog_end_write(&writer);
 	SPI_finish();
 	MemoryContextSwitchTo(caller);

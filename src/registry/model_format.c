@@ -23,7 +23,6 @@
 #include <math.h>
 
 #include "common/bytes.h"
-#include "evaluate/evaluate.h"
 #include "registry/registry.h"
 #include "fmgr.h"
 

@@ -1,50 +1,16 @@
 /*
- * registry.h: models as catalog rows. The in-memory Model, its versioned
- * binary format, the catalog (automl.models, automl.deployments) and the
- * per-backend cache of loaded models.
+ * registry.h: models as catalog rows: the versioned binary format of a
+ * Model (learn/model.h) or a forecaster (forecast/forecast.h), the catalog
+ * (automl.models, automl.deployments, automl.events) and the per-backend
+ * cache of loaded models.
  */
 #ifndef AUTOML_REGISTRY_H
 #define AUTOML_REGISTRY_H
 
 #include "postgres.h"
-#include "learn/learner.h"
-#include "prep/prep.h"
-
-/* A trained model: the feature spec, the learner's state, the classes. */
-typedef struct Model
-{
-	Task		task;
-	const Learner *learner;		/* NULL for an ensemble */
-	void	   *learner_state;
-	PrepSpec   *prep;			/* an ensemble's: its first member's, whose columns all share */
-	int			n_classes;		/* 0 for regression */
-	char	  **classes;		/* labels as spelled in the training data, sorted */
-
-	/* An ensemble averages its members' outputs with these weights (sum 1). */
-	int			n_members;
-	struct Model **members;
-	double	   *weights;
-	double	   *scratch;		/* one member's output while averaging */
-
-	/* Maps the class probabilities of the whole model; NULL: none. */
-	struct Calibrator *calibrator;
-} Model;
-
-/* The widest prepared row any of the model's learners takes. */
-extern int	model_input_width(const Model *model);
-
-/*
- * Predicts one row of raw values: prepares it (x holds model_input_width
- * doubles) and writes 1 value (regression) or n_classes probabilities
- * (calibrated when the model has a calibrator) to out.
- */
-extern void model_predict_raw(const Model *model, const RawValue *raw, double *x, double *out);
-
-/* An ensemble of fitted models of one task whose specs have the same columns. */
-extern Model *model_make_ensemble(Model **members, const double *weights, int n_members);
-
-/* The learner's name, or "ensemble". */
-extern const char *model_algorithm(const Model *model);
+#include "common/json.h"
+#include "forecast/forecast.h"
+#include "learn/model.h"
 
 /* ---- binary format (model_format.c) ---- */
 
@@ -69,6 +35,14 @@ extern bytea *model_bytes_wrap(const ByteWriter *payload);
 /* Checks the header, length and checksum; returns a reader over the payload. */
 extern ByteReader model_bytes_open(const char *data, size_t len);
 
+/* ---- a forecast model's bytes (forecast_format.c) ---- */
+
+/* Model bytes (the registry's header) with task MODEL_TASK_FORECAST. */
+extern bytea *forecast_model_serialize(const ForecastModel *model);
+
+/* Validates everything; damaged bytes raise ERRCODE_DATA_CORRUPTED. */
+extern ForecastModel *forecast_model_deserialize(const char *data, size_t len);
+
 /* ---- catalog (catalog.c) ---- */
 
 /* One trial of the search, as automl.trials stores it. */
@@ -76,7 +50,7 @@ typedef struct TrialRecord
 {
 	int			number;
 	const char *algorithm;
-	const char *hyperparams_json;
+	Jsonb	   *hyperparams;
 	double		score;			/* NaN: NULL */
 	double		score_std;		/* NaN: NULL */
 	double		fit_seconds;
@@ -94,8 +68,8 @@ typedef struct ModelRecord
 	const char *name;
 	const char *task;
 	const char *algorithm;
-	const char *hyperparams_json;
-	const char *metrics_json;
+	Jsonb	   *hyperparams;
+	Jsonb	   *metrics;
 	const char *metric;
 	double		score;
 	int			n_features;
@@ -103,15 +77,15 @@ typedef struct ModelRecord
 	const char *const *feature_kinds;
 	int			n_classes;
 	const char *const *classes;
-	const char *summary_json;
+	Jsonb	   *summary;
 	const char *source_relation;
 	const char *source_kind;	/* table, view, materialized view, ... */
 	const char *source_definition;	/* a view's query, or NULL */
 	const char *target;
-	const char *options_json;
-	const char *warnings_json;
-	const char *calibration_json;	/* classification: what calibration chose; else NULL */
-	const char *profile_json;
+	Jsonb	   *options;
+	Jsonb	   *warnings;
+	Jsonb	   *calibration;	/* classification: what calibration chose; else NULL */
+	Jsonb	   *profile;
 	int64		n_rows;
 	const char *data_digest;
 	double		train_seconds;
@@ -121,7 +95,7 @@ typedef struct ModelRecord
 
 	/* the deployment decision */
 	int			parent_version; /* the deployed version compared against, or 0 */
-	const char *comparison_json;	/* scores of both on the same rows, or NULL */
+	Jsonb	   *comparison;	/* scores of both on the same rows, or NULL */
 	bool		deploy;
 	const char *decision_event; /* deploy, auto_deploy, auto_deploy_refused, or NULL */
 	const char *decision_reason;

@@ -40,7 +40,7 @@ ensemble_select(const SearchResult *result, const MetricDef *metric, int n_class
 	if (n_candidates < 2)
 		return false;
 	first = result->trials[candidates[0]].predictions;
-	cells = first->n * first->width;
+	cells = first->n * predictions_width(first);
 	count = palloc0(sizeof(int) * n_candidates);
 	sum = *first;
 	sum.pred = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(double) * Max(cells, 1));
@@ -61,7 +61,7 @@ ensemble_select(const SearchResult *result, const MetricDef *metric, int n_class
 
 			for (int64 i = 0; i < cells; i++)
 				trial_avg.pred[i] = (sum.pred[i] + p[i]) / (round + 1);
-			loss = metric_loss(metric, predictions_score(&trial_avg, metric, n_classes));
+			loss = metric_loss(metric, metric_score(metric, &trial_avg));
 			if (loss < pick_loss)
 			{
 				pick_loss = loss;
@@ -116,7 +116,7 @@ ensemble_select(const SearchResult *result, const MetricDef *metric, int n_class
 	for (int64 i = 0; i < cells; i++)
 		sum.pred[i] /= rounds_done;
 	choice->predictions = sum;
-	choice->score = predictions_score(&sum, metric, n_classes);
+	choice->score = metric_score(metric, &sum);
 	pfree(trial_avg.pred);
 	pfree(count);
 	pfree(candidates);

@@ -98,32 +98,16 @@ predict_rows(const TrainingData *td, const Model *model, const int *binding,
 Predictions
 predictions_for(const TrainingData *td, const Validation *v)
 {
-	Predictions p;
+	Predictions p = predictions_alloc(v->n_rows, td->task == TASK_REGRESSION ? 0 : td->n_classes);
 
-	p.n = v->n_rows;
-	p.width = td->task == TASK_REGRESSION ? 1 : td->n_classes;
-	p.pred = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(double) * Max(p.n, 1) * p.width);
-	p.y = NULL;
-	p.label = NULL;
-	if (td->task == TASK_REGRESSION)
+	for (int64 i = 0; i < p.n; i++)
 	{
-		p.y = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(double) * Max(p.n, 1));
-		for (int64 i = 0; i < p.n; i++)
+		if (td->task == TASK_REGRESSION)
 			p.y[i] = td->frame->target.values[v->rows[i]];
-	}
-	else
-	{
-		p.label = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(int) * Max(p.n, 1));
-		for (int64 i = 0; i < p.n; i++)
+		else
 			p.label[i] = td->frame->target.codes[v->rows[i]];
 	}
 	return p;
-}
-
-double
-predictions_score(const Predictions *p, const MetricDef *metric, int n_classes)
-{
-	return metric_compute(metric->id, p->n, p->y, p->label, n_classes, p->pred);
 }
 
 bool
@@ -141,7 +125,7 @@ evaluate_config(const TrainingData *td, const Validation *v, const Learner *lear
 		const Split *fold = &v->folds[f];
 		MemoryContext old;
 		Model	   *model;
-		double	   *pred = out->pred + at * out->width;
+		Predictions fold_pred = predictions_slice(out, at, fold->n_valid);
 
 		/* what follows this fit: the other folds, then a refit on all rows */
 		learner_fit_started = seconds_now();
@@ -156,13 +140,10 @@ evaluate_config(const TrainingData *td, const Validation *v, const Learner *lear
 			MemoryContextDelete(fit_cxt);
 			return false;
 		}
-		predict_rows(td, model, NULL, fold->valid, fold->n_valid, pred);
+		predict_rows(td, model, NULL, fold->valid, fold->n_valid, fold_pred.pred);
 		MemoryContextSwitchTo(old);
 		MemoryContextReset(fit_cxt);
-		fold_scores[f] = metric_compute(metric->id, fold->n_valid,
-										out->y ? out->y + at : NULL,
-										out->label ? out->label + at : NULL,
-										td->n_classes, pred);
+		fold_scores[f] = metric_score(metric, &fold_pred);
 		at += fold->n_valid;
 	}
 	MemoryContextDelete(fit_cxt);

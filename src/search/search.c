@@ -106,18 +106,24 @@ seconds_now(void)
 }
 
 
-char *
-trial_hyperparams_json(const Trial *trial)
+void
+trial_hyperparams_write(const Trial *trial, JsonBuilder *json)
 {
-	StringInfoData json;
-
-	initStringInfo(&json);
-	appendStringInfoChar(&json, '{');
+	json_begin_object(json);
 	for (int i = 0; i < trial->learner->n_hyperparams; i++)
-		appendStringInfo(&json, "%s\"%s\": %.17g", i > 0 ? ", " : "",
-						 trial->learner->hyperparams[i].name, trial->hyperparams[i]);
-	appendStringInfoChar(&json, '}');
-	return json.data;
+		json_key_number(json, trial->learner->hyperparams[i].name, trial->hyperparams[i]);
+	json_end_object(json);
+}
+
+Jsonb *
+trial_hyperparams(const Trial *trial)
+{
+	JsonBuilder json;
+
+	json_begin(&json);
+	for (int i = 0; i < trial->learner->n_hyperparams; i++)
+		json_key_number(&json, trial->learner->hyperparams[i].name, trial->hyperparams[i]);
+	return json_end(&json);
 }
 
 /*
@@ -283,7 +289,7 @@ run_trial(SearchState *st, LearnerState *ls, const double *values, bool use_dead
 	pred = palloc(sizeof(Predictions));
 	*pred = st->truth;
 	pred->pred = MemoryContextAllocHuge(CurrentMemoryContext,
-										sizeof(double) * Max(pred->n, 1) * pred->width);
+										sizeof(double) * Max(pred->n, 1) * predictions_width(pred));
 
 	learner_deadline = use_deadline ? search_deadline(st) : 0.0;
 	if (!isfinite(learner_deadline))
@@ -317,7 +323,7 @@ run_trial(SearchState *st, LearnerState *ls, const double *values, bool use_dead
 		double		mean = 0.0,
 					var = 0.0;
 
-		trial->score = predictions_score(pred, req->metric, req->td->n_classes);
+		trial->score = metric_score(req->metric, pred);
 		if (v->n_folds > 1)
 		{
 			for (int f = 0; f < v->n_folds; f++)

@@ -1,122 +1,33 @@
 /*
- * search.h: from a relation and a target to a stored model.
+ * search.h: the AutoML loop, from prepared training data to the chosen
+ * configuration, with its validated predictions.
  *
- *   train.c      automl_train: request, task, checks, catalog row
  *   split.c      holdout and stratified k-fold validation
  *   evaluate.c   one configuration: fit per fold, out-of-fold predictions
  *   space.c      each learner's hyper-parameter space and proven defaults
  *   search.c     the budgeted search over learners and configurations
  *   ensemble.c   greedy ensemble selection over out-of-fold predictions
+ *   calibrate.c  whether and how the chosen model's probabilities are calibrated
+ *   importance.c permutation importance of a model's columns on scored rows
  *   progress.c   NOTICEs and the shared-memory progress view
- *   metrics.c    the metrics
+ *
+ * The metrics are learn/metrics.h's; storing the result is src/train's.
  */
 #ifndef AUTOML_SEARCH_H
 #define AUTOML_SEARCH_H
 
 #include "postgres.h"
+#include "common/json.h"
 #include "data/frame.h"
-#include "learn/learner.h"
+#include "learn/metrics.h"
+#include "learn/model.h"
 #include "nodes/pg_list.h"
 #include "prep/prep.h"
-#include "registry/registry.h"
 #include "utils/jsonb.h"
-
-/* ---- training (train.c) ---- */
-
-/* What the caller asked for, validated. */
-typedef struct TrainRequest
-{
-	char	   *name;
-	Oid			relid;
-	char	   *target;
-	char	   *task_arg;		/* NULL: infer */
-	const struct MetricDef *metric;	/* NULL: the task's default */
-	List	   *algorithms;		/* C strings as given, or NIL */
-	Jsonb	   *hyperparams;	/* or NULL */
-	List	   *exclude;		/* C strings */
-	int			seed;
-	double		time_budget;	/* seconds; 0: none (max_trials only) */
-	int			max_trials;		/* 0: none */
-	double		gate_fraction;	/* > 0: rows kept out to compare with the deployed version */
-	const char *calibration;	/* auto, none, platt, isotonic */
-
-	/* task forecast */
-	char	   *time_column;
-	char	   *series_column;	/* or NULL: one series */
-	int			horizon;		/* periods ahead; 0: not given */
-} TrainRequest;
-
-/* What one training stored and decided. */
-typedef struct TrainOutcome
-{
-	int			version;
-	bool		deployed;
-	const char *task;
-	const char *algorithm;
-	const char *metric;
-	double		score;			/* validation score of the search; NaN: undefined */
-	const char *decision_reason;
-	int64		gate_rows;		/* rows both were scored on under a gate, else 0 */
-} TrainOutcome;
-
-/*
- * Reads the relation, searches, refits, and stores the next version of
- * req->name with its deployment decision (automl_train and automl_retrain).
- */
-extern TrainOutcome train_and_store(TrainRequest *req);
-
-/* The same for task forecast (src/forecast/train.c), which train_and_store hands over to. */
-extern TrainOutcome forecast_train(TrainRequest *req);
-
-/* "table", "view", "materialized view", ... for the model row. */
-extern const char *relation_kind_name(char relkind);
-
-/* A view's or materialized view's query, or NULL for other relations. */
-extern char *relation_view_definition(Oid relid, char relkind);
 
 /* The seconds a training may run at most, and when none is given. */
 #define MAX_TIME_BUDGET (7 * 24 * 3600.0)
 #define DEFAULT_TIME_BUDGET 60.0
-
-/* ---- metrics (metrics.c) ---- */
-
-typedef enum MetricId
-{
-	METRIC_RMSE,
-	METRIC_MAE,
-	METRIC_R2,
-	METRIC_ACCURACY,
-	METRIC_F1,
-	METRIC_ROC_AUC,
-	METRIC_LOG_LOSS,
-	METRIC_MAPE
-} MetricId;
-
-typedef struct MetricDef
-{
-	MetricId	id;
-	const char *name;
-	Task		task;
-	bool		higher_is_better;
-} MetricDef;
-
-extern const MetricDef *metric_find(const char *name);
-extern const MetricDef *metric_default(Task task, int n_classes);
-extern const char *metric_names(void);
-
-/* The score as a loss (lower is better); NaN is the worst. */
-extern double metric_loss(const MetricDef *metric, double score);
-
-/* All metrics of a task, in a fixed order, for the catalog row. */
-extern int	metric_list_for_task(Task task, const MetricDef **out, int max_out);
-
-/*
- * The metric over n rows. Regression: pred holds one value per row, y the
- * truth. Classification: pred holds n_classes probabilities per row, label the
- * true class. Returns NaN when undefined (for example AUC with one class).
- */
-extern double metric_compute(MetricId id, int64 n, const double *y, const int *label,
-							 int n_classes, const double *pred);
 
 /* ---- validation split (split.c) ---- */
 
@@ -165,16 +76,6 @@ typedef struct TrainingData
 	const PrepSpec *features;	/* the chosen columns, unfitted */
 } TrainingData;
 
-/* Predictions for a Validation's rows (n_rows x width), with the truth. */
-typedef struct Predictions
-{
-	int64		n;
-	int			width;			/* 1, or n_classes */
-	double	   *pred;
-	double	   *y;				/* regression, or NULL */
-	int		   *label;			/* classification, or NULL */
-} Predictions;
-
 /* A fitted model: a fresh copy of td->features fitted on rows, then the learner. */
 extern Model *fit_model(const TrainingData *td, const Learner *learner,
 						const double *hyperparams, const int64 *rows, int64 n_rows);
@@ -189,9 +90,6 @@ extern void predict_rows(const TrainingData *td, const Model *model, const int *
 
 /* An empty Predictions for the validation rows, with their true values. */
 extern Predictions predictions_for(const TrainingData *td, const Validation *v);
-
-/* The metric of predictions; NaN when undefined. */
-extern double predictions_score(const Predictions *p, const MetricDef *metric, int n_classes);
 
 /*
  * One configuration validated: fitted on each fold's training rows, its
@@ -295,8 +193,9 @@ extern double refit_factor(double rows_ratio);
 /* The estimated seconds to refit a trial's configuration on n_all_rows rows. */
 extern double trial_refit_seconds(const Trial *trial, int n_folds, int64 n_all_rows);
 
-/* The trial's hyperparameters as a JSON object. */
-extern char *trial_hyperparams_json(const Trial *trial);
+/* The trial's hyperparameters as a JSON object: a document, or a value written into json. */
+extern Jsonb *trial_hyperparams(const Trial *trial);
+extern void trial_hyperparams_write(const Trial *trial, JsonBuilder *json);
 
 /* ---- ensembles (ensemble.c) ---- */
 
@@ -316,6 +215,47 @@ typedef struct EnsembleChoice
  */
 extern bool ensemble_select(const SearchResult *result, const MetricDef *metric, int n_classes,
 							EnsembleChoice *choice);
+
+/* ---- checks against the target (leakage.c) ---- */
+
+/*
+ * Names columns that predict the target almost perfectly on their own
+ * (possible leakage), and says when there are few rows per model input.
+ */
+extern void check_target(const PrepSpec *spec, const Frame *frame, bool classification,
+							  int n_classes, PrepWarnings *warnings);
+
+/* ---- calibration (calibrate.c) ---- */
+
+/* What calibration chose, for the model row. */
+typedef struct CalibrationChoice
+{
+	Calibrator *calibrator;		/* NULL: none */
+	double	   *cross_fitted;	/* the predictions, each calibrated by a calibrator fitted
+								 * on the other folds (honest validation figures); or NULL */
+	Jsonb	   *json;			/* method, cross-validated log loss of each candidate, rows */
+} CalibrationChoice;
+
+/*
+ * Chooses among none, Platt and isotonic by 5-fold cross-validated log loss
+ * over out-of-fold predictions (n rows of n_classes probabilities, with their
+ * labels), and fits the winner on all of them. requested: "auto", or one
+ * method forced ("none", "platt", "isotonic").
+ */
+extern CalibrationChoice calibration_choose(const char *requested, int64 n, const double *pred,
+											const int *label, int n_classes, uint64 seed);
+
+/* ---- permutation importance (importance.c) ---- */
+
+/*
+ * The importance of each of the model's columns on the given frame rows,
+ * whose predictions (unshuffled) are scored: mean and standard deviation
+ * over seeded repeats of the rise in the loss of metric. binding maps the
+ * model's columns to td->frame's; the frame's values are put back.
+ */
+extern void permutation_importance(const TrainingData *td, const Model *model, const int *binding,
+								   const Predictions *scored, const int64 *rows,
+								   const MetricDef *metric, int repeats, double *mean, double *std);
 
 /* ---- progress (progress.c) ---- */
 

@@ -20,7 +20,6 @@
 #include "fmgr.h"
 #include "funcapi.h"
 #include "miscadmin.h"
-#include "evaluate/evaluate.h"
 #include "registry/registry.h"
 #include "serve/log.h"
 #include "utils/acl.h"
@@ -510,7 +509,7 @@ automl_predict_proba(PG_FUNCTION_ARGS)
 /*
  * automl_explain(model, features, class): per feature column, its value and
  * its exact contribution to the row's margin, then a (base) row with the
- * expected margin; base plus contributions is the margin (see explain_row).
+ * expected margin; base plus contributions is the margin (see model_explain_row).
  * Explanations are not logged.
  */
 Datum
@@ -554,7 +553,7 @@ automl_explain(PG_FUNCTION_ARGS)
 					 errmsg("model \"%s\" has no class \"%s\"", state->model_name, wanted),
 					 errhint("automl.models lists its classes.")));
 	}
-	ex = explain_row(state->model, state->raw, state->x, state->out, class_index, state->model_name);
+	ex = model_explain_row(state->model, state->raw, state->x, state->out, class_index, state->model_name);
 
 	for (int c = 0; c <= prep->n_columns; c++)
 	{

@@ -1,5 +1,6 @@
 /*
- * pg_shim.c: the few server functions src/forecast calls, for running it
+ * pg_shim.c: the few server functions src/forecast (and learn/metrics.c,
+ * which it reports with) call, for running it
  * outside the server (after test/fuzz/pg_shim.c, cut down). palloc is
  * malloc; ereport(ERROR) keeps the message, code, detail and hint and jumps
  * back to the harness, which checks them.
@@ -55,6 +56,20 @@ palloc0(Size size)
 
 	memset(p, 0, size);
 	return p;
+}
+
+/* learn/metrics.c sizes its arrays by rows: one context here, malloc. */
+MemoryContext CurrentMemoryContext = NULL;
+
+void *
+MemoryContextAllocHuge(MemoryContext context, Size size)
+{
+	char	   *block = malloc(size + HEADER_BYTES);
+
+	if (block == NULL)
+		abort();
+	*(Size *) block = size;
+	return block + HEADER_BYTES;
 }
 
 void

@@ -22,7 +22,6 @@
 #include "data/frame.h"
 #include "prep/prep.h"
 #include "pg_shim.h"
-#include "evaluate/evaluate.h"
 #include "forecast/forecast.h"
 #include "registry/registry.h"
 
@@ -269,7 +268,15 @@ make_seed(Task task, int n_classes, const Learner *learner, const Learner *secon
 			model_predict_raw(model, raw, x, pred + i * n_classes);
 			label[i] = i % n_classes;
 		}
-		model->calibrator = calibration_choose(calibration, n, pred, label, n_classes, 7).calibrator;
+		{
+			int64	   *rows = palloc(sizeof(int64) * n);
+
+			for (int i = 0; i < n; i++)
+				rows[i] = i;
+			model->calibrator = calibration_fit(strcmp(calibration, "platt") == 0 ? CALIBRATION_PLATT
+												: CALIBRATION_ISOTONIC,
+												rows, n, pred, label, n_classes);
+		}
 	}
 	{
 		bytea	   *b = model_serialize(model);

@@ -5,22 +5,16 @@
  * probabilities that are too sure or too timid. A calibrator maps each
  * probability through a fitted monotone function: Platt's sigmoid on the
  * log-odds (two parameters, robust on few rows) or isotonic regression (a
- * free monotone step shape, needs more rows). Which one, if any, is decided
- * by cross-validated log loss on the search's out-of-fold predictions, so
- * the choice is made on rows the model did not see.
+ * free monotone step shape, needs more rows). Which one, if any, the search
+ * decides (src/search/calibrate.c); this file fits, applies and stores them.
  */
 #include "postgres.h"
 
 #include <math.h>
 
-#include "common/json_out.h"
-#include "evaluate/evaluate.h"
+#include "learn/calibration.h"
 #include "miscadmin.h"
-#include "search/search.h"
 
-#define CALIBRATION_FOLDS 5
-#define CALIBRATION_MIN_ROWS 50		/* fewer out-of-fold rows: not calibrated */
-#define CALIBRATION_MIN_GAIN 1e-3	/* relative log-loss gain a calibrator must bring */
 #define CALIBRATION_MAX_POINTS 100000
 #define PROBABILITY_FLOOR 1e-12
 
@@ -324,8 +318,8 @@ calibration_apply(const Calibrator *cal, double *probabilities)
 }
 
 /* A calibrator of method fitted on the given rows of the predictions. */
-static Calibrator *
-fit_calibrator(CalibrationMethod method, const int64 *rows, int64 n_rows, const double *pred,
+Calibrator *
+calibration_fit(CalibrationMethod method, const int64 *rows, int64 n_rows, const double *pred,
 			   const int *label, int n_classes)
 {
 	Calibrator *cal = palloc0(sizeof(Calibrator));
@@ -353,122 +347,6 @@ fit_calibrator(CalibrationMethod method, const int64 *rows, int64 n_rows, const 
 	pfree(p);
 	pfree(positive);
 	return cal;
-}
-
-/*
- * Log loss of the given rows' predictions, calibrated by cal (NULL: as they
- * are); the calibrated rows are written to out (n_classes per row, at the
- * rows' own positions) unless it is NULL.
- */
-static double
-log_loss_of(const Calibrator *cal, const int64 *rows, int64 n_rows, const double *pred,
-			const int *label, int n_classes, double *out)
-{
-	double	   *row = palloc(sizeof(double) * n_classes);
-	double		sum = 0.0;
-
-	for (int64 i = 0; i < n_rows; i++)
-	{
-		memcpy(row, pred + rows[i] * n_classes, sizeof(double) * n_classes);
-		calibration_apply(cal, row);
-		sum -= log(Min(Max(row[label[rows[i]]], 1e-15), 1.0 - 1e-15));
-		if (out)
-			memcpy(out + rows[i] * n_classes, row, sizeof(double) * n_classes);
-	}
-	pfree(row);
-	return sum;
-}
-
-CalibrationChoice
-calibration_choose(const char *requested, int64 n, const double *pred, const int *label,
-				   int n_classes, uint64 seed)
-{
-	CalibrationChoice choice = {NULL, NULL, NULL};
-	double		loss[lengthof(method_names)];
-	CalibrationMethod best = CALIBRATION_NONE;
-	StringInfoData json;
-	bool		forced = strcmp(requested, "auto") != 0;
-	const char *why = NULL;
-
-	for (int m = 0; m < lengthof(method_names); m++)
-		loss[m] = NAN;
-
-	initStringInfo(&json);
-	if (n < CALIBRATION_MIN_ROWS && !(forced && strcmp(requested, "none") == 0))
-	{
-		why = psprintf("fewer than %d validation rows", CALIBRATION_MIN_ROWS);
-		if (forced)
-			ereport(NOTICE,
-					(errmsg("calibration \"%s\" was not applied: the model has " INT64_FORMAT " validation rows, calibration needs %d",
-							requested, n, CALIBRATION_MIN_ROWS)));
-	}
-	else if (forced && strcmp(requested, "none") == 0)
-		why = "not requested";
-	else
-	{
-		Validation	folds = validation_kfold(n, label, n_classes, CALIBRATION_FOLDS, seed);
-		int64	   *all = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(int64) * n);
-		double	   *cross_fitted[lengthof(method_names)] = {NULL};
-
-		for (int64 i = 0; i < n; i++)
-			all[i] = i;
-		loss[CALIBRATION_NONE] = log_loss_of(NULL, all, n, pred, label, n_classes, NULL) / n;
-		for (int method = CALIBRATION_PLATT; method <= CALIBRATION_ISOTONIC; method++)
-		{
-			double		sum = 0.0;
-
-			if (forced && strcmp(requested, method_names[method]) != 0)
-				continue;
-			cross_fitted[method] = MemoryContextAllocHuge(CurrentMemoryContext,
-														  sizeof(double) * n * n_classes);
-			for (int f = 0; f < folds.n_folds; f++)
-			{
-				const Split *s = &folds.folds[f];
-				Calibrator *cal = fit_calibrator((CalibrationMethod) method, s->train, s->n_train,
-												 pred, label, n_classes);
-
-				sum += log_loss_of(cal, s->valid, s->n_valid, pred, label, n_classes,
-								   cross_fitted[method]);
-			}
-			loss[method] = sum / n;
-		}
-		if (forced)
-			best = strcmp(requested, "platt") == 0 ? CALIBRATION_PLATT : CALIBRATION_ISOTONIC;
-		else
-		{
-			for (int method = CALIBRATION_PLATT; method <= CALIBRATION_ISOTONIC; method++)
-			{
-				if (loss[method] < loss[best] &&
-					loss[method] < loss[CALIBRATION_NONE] * (1.0 - CALIBRATION_MIN_GAIN))
-					best = (CalibrationMethod) method;
-			}
-			if (best == CALIBRATION_NONE)
-				why = "no calibrator lowered the cross-validated log loss by 0.1 % or more";
-		}
-		if (best != CALIBRATION_NONE)
-		{
-			choice.calibrator = fit_calibrator(best, all, n, pred, label, n_classes);
-			choice.cross_fitted = cross_fitted[best];
-		}
-		pfree(all);
-	}
-
-	appendStringInfo(&json, "{\"method\": \"%s\", \"requested\": \"%s\", \"rows\": " INT64_FORMAT
-					 ", \"folds\": %d, \"log_loss\": {",
-					 method_names[best], requested, n, CALIBRATION_FOLDS);
-	for (int m = 0; m < lengthof(method_names); m++)
-	{
-		appendStringInfo(&json, "%s\"%s\": ", m > 0 ? ", " : "", method_names[m]);
-		json_append_number(&json, loss[m]);
-	}
-	appendStringInfoString(&json, "}, \"reason\": ");
-	if (why)
-		appendStringInfo(&json, "\"%s\"", why);
-	else
-		appendStringInfoString(&json, forced ? "\"requested\"" : "\"lowest cross-validated log loss\"");
-	appendStringInfoChar(&json, '}');
-	choice.json = json.data;
-	return choice;
 }
 
 /* ---- bytes ---- */

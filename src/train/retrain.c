@@ -27,11 +27,10 @@
 #include "miscadmin.h"
 #include "registry/catalog_sql.h"
 #include "registry/registry.h"
-#include "search/search.h"
+#include "train/train.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/guc.h"
-#include "utils/json.h"
 #include "utils/jsonb.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
@@ -86,7 +85,7 @@ stored_recipe(const char *model, int *deployed_version)
 			  "  THEN ARRAY(SELECT pg_catalog.jsonb_array_elements_text(m.options->'algorithms')) END,"
 			  " CASE WHEN pg_catalog.jsonb_typeof(m.options->'hyperparams') = 'object'"
 			  "  THEN m.options->'hyperparams' END,"
-			  " COALESCE(m.options->>'calibration', 'auto'),"
+			  " m.options->>'calibration',"
 			  " m.options->>'time_column', m.options->>'series_column', (m.options->>'horizon')::int4"
 			  " FROM automl.models m JOIN automl.deployed d"
 			  " ON d.name OPERATOR(pg_catalog.=) m.name AND d.version OPERATOR(pg_catalog.=) m.version"
@@ -107,24 +106,23 @@ stored_recipe(const char *model, int *deployed_version)
 	metric = SPI_getvalue(row, desc, 5);
 	req->metric = metric_find(metric);
 	d = SPI_getbinval(row, desc, 6, &isnull);
-	req->seed = isnull ? 42 : DatumGetInt32(d);
+	req->seed = isnull ? TRAIN_DEFAULT_SEED : DatumGetInt32(d);
 	d = SPI_getbinval(row, desc, 7, &isnull);
 	req->time_budget = isnull ? 0.0 : DatumGetFloat8(d);
 	d = SPI_getbinval(row, desc, 8, &isnull);
 	req->max_trials = isnull ? 0 : DatumGetInt32(d);
-	if (req->time_budget <= 0 && req->max_trials <= 0)
-		req->time_budget = 60.0;
 	req->exclude = text_array_list(SPI_getbinval(row, desc, 9, &isnull));
 	d = SPI_getbinval(row, desc, 10, &isnull);
 	req->algorithms = isnull ? NIL : text_array_list(d);
 	d = SPI_getbinval(row, desc, 11, &isnull);
 	req->hyperparams = isnull ? NULL : DatumGetJsonbPCopy(d);
-	req->calibration = SPI_getvalue(row, desc, 12);
+	req->calibration = SPI_getvalue(row, desc, 12);	/* NULL: the default */
 	req->time_column = SPI_getvalue(row, desc, 13);
 	req->series_column = SPI_getvalue(row, desc, 14);
 	d = SPI_getbinval(row, desc, 15, &isnull);
 	req->horizon = isnull ? 0 : DatumGetInt32(d);
 	req->gate_fraction = GATE_FRACTION;
+	train_request_defaults(req);
 	SPI_finish();
 
 	/* the relation as the version stored it: schema-qualified and quoted */
@@ -162,7 +160,7 @@ put_result(FunctionCallInfo fcinfo, const char *model, int version, int previous
 }
 
 static void
-add_event(const char *event, const char *model, int version, const char *reason, const char *detail)
+add_event(const char *event, const char *model, int version, const char *reason, const Jsonb *detail)
 {
 	CatalogWriter writer;
 
@@ -174,15 +172,6 @@ add_event(const char *event, const char *model, int version, const char *reason,
 	SPI_finish();
 }
 
-static char *
-json_text(const char *s)
-{
-	StringInfoData buf;
-
-	initStringInfo(&buf);
-	escape_json(&buf, s ? s : "");
-	return buf.data;
-}
 
 /* Retrains model for why (a trigger), records it and returns the result row. */
 static void
@@ -194,20 +183,23 @@ retrain(FunctionCallInfo fcinfo, const char *model, const char *why)
 	TrainRequest *req;
 	TrainOutcome outcome;
 	char	   *reason;
-	char	   *detail;
+	JsonBuilder detail;
 
 	MemoryContextSwitchTo(train_cxt);
 	req = stored_recipe(model, &deployed_version);
-	outcome = train_and_store(req);
+	outcome = train_run(req);
 	reason = outcome.deployed
 		? psprintf("version %d deployed: %s", outcome.version, outcome.decision_reason)
 		: psprintf("version %d stored, version %d still serves: %s", outcome.version,
 				   deployed_version, outcome.decision_reason);
-	detail = psprintf("{\"version\": %d, \"previous_version\": %d, \"deployed\": %s, \"gate_rows\": " INT64_FORMAT
-					  ", \"trigger\": %s, \"decision\": %s}",
-					  outcome.version, deployed_version, outcome.deployed ? "true" : "false",
-					  outcome.gate_rows, json_text(why), json_text(outcome.decision_reason));
-	add_event("retrain", model, outcome.version, why, detail);
+	json_begin(&detail);
+	json_key_int(&detail, "version", outcome.version);
+	json_key_int(&detail, "previous_version", deployed_version);
+	json_key_bool(&detail, "deployed", outcome.deployed);
+	json_key_int(&detail, "gate_rows", outcome.gate_rows);
+	json_key_string(&detail, "trigger", why ? why : "");
+	json_key_string(&detail, "decision", outcome.decision_reason ? outcome.decision_reason : "");
+	add_event("retrain", model, outcome.version, why, json_end(&detail));
 
 	MemoryContextSwitchTo(call_cxt);
 	put_result(fcinfo, model, outcome.version, deployed_version, outcome.deployed, reason, outcome.gate_rows);
@@ -260,7 +252,7 @@ automl_retrain_if_needed(PG_FUNCTION_ARGS)
 	char	   *model = arg_required_text(fcinfo, 0, "model");
 	QueryParams p = {0};
 	StringInfoData why;
-	char	   *checks;
+	Jsonb	   *checks;
 	bool		isnull;
 
 	catalog_check_owner(model, "retrain", true);
@@ -321,18 +313,26 @@ automl_retrain_if_needed(PG_FUNCTION_ARGS)
 			appendStringInfo(&why, "%sperformance: %s", why.len > 0 ? "; " : "", perf);
 		if (old)
 			appendStringInfo(&why, "%sage: %s", why.len > 0 ? "; " : "", age);
-		checks = psprintf("{\"drift\": %s, \"performance\": %s, \"age\": %s, \"max_age\": %s}",
-						  drift ? json_text(drift) : "null", perf ? json_text(perf) : "null",
-						  json_text(age),
-						  PG_ARGISNULL(1) ? "null" :
-						  json_text(DatumGetCString(DirectFunctionCall1(interval_out, PG_GETARG_DATUM(1)))));
+		{
+			JsonBuilder b;
+
+			json_begin(&b);
+			json_key_string(&b, "drift", drift);
+			json_key_string(&b, "performance", perf);
+			json_key_string(&b, "age", age ? age : "");
+			json_key_string(&b, "max_age", PG_ARGISNULL(1) ? NULL :
+							DatumGetCString(DirectFunctionCall1(interval_out, PG_GETARG_DATUM(1))));
+			checks = json_end(&b);
+		}
 	}
 	{
 		MemoryContext keep = AllocSetContextCreate(TopTransactionContext, "automl retrain check",
 												   ALLOCSET_SMALL_SIZES);
 		char	   *why_copy = MemoryContextStrdup(keep, why.data);
-		char	   *checks_copy = MemoryContextStrdup(keep, checks);
+		Jsonb	   *checks_copy = MemoryContextAlloc(keep, VARSIZE(checks));
 		bool		needed = why.len > 0;
+
+		memcpy(checks_copy, checks, VARSIZE(checks));
 
 		SPI_finish();
 		if (needed)
@@ -384,6 +384,23 @@ require_cron(const char *call_elsewhere)
 					 "any scheduler.", here)));
 }
 
+/* The pg_cron job of a schedule event: its number (0: left out), name, schedule and command. */
+static Jsonb *
+schedule_detail(int64 job, const char *name, const char *schedule, const char *command)
+{
+	JsonBuilder b;
+
+	json_begin(&b);
+	if (job != 0)
+		json_key_int(&b, "job", job);
+	json_key_string(&b, "job_name", name);
+	if (schedule != NULL)
+		json_key_string(&b, "schedule", schedule);
+	if (command != NULL)
+		json_key_string(&b, "command", command);
+	return json_end(&b);
+}
+
 Datum
 automl_schedule_retrain(PG_FUNCTION_ARGS)
 {
@@ -428,8 +445,7 @@ automl_schedule_retrain(PG_FUNCTION_ARGS)
 	SPI_finish();
 
 	add_event("schedule", model, 0, psprintf("retrain %s on '%s'", if_needed ? "if needed" : "always", schedule),
-			  psprintf("{\"job\": " INT64_FORMAT ", \"job_name\": %s, \"schedule\": %s, \"command\": %s}",
-					   job, json_text(job_name(model)), json_text(schedule), json_text(command)));
+			  schedule_detail(job, job_name(model), schedule, command));
 	PG_RETURN_INT64(job);
 }
 
@@ -452,6 +468,7 @@ automl_unschedule_retrain(PG_FUNCTION_ARGS)
 		query_run("SELECT cron.unschedule($1)", &p, SPI_OK_SELECT);
 	SPI_finish();
 	if (found)
-		add_event("schedule", model, 0, "retraining unscheduled", psprintf("{\"job_name\": %s}", json_text(job_name(model))));
+		add_event("schedule", model, 0, "retraining unscheduled",
+				  schedule_detail(0, job_name(model), NULL, NULL));
 	PG_RETURN_BOOL(found);
 }
