@@ -24,6 +24,10 @@ OBJS = \
 	src/learn/ridge.o \
 	src/learn/logistic.o \
 	src/learn/tree.o \
+	src/learn/tree_bin.o \
+	src/learn/tree_hist.o \
+	src/learn/tree_grow.o \
+	src/learn/tree_shap.o \
 	src/learn/gbdt.o \
 	src/learn/forest.o \
 	src/search/split.o \
@@ -59,6 +63,8 @@ OBJS = \
 	src/serve/predict.o \
 	src/serve/log.o \
 	src/serve/log_writer.o \
+	src/serve/log_spool.o \
+	src/serve/log_ingest.o \
 	src/serve/forecast.o \
 	src/monitor/stats.o \
 	src/monitor/window.o \
@@ -99,6 +105,11 @@ include $(PGXS)
 # The install script: the catalog, training and serving, then evaluation.
 sql/install/$(EXTENSION)--$(EXTVERSION).sql: sql/install/$(EXTENSION).sql sql/install/evaluation.sql
 	cat $^ > $@
+
+# The source folders depend one way, in the order of the data flow (src/README.md).
+.PHONY: check-layers
+check-layers:
+	test/scripts/layers.sh
 
 # The model-format fuzzer runs outside the server (see test/fuzz/README.md).
 .PHONY: fuzz

@@ -20,6 +20,9 @@
 #include "common/pg_prng.h"
 #include "learn/learner.h"
 
+/* The most nodes a stored tree may have: growth stops there, the loader refuses more. */
+#define TREE_MAX_STORED_NODES 10000000
+
 #define TREE_MAX_BINS 256			/* including bin 0, for missing values */
 
 typedef struct BinnedData
@@ -180,5 +183,26 @@ extern Tree *tree_load(ByteReader *r, int n_features, int n_outputs);
 /* Per-feature importance as JSON members: "importance_gain", "importance_splits". */
 extern void tree_importance_json(JsonBuilder *json, const double *gain, const double *splits,
 								 int n_features);
+
+/* ---- inside the tree core: histograms (tree_hist.c) for growth (tree_grow.c) ---- */
+
+/* One histogram entry: n_channels sums of g, then the sum of h, then the row count. */
+#define ENTRY(C) ((C) + 2)
+
+typedef struct HistLayout
+{
+	int		   *offset;			/* per feature, first entry */
+	int			total_bins;
+	int			entry;			/* doubles per entry */
+} HistLayout;
+
+/*
+ * Sums rows[0..n)'s g and h per bin of the listed features (all of them
+ * when features is NULL) into hist, over the threads when there are enough
+ * rows.
+ */
+extern void tree_build_histogram(const BinnedData *bd, const HistLayout *layout, const int *features,
+								 int n_features, const int64 *rows, int64 n, const double *g,
+								 const double *h, int C, double *hist, TreeThreads *threads);
 
 #endif							/* AUTOML_TREE_H */

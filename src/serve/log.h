@@ -105,7 +105,36 @@ extern void log_writer_wake(void);
 /* The directory of this database's spool files, created if missing. */
 extern char *log_spool_directory(bool create);
 
+/* The generation of the writers' shared memory: spool files of older ones are complete. */
+extern int64 log_writer_generation(void);
+
+/* ---- spool files (log_spool.c) ---- */
+
 /* The spool file name (without directory and suffix) this process writes. */
 extern char *log_spool_name(void);
+
+/* One spool file of this database, as an ingestion round sees it. */
+typedef struct SpoolFile
+{
+	char	   *base;			/* the name without .spool/.done: the key in automl.log_spool */
+	char	   *path;
+	bool		complete;		/* its process has ended */
+	off_t		size;
+	int64		consumed;
+} SpoolFile;
+
+/* This database's spool files, sorted by base name (log_spool_compare). */
+extern SpoolFile *log_spool_list(int *n_out);
+extern int	log_spool_compare(const void *a, const void *b);
+
+/* ---- ingestion (log_ingest.c) ---- */
+
+/*
+ * One round: every spool file's new complete records into automl.predictions.
+ * background: the writer's round (deletes finished files, waits for nothing).
+ * Returns the rows inserted; *more when a file has bytes left, *locked when
+ * another round held the lock.
+ */
+extern int64 log_ingest_round(bool background, bool *more, bool *locked);
 
 #endif							/* AUTOML_LOG_H */
