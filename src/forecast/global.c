@@ -71,7 +71,7 @@ forecast_global_fit(const RegularSeries *const *series, int n_series, const int 
 		else if (strcmp(def->name, "max_leaves") == 0)
 			hp[i] = 15;
 	}
-	return gbdt_learner.fit(&ds, hp);
+	return gbdt_learner.fit(&ds, hp, NULL);
 }
 
 /* h forecasts of a series from its first n periods with a fitted global model. */

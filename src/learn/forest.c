@@ -57,7 +57,7 @@ typedef struct ForestState
 } ForestState;
 
 static void *
-forest_fit(const Dataset *data, const double *hp, bool extra)
+forest_fit(const Dataset *data, const double *hp, bool extra, FitContext *ctx)
 {
 	ForestState *st = palloc0(sizeof(ForestState));
 	int64		n = data->n_rows;
@@ -124,7 +124,7 @@ forest_fit(const Dataset *data, const double *hp, bool extra)
 	for (int t = 0; t < n_trees; t++)
 	{
 		CHECK_FOR_INTERRUPTS();
-		if (t > 0 && learner_past_deadline())
+		if (t > 0 && fit_past_deadline(ctx))
 		{
 			st->n_trees = t;
 			break;
@@ -141,15 +141,15 @@ forest_fit(const Dataset *data, const double *hp, bool extra)
 }
 
 static void *
-random_forest_fit(const Dataset *data, const double *hp)
+random_forest_fit(const Dataset *data, const double *hp, FitContext *ctx)
 {
-	return forest_fit(data, hp, false);
+	return forest_fit(data, hp, false, ctx);
 }
 
 static void *
-extra_trees_fit(const Dataset *data, const double *hp)
+extra_trees_fit(const Dataset *data, const double *hp, FitContext *ctx)
 {
-	return forest_fit(data, hp, true);
+	return forest_fit(data, hp, true, ctx);
 }
 
 static void

@@ -103,7 +103,7 @@ row_loss(const Dataset *data, const double *F, int m, int64 row, double *scratch
 }
 
 static void *
-gbdt_fit(const Dataset *data, const double *hp)
+gbdt_fit(const Dataset *data, const double *hp, FitContext *ctx)
 {
 	GbdtState  *st = palloc0(sizeof(GbdtState));
 	int64		n = data->n_rows;
@@ -193,7 +193,7 @@ gbdt_fit(const Dataset *data, const double *hp)
 		int64		n_round = 0;
 
 		CHECK_FOR_INTERRUPTS();
-		if (round > 0 && learner_past_deadline())
+		if (round > 0 && fit_past_deadline(ctx))
 			break;
 		for (int64 i = 0; i < n_train; i++)
 		{

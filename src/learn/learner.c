@@ -38,24 +38,26 @@ learner_default_for(Task task)
 	return task == TASK_REGRESSION ? &ridge_learner : &logistic_learner;
 }
 
-double		learner_deadline = 0.0;
-double		learner_fit_started = 0.0;
-double		learner_followup_factor = 0.0;
-bool		learner_deadline_hit = false;
-
-bool
-learner_past_deadline(void)
+double
+fit_clock(void)
 {
 	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+bool
+fit_past_deadline(FitContext *ctx)
+{
 	double		now;
 
-	if (learner_deadline <= 0.0)
+	if (ctx == NULL || ctx->deadline <= 0.0)
 		return false;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	now = ts.tv_sec + ts.tv_nsec * 1e-9;
-	if (now + (now - learner_fit_started) * learner_followup_factor < learner_deadline)
+	now = fit_clock();
+	if (now + (now - ctx->started) * ctx->followup_factor < ctx->deadline)
 		return false;
-	learner_deadline_hit = true;
+	ctx->stopped = true;
 	return true;
 }
 
@@ -64,4 +66,3 @@ task_name(Task task)
 {
 	return task == TASK_REGRESSION ? "regression" : "classification";
 }
-

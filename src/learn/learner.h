@@ -43,6 +43,29 @@ typedef struct HyperparamDef
 	bool		is_integer;
 } HyperparamDef;
 
+/*
+ * What a fit may know of the search around it: its time limit. The search
+ * gives each fit a deadline in seconds on CLOCK_MONOTONIC (0: none). Tree
+ * ensembles check it between trees: a fit is past it when, at its pace so
+ * far, the work still to come after it (followup_factor times this fit's
+ * time: the trial's other folds and the refit on all rows) would end after
+ * the deadline. They then stop adding trees and set stopped, and the search
+ * discards the trial. A NULL context: no limit.
+ */
+typedef struct FitContext
+{
+	double		deadline;
+	double		started;		/* when this fit began, on the same clock */
+	double		followup_factor;
+	bool		stopped;		/* set by the learner that stopped at the deadline */
+} FitContext;
+
+/* Whether the fit should stop adding trees now (and ctx->stopped is set); false without ctx. */
+extern bool fit_past_deadline(FitContext *ctx);
+
+/* Seconds on CLOCK_MONOTONIC, the clock of FitContext. */
+extern double fit_clock(void);
+
 typedef struct Learner
 {
 	const char *name;
@@ -51,8 +74,11 @@ typedef struct Learner
 	int			n_hyperparams;
 	const HyperparamDef *hyperparams;
 
-	/* Fits the data with hyperparameter values in the order of hyperparams. */
-	void	   *(*fit) (const Dataset *data, const double *hyperparams);
+	/*
+	 * Fits the data with hyperparameter values in the order of hyperparams;
+	 * ctx (or NULL) bounds its time.
+	 */
+	void	   *(*fit) (const Dataset *data, const double *hyperparams, FitContext *ctx);
 
 	/*
 	 * Predicts one prepared row: regression writes the value to out[0];
@@ -125,18 +151,5 @@ extern const Learner *learner_default_for(Task task);
 
 extern const char *task_name(Task task);
 
-/*
- * The search's time limit for one fit, in seconds on CLOCK_MONOTONIC (0:
- * none). Tree ensembles check it between trees: a fit is past it when, at its
- * pace so far, the work still to come after it (learner_followup_factor times
- * this fit's time: the trial's other folds and the refit on all rows) would
- * end after the deadline. They then stop adding trees and set
- * learner_deadline_hit, and the search discards the trial.
- */
-extern double learner_deadline;
-extern double learner_fit_started;
-extern double learner_followup_factor;
-extern bool learner_deadline_hit;
-extern bool learner_past_deadline(void);
 
 #endif							/* AUTOML_LEARNER_H */

@@ -378,7 +378,7 @@ minimise_newton_binary(const LossProblem *p, double *x, int n, int max_iter)
 #define NEWTON_MAX_WORK 4e9
 
 static void *
-logistic_fit(const Dataset *data, const double *hp)
+logistic_fit(const Dataset *data, const double *hp, FitContext *ctx)
 {
 	LogisticState *state = palloc0(sizeof(LogisticState));
 	LossProblem problem;

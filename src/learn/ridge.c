@@ -26,7 +26,7 @@ static const HyperparamDef ridge_hyperparams[] = {
 };
 
 static void *
-ridge_fit(const Dataset *data, const double *hp)
+ridge_fit(const Dataset *data, const double *hp, FitContext *ctx)
 {
 	int			d = data->n_features;
 	int64		n = data->n_rows;

@@ -15,7 +15,7 @@
 
 Model *
 fit_model(const TrainingData *td, const Learner *learner, const double *hyperparams,
-		  const int64 *rows, int64 n_rows)
+		  const int64 *rows, int64 n_rows, FitContext *ctx)
 {
 	Model	   *model = palloc0(sizeof(Model));
 	PrepSpec   *prep = prep_copy_unfitted(td->features);
@@ -61,7 +61,7 @@ fit_model(const TrainingData *td, const Learner *learner, const double *hyperpar
 
 	model->task = td->task;
 	model->learner = learner;
-	model->learner_state = learner->fit(&data, hyperparams);
+	model->learner_state = learner->fit(&data, hyperparams, ctx);
 	model->prep = prep;
 	model->n_classes = td->n_classes;
 	pfree(X);
@@ -112,14 +112,14 @@ predictions_for(const TrainingData *td, const Validation *v)
 
 bool
 evaluate_config(const TrainingData *td, const Validation *v, const Learner *learner,
-				const double *hyperparams, const MetricDef *metric,
+				const double *hyperparams, const MetricDef *metric, double deadline,
 				Predictions *out, double *fold_scores)
 {
 	MemoryContext fit_cxt = AllocSetContextCreate(CurrentMemoryContext, "automl fit",
 												  ALLOCSET_DEFAULT_SIZES);
 	int64		at = 0;
+	FitContext	ctx = {deadline, 0.0, 0.0, false};
 
-	learner_deadline_hit = false;
 	for (int f = 0; f < v->n_folds; f++)
 	{
 		const Split *fold = &v->folds[f];
@@ -128,13 +128,13 @@ evaluate_config(const TrainingData *td, const Validation *v, const Learner *lear
 		Predictions fold_pred = predictions_slice(out, at, fold->n_valid);
 
 		/* what follows this fit: the other folds, then a refit on all rows */
-		learner_fit_started = seconds_now();
-		learner_followup_factor = (v->n_folds - f - 1) +
+		ctx.started = seconds_now();
+		ctx.followup_factor = (v->n_folds - f - 1) +
 			refit_factor((double) td->frame->n_rows / Max(fold->n_train, 1));
 		old = MemoryContextSwitchTo(fit_cxt);
-		model = fit_model(td, learner, hyperparams, fold->train, fold->n_train);
+		model = fit_model(td, learner, hyperparams, fold->train, fold->n_train, &ctx);
 
-		if (learner_deadline_hit)
+		if (ctx.stopped)
 		{
 			MemoryContextSwitchTo(old);
 			MemoryContextDelete(fit_cxt);

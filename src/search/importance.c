@@ -63,7 +63,7 @@ permutation_importance(const TrainingData *td, const Model *model, const int *bi
 		double		var = 0.0;
 
 		mean[c] = 0.0;
-		pg_prng_seed(&rng, 42 + c);
+		pg_prng_seed(&rng, 42 + c);	/* see common/seed.h */
 		for (int64 i = 0; i < n; i++)
 			saved[i] = col->values ? col->values[rows[i]] : (double) col->codes[rows[i]];
 		for (int r = 0; r < repeats; r++)

@@ -28,6 +28,7 @@
 
 #include "common/pg_prng.h"
 #include "common/subxact.h"
+#include "common/seed.h"
 #include "miscadmin.h"
 #include "search/search.h"
 #include "utils/memutils.h"
@@ -99,10 +100,7 @@ typedef struct SearchState
 double
 seconds_now(void)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec + ts.tv_nsec * 1e-9;
+	return fit_clock();
 }
 
 
@@ -268,6 +266,7 @@ run_trial(SearchState *st, LearnerState *ls, const double *values, bool use_dead
 	Predictions *pred;
 	double	   *fold_scores = palloc(sizeof(double) * v->n_folds);
 	double		started = seconds_now();
+	double		deadline;
 	volatile bool finished = false;
 
 	if (st->n_trials == st->max_trials_alloc)
@@ -291,14 +290,14 @@ run_trial(SearchState *st, LearnerState *ls, const double *values, bool use_dead
 	pred->pred = MemoryContextAllocHuge(CurrentMemoryContext,
 										sizeof(double) * Max(pred->n, 1) * predictions_width(pred));
 
-	learner_deadline = use_deadline ? search_deadline(st) : 0.0;
-	if (!isfinite(learner_deadline))
-		learner_deadline = 0.0;
+	deadline = use_deadline ? search_deadline(st) : 0.0;
+	if (!isfinite(deadline))
+		deadline = 0.0;
 	subxact = subxact_begin();
 	PG_TRY();
 	{
 		finished = evaluate_config(req->td, v, trial->learner, trial->hyperparams, req->metric,
-								   pred, fold_scores);
+								   deadline, pred, fold_scores);
 		subxact_commit(&subxact);
 		trial->status = finished ? TRIAL_OK : TRIAL_STOPPED;
 	}
@@ -306,13 +305,11 @@ run_trial(SearchState *st, LearnerState *ls, const double *values, bool use_dead
 	{
 		ErrorData  *error;
 
-		learner_deadline = 0.0;
 		error = subxact_abort(&subxact);	/* re-throws cancel */
 		trial->status = TRIAL_FAILED;
 		trial->error = error->message;
 	}
 	PG_END_TRY();
-	learner_deadline = 0.0;
 	trial->fit_seconds = seconds_now() - started;
 	ls->n_trials++;
 	ls->seconds += trial->fit_seconds;
@@ -545,7 +542,7 @@ static void
 set_seed(const LearnerState *ls, const SearchRequest *req, double *values)
 {
 	if (ls->seed_index >= 0)
-		values[ls->seed_index] = (double) ((uint32) req->seed % 2147483647u);
+		values[ls->seed_index] = seed_learner(req->seed);
 }
 
 SearchResult
@@ -565,7 +562,7 @@ run_search(const SearchRequest *req)
 	st.trials = palloc(sizeof(Trial) * st.max_trials_alloc);
 	st.n_all_rows = req->td->frame->n_rows;
 	st.truth = predictions_for(req->td, req->validation);
-	pg_prng_seed(&st.rng, (uint64) (uint32) req->seed * 2654435761u + 1);
+	pg_prng_seed(&st.rng, seed_search(req->seed));
 
 	if (req->fixed_learner != NULL)
 	{

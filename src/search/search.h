@@ -78,7 +78,8 @@ typedef struct TrainingData
 
 /* A fitted model: a fresh copy of td->features fitted on rows, then the learner. */
 extern Model *fit_model(const TrainingData *td, const Learner *learner,
-						const double *hyperparams, const int64 *rows, int64 n_rows);
+						const double *hyperparams, const int64 *rows, int64 n_rows,
+						FitContext *ctx);
 
 /*
  * Predicts the given rows of the frame into pred (n_rows x width). binding
@@ -94,11 +95,11 @@ extern Predictions predictions_for(const TrainingData *td, const Validation *v);
 /*
  * One configuration validated: fitted on each fold's training rows, its
  * predictions for every validation row written into out->pred, the metric per
- * fold into fold_scores (n_folds). Returns false when the learner stopped at
- * the deadline (learner_deadline) before finishing.
+ * fold into fold_scores (n_folds). Returns false when a fit stopped at the
+ * deadline (seconds_now(); 0: none) before finishing (see FitContext).
  */
 extern bool evaluate_config(const TrainingData *td, const Validation *v, const Learner *learner,
-							const double *hyperparams, const MetricDef *metric,
+							const double *hyperparams, const MetricDef *metric, double deadline,
 							Predictions *out, double *fold_scores);
 
 /* ---- hyper-parameter spaces (space.c) ---- */

@@ -8,11 +8,9 @@
 
 #include <math.h>
 
+#include "common/seed.h"
 #include "common/subxact.h"
 #include "train/tabular.h"
-
-/* Seeds the gate's split apart from the validation's: "gate". */
-#define GATE_SEED_SALT UINT64CONST(0x67617465)
 
 void
 deploy_split_gate(TabularRun *t)
@@ -22,7 +20,7 @@ deploy_split_gate(TabularRun *t)
 	Split		split = holdout_split(frame->n_rows,
 									  t->td.task == TASK_CLASSIFICATION ? frame->target.codes : NULL,
 									  t->td.n_classes, req->gate_fraction,
-									  (uint64) (uint32) req->seed ^ GATE_SEED_SALT);
+									  seed_gate(req->seed));
 
 	t->data_digest = frame_digest(frame);	/* of every row read, before they are split */
 

@@ -199,13 +199,13 @@ importance_write(const TabularRun *t, JsonBuilder *b)
 		{
 			const Trial *trial = &t->sr.trials[t->ens.trial[m]];
 
-			members[m] = fit_model(td, trial->learner, trial->hyperparams, fold->train, fold->n_train);
+			members[m] = fit_model(td, trial->learner, trial->hyperparams, fold->train, fold->n_train, NULL);
 			members[m]->classes = t->classes;
 		}
 		model = model_make_ensemble(members, t->ens.weight, t->ens.n_members);
 	}
 	else
-		model = fit_model(td, t->best->learner, t->best->hyperparams, fold->train, fold->n_train);
+		model = fit_model(td, t->best->learner, t->best->hyperparams, fold->train, fold->n_train, NULL);
 	model->classes = t->classes;
 
 	C = model->prep->n_columns;

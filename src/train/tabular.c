@@ -13,6 +13,7 @@
 #include <math.h>
 
 #include "catalog/pg_type.h"
+#include "common/seed.h"
 #include "train/tabular.h"
 #include "utils/builtins.h"
 
@@ -30,7 +31,7 @@
 static Frame *
 read_rows(const TrainRequest *req)
 {
-	Frame	   *frame = frame_scan(req->relid, req->target, req->exclude, (uint64) (uint32) req->seed);
+	Frame	   *frame = frame_scan(req->relid, req->target, req->exclude, seed_sample(req->seed));
 
 	if (frame->n_rows == 0)
 	{
@@ -276,8 +277,8 @@ choose_validation(const TrainingData *td, double time_budget, int seed)
 
 	if (rows >= 2 * CV_FOLDS && rows <= CV_MAX_ROWS &&
 		(rows <= CV_ALWAYS_ROWS || cells <= budget * CV_CELLS_PER_SECOND))
-		return validation_kfold(rows, label, td->n_classes, CV_FOLDS, (uint64) (uint32) seed);
-	return validation_holdout(rows, label, td->n_classes, VALID_FRACTION, (uint64) (uint32) seed);
+		return validation_kfold(rows, label, td->n_classes, CV_FOLDS, seed_validation(seed));
+	return validation_holdout(rows, label, td->n_classes, VALID_FRACTION, seed_validation(seed));
 }
 
 /* The search, validated without leaks: every fit learns its prep from its own rows. */
@@ -352,13 +353,13 @@ refit(TabularRun *t)
 		{
 			const Trial *trial = &t->sr.trials[t->ens.trial[m]];
 
-			members[m] = fit_model(&t->td, trial->learner, trial->hyperparams, all_rows, n);
+			members[m] = fit_model(&t->td, trial->learner, trial->hyperparams, all_rows, n, NULL);
 			members[m]->classes = t->classes;
 		}
 		t->model = model_make_ensemble(members, t->ens.weight, t->ens.n_members);
 	}
 	else
-		t->model = fit_model(&t->td, t->best->learner, t->best->hyperparams, all_rows, n);
+		t->model = fit_model(&t->td, t->best->learner, t->best->hyperparams, all_rows, n, NULL);
 	t->refit_seconds = seconds_now() - refit_started;
 	t->model->classes = t->classes;
 	/* The column checks read the fitted spec of the first (best) member. */
@@ -382,7 +383,7 @@ calibrate(TabularRun *t)
 	t->score_before_calibration = metric_score(t->metric, chosen);
 	t->calibration = calibration_choose(t->run.req->calibration, chosen->n, chosen->pred,
 										chosen->label, t->td.n_classes,
-										(uint64) t->run.req->seed);
+										seed_calibration(t->run.req->seed));
 	t->model->calibrator = t->calibration.calibrator;
 	if (t->calibration.cross_fitted)
 	{

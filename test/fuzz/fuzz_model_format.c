@@ -219,7 +219,7 @@ fit_seed_model(Frame *frame, int n, Task task, int n_classes, const Learner *lea
 		hp[0] = 5;				/* n_estimators: small seeds mutate faster */
 	model->n_classes = data.n_classes;
 	model->classes = classes;
-	model->learner_state = learner->fit(&data, hp);
+	model->learner_state = learner->fit(&data, hp, NULL);
 	return model;
 }
 
@@ -353,7 +353,7 @@ make_forecast_seed(ForecastCandidate method)
 		for (int i = 0; i < gbdt_learner.n_hyperparams; i++)
 			hp[i] = gbdt_learner.hyperparams[i].default_value;
 		hp[0] = 5;
-		model.gbdt_state = gbdt_learner.fit(&ds, hp);
+		model.gbdt_state = gbdt_learner.fit(&ds, hp, NULL);
 	}
 	{
 		bytea	   *b = forecast_model_serialize(&model);

@@ -490,7 +490,7 @@ test_additivity(const Case *c)
 	int			n = 300;
 	int			n_fresh = 150;
 	Made	   *m = make_data(n, F, c->task, c->n_classes, c->learner->raw_inputs);
-	void	   *state = c->learner->fit(&m->data, default_hyperparams(c->learner));
+	void	   *state = c->learner->fit(&m->data, default_hyperparams(c->learner), NULL);
 	void	   *loaded = reload(c->learner, state, c->task, F, c->n_classes);
 	int			n_outputs = c->n_classes > 0 ? c->n_classes : 1;
 	int			n_margins = c->learner->n_margins(state);
@@ -574,7 +574,7 @@ test_model_exact(const Learner *learner, Task task, int n_classes)
 	int			F = 5;
 	int			n = 300;
 	Made	   *m = make_data(n, F, task, n_classes, true);
-	void	   *state = learner->fit(&m->data, default_hyperparams(learner));
+	void	   *state = learner->fit(&m->data, default_hyperparams(learner), NULL);
 	bool		boosted = learner == &gbdt_learner;
 	int			n_margins = learner->n_margins(state);
 	int			per_round = boosted ? n_margins : 1;
