@@ -225,29 +225,3 @@ bytes_expect_end(ByteReader *r)
 	if (r->left != 0)
 		bytes_corrupted(r, "unexpected bytes after the end");
 }
-
-/* CRC-32 (the zlib polynomial), table-driven; enough to detect damaged bytes. */
-uint32
-bytes_crc32(const void *data, size_t len)
-{
-	static uint32 table[256];
-	static bool table_ready = false;
-	const uint8 *p = data;
-	uint32		crc = 0xFFFFFFFFu;
-
-	if (!table_ready)
-	{
-		for (uint32 i = 0; i < 256; i++)
-		{
-			uint32		c = i;
-
-			for (int k = 0; k < 8; k++)
-				c = (c & 1) ? 0xEDB88320u ^ (c >> 1) : c >> 1;
-			table[i] = c;
-		}
-		table_ready = true;
-	}
-	for (size_t i = 0; i < len; i++)
-		crc = table[(crc ^ p[i]) & 0xFF] ^ (crc >> 8);
-	return crc ^ 0xFFFFFFFFu;
-}

@@ -47,6 +47,4 @@ extern void bytes_expect_end(ByteReader *r);
 
 extern void bytes_corrupted(ByteReader *r, const char *detail) pg_attribute_noreturn();
 
-extern uint32 bytes_crc32(const void *data, size_t len);
-
 #endif							/* AUTOML_BYTES_H */

@@ -6,7 +6,9 @@
  *        8     4  format version (MODEL_FORMAT_VERSION)
  *       12     4  flags, reserved, 0
  *       16     8  payload length
- *       24     4  CRC-32 of the payload
+ *       24     4  checksum of the payload: CRC-32C (PostgreSQL's pg_crc32c) from
+ *                 format 3, CRC-32 (the zlib polynomial, PostgreSQL's
+ *                 "traditional" CRC-32) in format 2
  *       28     4  reserved, 0
  *       32     -  payload: task, learner name, classes, then either
  *                 feature spec and learner section (length-prefixed), or,
@@ -23,14 +25,40 @@
 #include <math.h>
 
 #include "common/bytes.h"
-#include "registry/registry.h"
 #include "fmgr.h"
+#include "port/pg_crc32c.h"
+#include "registry/registry.h"
+#include "utils/pg_crc.h"
 
 #define MODEL_MAGIC "AUTOMLMD"
 #define MODEL_HEADER_SIZE 32
 #define MAX_CLASSES 100000
 #define ENSEMBLE_NAME "ensemble"
 #define MAX_MEMBERS 1000
+
+/* The checksum of a payload as the given format version writes it. */
+static uint32
+payload_checksum(uint32 format_version, const char *data, size_t len)
+{
+	if (format_version >= 3)
+	{
+		pg_crc32c	crc;
+
+		INIT_CRC32C(crc);
+		COMP_CRC32C(crc, data, len);
+		FIN_CRC32C(crc);
+		return crc;
+	}
+	else
+	{
+		pg_crc32	crc;
+
+		INIT_TRADITIONAL_CRC32(crc);
+		COMP_TRADITIONAL_CRC32(crc, data, len);
+		FIN_TRADITIONAL_CRC32(crc);
+		return crc;
+	}
+}
 
 /* One learner's feature spec and state. */
 static void
@@ -83,7 +111,7 @@ model_bytes_wrap(const ByteWriter *payload)
 	bytes_put_u32(&out, MODEL_FORMAT_VERSION);
 	bytes_put_u32(&out, 0);
 	bytes_put_u64(&out, (uint64) payload->buf.len);
-	bytes_put_u32(&out, bytes_crc32(payload->buf.data, payload->buf.len));
+	bytes_put_u32(&out, payload_checksum(MODEL_FORMAT_VERSION, payload->buf.data, payload->buf.len));
 	bytes_put_u32(&out, 0);
 	bytes_put_raw(&out, payload->buf.data, payload->buf.len);
 
@@ -115,7 +143,7 @@ model_bytes_open(const char *data, size_t len)
 				 errhint("Update the automl extension to read this model.")));
 	if (format_version == 0 || bytes_get_u32(&r) != 0)
 		bytes_corrupted(&r, "the format version or flags are invalid");
-	if (format_version < MODEL_FORMAT_VERSION)
+	if (format_version < MODEL_FORMAT_OLDEST)
 		ereport(ERROR,
 				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
 				 errmsg("stored model has format version %u of a development build before automl 0.1.0",
@@ -127,7 +155,7 @@ model_bytes_open(const char *data, size_t len)
 		bytes_corrupted(&r, "a reserved header field is not zero");
 	if (payload_len != len - MODEL_HEADER_SIZE)
 		bytes_corrupted(&r, "the length does not match the stored bytes");
-	if (bytes_crc32(r.pos, r.left) != crc)
+	if (payload_checksum(format_version, (const char *) r.pos, r.left) != crc)
 		bytes_corrupted(&r, "the checksum does not match");
 	r.what = "model payload";
 	return r;

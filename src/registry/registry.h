@@ -15,10 +15,14 @@
 /* ---- binary format (model_format.c) ---- */
 
 /*
- * 2: calibration, tree node covers and linear input means (explanations).
- * 0.1.0 is the first release; version 1 was never released and is refused.
+ * 3: the header's checksum is CRC-32C (PostgreSQL's pg_crc32c); the payload
+ *    is format 2's.
+ * 2: calibration, tree node covers and linear input means (explanations);
+ *    what automl 0.1.0 writes, still read.
+ * Version 1 was never released and is refused.
  */
-#define MODEL_FORMAT_VERSION 2
+#define MODEL_FORMAT_VERSION 3
+#define MODEL_FORMAT_OLDEST 2
 
 /* Model bytes: a 32-byte header (magic, format version, length, CRC-32), then the payload. */
 extern bytea *model_serialize(const Model *model);

@@ -22,6 +22,8 @@
 #include "data/frame.h"
 #include "prep/prep.h"
 #include "pg_shim.h"
+#include "port/pg_crc32c.h"
+#include "utils/pg_crc.h"
 #include "forecast/forecast.h"
 #include "registry/registry.h"
 
@@ -452,7 +454,25 @@ fix_header(uint8 *buf, size_t len)
 	if (len < HEADER_SIZE)
 		return;
 	put_u64(buf + 16, len - HEADER_SIZE);
-	put_u32(buf + 24, bytes_crc32(buf + HEADER_SIZE, len - HEADER_SIZE));
+	/* the checksum of the header's format version: CRC-32C from 3, CRC-32 before */
+	if ((buf[8] | buf[9] << 8 | buf[10] << 16 | (uint32) buf[11] << 24) >= 3)
+	{
+		pg_crc32c	crc;
+
+		INIT_CRC32C(crc);
+		COMP_CRC32C(crc, buf + HEADER_SIZE, len - HEADER_SIZE);
+		FIN_CRC32C(crc);
+		put_u32(buf + 24, crc);
+	}
+	else
+	{
+		pg_crc32	crc;
+
+		INIT_TRADITIONAL_CRC32(crc);
+		COMP_TRADITIONAL_CRC32(crc, buf + HEADER_SIZE, len - HEADER_SIZE);
+		FIN_TRADITIONAL_CRC32(crc);
+		put_u32(buf + 24, crc);
+	}
 }
 
 int

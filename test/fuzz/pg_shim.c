@@ -481,3 +481,25 @@ pg_mbcliplen(const char *mbstr, int len, int limit)
 		n--;
 	return n;
 }
+
+/*
+ * The server's table of the traditional CRC-32 (src/backend/utils/hash/pg_crc.c,
+ * not in libpgcommon), which models of format 2 are checked with: the zlib
+ * polynomial, reflected, filled before main.
+ */
+uint32		pg_crc32_table[256];
+
+static void fill_crc32_table(void) __attribute__((constructor));
+
+static void
+fill_crc32_table(void)
+{
+	for (uint32 i = 0; i < 256; i++)
+	{
+		uint32		c = i;
+
+		for (int k = 0; k < 8; k++)
+			c = (c & 1) ? 0xEDB88320u ^ (c >> 1) : c >> 1;
+		pg_crc32_table[i] = c;
+	}
+}
