@@ -1,21 +1,37 @@
 /*
- * category.c: a dictionary of distinct strings, in first-seen order, with an
- * open-addressing hash index. Used for categorical columns and class labels.
+ * category.c: a dictionary of distinct strings, in first-seen order, indexed
+ * by PostgreSQL's simplehash. Used for categorical columns and class labels.
  */
 #include "postgres.h"
 
+#include "common/hashfn.h"
 #include "data/frame.h"
 #include "utils/memutils.h"
 
-static uint32
-hash_bytes_fnv(const char *s, int len)
+/* A string that need not end in a terminator: what lookups bring. */
+typedef struct CategoryKey
 {
-	uint32		h = 2166136261u;
+	const char *str;
+	int			len;
+} CategoryKey;
 
-	for (int i = 0; i < len; i++)
-		h = (h ^ (uint8) s[i]) * 16777619u;
-	return h;
-}
+typedef struct CategoryEntry
+{
+	CategoryKey key;			/* points at the dictionary's own copy */
+	int			code;
+	char		status;			/* simplehash's */
+} CategoryEntry;
+
+#define SH_PREFIX category_hash
+#define SH_ELEMENT_TYPE CategoryEntry
+#define SH_KEY_TYPE CategoryKey
+#define SH_KEY key
+#define SH_HASH_KEY(tb, k) hash_bytes((const unsigned char *) (k).str, (k).len)
+#define SH_EQUAL(tb, a, b) ((a).len == (b).len && memcmp((a).str, (b).str, (a).len) == 0)
+#define SH_SCOPE static inline
+#define SH_DECLARE
+#define SH_DEFINE
+#include "lib/simplehash.h"
 
 CategoryDict *
 category_dict_create(MemoryContext cxt, int max_values)
@@ -26,62 +42,29 @@ category_dict_create(MemoryContext cxt, int max_values)
 	dict->max_values = max_values;
 	dict->capacity = 64;
 	dict->values = MemoryContextAlloc(cxt, sizeof(char *) * dict->capacity);
-	dict->n_slots = 256;
-	dict->slots = MemoryContextAllocZero(cxt, sizeof(int) * dict->n_slots);
+	dict->index = category_hash_create(cxt, 64, NULL);
 	return dict;
-}
-
-/* The slot where s is, or the empty slot where it would go. */
-static int
-find_slot(const CategoryDict *dict, const char *s, int len)
-{
-	uint32		mask = dict->n_slots - 1;
-	uint32		i = hash_bytes_fnv(s, len) & mask;
-
-	while (dict->slots[i] != 0)
-	{
-		const char *v = dict->values[dict->slots[i] - 1];
-
-		if (strncmp(v, s, len) == 0 && v[len] == '\0')
-			return (int) i;
-		i = (i + 1) & mask;
-	}
-	return (int) i;
 }
 
 int
 category_dict_find(const CategoryDict *dict, const char *s, int len)
 {
-	int			slot = find_slot(dict, s, len);
+	CategoryKey key = {s, len};
+	CategoryEntry *entry = category_hash_lookup(dict->index, key);
 
-	return dict->slots[slot] - 1;
-}
-
-static void
-grow_index(CategoryDict *dict)
-{
-	int			n_slots = dict->n_slots * 2;
-
-	pfree(dict->slots);
-	dict->n_slots = n_slots;
-	dict->slots = MemoryContextAllocHuge(dict->cxt, sizeof(int) * (Size) n_slots);
-	memset(dict->slots, 0, sizeof(int) * (Size) n_slots);
-	for (int v = 0; v < dict->n_values; v++)
-	{
-		int			slot = find_slot(dict, dict->values[v], (int) strlen(dict->values[v]));
-
-		dict->slots[slot] = v + 1;
-	}
+	return entry ? entry->code : -1;
 }
 
 int
 category_dict_code(CategoryDict *dict, const char *s, int len)
 {
-	int			slot = find_slot(dict, s, len);
+	CategoryKey key = {s, len};
+	CategoryEntry *entry = category_hash_lookup(dict->index, key);
 	char	   *copy;
+	bool		found;
 
-	if (dict->slots[slot] != 0)
-		return dict->slots[slot] - 1;
+	if (entry != NULL)
+		return entry->code;
 	if (dict->max_values > 0 && dict->n_values >= dict->max_values)
 		return -1;
 	if (dict->n_values == dict->capacity)
@@ -93,8 +76,8 @@ category_dict_code(CategoryDict *dict, const char *s, int len)
 	memcpy(copy, s, len);
 	copy[len] = '\0';
 	dict->values[dict->n_values] = copy;
-	dict->slots[slot] = ++dict->n_values;
-	if (dict->n_values * 2 >= dict->n_slots)
-		grow_index(dict);
-	return dict->n_values - 1;
+	key.str = copy;
+	entry = category_hash_insert(dict->index, key, &found);
+	entry->code = dict->n_values++;
+	return entry->code;
 }

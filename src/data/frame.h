@@ -24,8 +24,7 @@ typedef struct CategoryDict
 	char	  **values;
 	int			n_values;
 	int			capacity;
-	int		   *slots;			/* value index + 1; 0 = empty */
-	int			n_slots;		/* a power of two, more than twice n_values */
+	struct category_hash_hash *index;	/* value -> code (category.c) */
 	int			max_values;		/* adding more fails; 0 = no limit */
 	MemoryContext cxt;
 } CategoryDict;

@@ -13,62 +13,32 @@
 #include <limits.h>
 #include <math.h>
 
+#include "datatype/timestamp.h"
 #include "forecast/forecast.h"
+#include "utils/datetime.h"
 
 #define SECONDS_PER_DAY 86400.0
 
 /* Timestamps from SQL are exact to the microsecond; allow for float noise. */
 #define TIME_TOLERANCE 1e-3
 
-/* Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's algorithm). */
+/* Days since 1970-01-01 of a proleptic Gregorian date, by PostgreSQL's calendar. */
 static int64
 days_from_civil(int64 year, int month, int day)
 {
-	int64		era;
-	int64		year_of_era;
-	int64		day_of_year;
-	int64		day_of_era;
-
-	year -= month <= 2;
-	era = (year >= 0 ? year : year - 399) / 400;
-	year_of_era = year - era * 400;
-	day_of_year = (153 * (month + (month > 2 ? -3 : 9)) + 2) / 5 + day - 1;
-	day_of_era = year_of_era * 365 + year_of_era / 4 - year_of_era / 100 + day_of_year;
-	return era * 146097 + day_of_era - 719468;
+	return (int64) date2j((int) year, month, day) - UNIX_EPOCH_JDATE;
 }
 
 static void
 civil_from_days(int64 days, int *year, int *month, int *day)
 {
-	int64		era;
-	int64		day_of_era;
-	int64		year_of_era;
-	int64		day_of_year;
-	int64		shifted_month;
-
-	days += 719468;
-	era = (days >= 0 ? days : days - 146096) / 146097;
-	day_of_era = days - era * 146097;
-	year_of_era = (day_of_era - day_of_era / 1460 + day_of_era / 36524 - day_of_era / 146096) / 365;
-	day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
-	shifted_month = (5 * day_of_year + 2) / 153;
-	*day = (int) (day_of_year - (153 * shifted_month + 2) / 5 + 1);
-	*month = (int) (shifted_month < 10 ? shifted_month + 3 : shifted_month - 9);
-	*year = (int) (year_of_era + era * 400 + (*month <= 2));
-}
-
-static bool
-is_leap(int year)
-{
-	return (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
+	j2date((int) (days + UNIX_EPOCH_JDATE), year, month, day);
 }
 
 static int
 days_in_month(int year, int month)
 {
-	static const int days[12] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-
-	return month == 2 && is_leap(year) ? 29 : days[month - 1];
+	return day_tab[isleap(year)][month - 1];
 }
 
 double

@@ -4,11 +4,13 @@
  */
 #include "postgres.h"
 
+#include <limits.h>
 #include <math.h>
 
+#include "datatype/timestamp.h"
 #include "miscadmin.h"
 #include "prep/prep.h"
-#include "utils/json.h"
+#include "utils/datetime.h"
 #include "utils/memutils.h"
 
 /* The largest numbers a stored spec may declare. */
@@ -75,18 +77,15 @@ date_part(double seconds, PrepPart part)
 		case PART_YEAR:
 		case PART_MONTH:
 			{
-				/* days to civil date (H. Hinnant's algorithm) */
-				double		z = days + 719468.0;
-				double		era = floor(z / 146097.0);
-				double		doe = z - era * 146097.0;
-				double		yoe = floor((doe - floor(doe / 1460.0) + floor(doe / 36524.0) - floor(doe / 146096.0)) / 365.0);
-				double		doy = doe - (365.0 * yoe + floor(yoe / 4.0) - floor(yoe / 100.0));
-				double		mp = floor((5.0 * doy + 2.0) / 153.0);
-				double		month = mp < 10 ? mp + 3 : mp - 9;
+				int			year,
+							month,
+							day;
 
-				if (part == PART_MONTH)
-					return month;
-				return yoe + era * 400.0 + (month <= 2 ? 1 : 0);
+				/* PostgreSQL's calendar, on the Julian day of the date */
+				if (!(days > -UNIX_EPOCH_JDATE && days < INT_MAX - UNIX_EPOCH_JDATE))
+					return NAN;
+				j2date((int) days + UNIX_EPOCH_JDATE, &year, &month, &day);
+				return part == PART_MONTH ? month : year;
 			}
 	}
 	return 0.0;

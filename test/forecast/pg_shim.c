@@ -153,3 +153,4 @@ errhint(const char *fmt,...)
 	KEEP(hint);
 	return 0;
 }
+

@@ -121,6 +121,17 @@ MemoryContextAllocHuge(MemoryContext context, Size size)
 	return allocate(size, MaxAllocHugeSize);
 }
 
+/* simplehash's allocation (category dictionaries): huge and zeroed on request. */
+void *
+MemoryContextAllocExtended(MemoryContext context, Size size, int flags)
+{
+	void	   *p = allocate(size, (flags & MCXT_ALLOC_HUGE) ? MaxAllocHugeSize : MaxAllocSize);
+
+	if (flags & MCXT_ALLOC_ZERO)
+		memset(p, 0, size);
+	return p;
+}
+
 void *
 repalloc_huge(void *pointer, Size size)
 {
