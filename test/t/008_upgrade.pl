@@ -104,7 +104,7 @@ is(sql(q{SELECT version || ' ' || previous_version FROM automl_rollback('lin', '
 # gb: a gbdt classifier, monitored (key id), with outcomes, an evaluation, alert state
 # and an intended use.
 is( train(q{automl_train('gb', 'breast_cancer', 'diagnosis', algorithms => ARRAY['gbdt'],
-                         exclude => ARRAY['id'], seed => 1, max_trials => 2)}),
+                         exclude => ARRAY['id'], seed => 1, max_trials => 1)}),
 	'1 gbdt true', 'gb: version 1, gbdt classifier');
 sql(q{
 SELECT 1 FROM automl_monitor('gb', key => 'id', exclude => ARRAY['mean_area']);
