@@ -77,7 +77,11 @@ OBJS = \
 	src/evaluate/card.o \
 	src/evaluate/explain.o
 
+# Install scripts (sql/install/): the current version's is built from the pieces (rule
+# below); every earlier release's complete script and the upgrade scripts are committed.
 DATA_built = sql/install/$(EXTENSION)--$(EXTVERSION).sql
+DATA       = sql/install/$(EXTENSION)--0.1.0.sql \
+             sql/install/$(EXTENSION)--0.1.0--0.2.0.sql
 
 # pg_regress scripts are sql/*.sql; their output is in expected/.
 REGRESS = train predict bad_input corrupt privileges column_types registry real_data real_categorical trees search monitor retrain evaluate forecast
@@ -102,7 +106,9 @@ PG_CONFIG ?= pg_config
 PGXS := $(shell $(PG_CONFIG) --pgxs)
 include $(PGXS)
 
-# The install script: the catalog, training and serving, then evaluation.
+# The current version's install script: the catalog, training and serving, then
+# evaluation. Every change to these pieces also goes into the upgrade script from the
+# previous release (see the head of sql/install/automl.sql).
 sql/install/$(EXTENSION)--$(EXTVERSION).sql: sql/install/$(EXTENSION).sql sql/install/evaluation.sql
 	cat $^ > $@
 

@@ -1,11 +1,20 @@
--- automl: the install script (copied to automl--<version>.sql by the Makefile).
--- Hand-edited; each release adds an upgrade script beside it.
+-- automl: the install script of the current version (the Makefile concatenates this
+-- file and evaluation.sql into automl--<default_version>.sql). Hand-edited.
+--
+-- Releases: automl--0.1.0.sql is release 0.1.0's complete script, kept as it was (tag
+-- v0.1.0); automl--0.1.0--0.2.0.sql updates an installation of 0.1.0 to 0.2.0. Every
+-- change to these pieces (a table, column, function, label, grant or comment) must also
+-- go into that upgrade script, so that ALTER EXTENSION automl UPDATE gives exactly the
+-- catalog of a fresh install: test/t/008_upgrade.pl compares the two. Add a table's new
+-- columns at its end (ALTER TABLE ... ADD COLUMN cannot put them anywhere else), and
+-- COMMENT ON every new object (test/scripts/catalog_comments.sh checks both, and the
+-- volatility and PARALLEL labels of every function).
 
 \echo Use "CREATE EXTENSION automl" to load this file. \quit
 
 -- The catalog lives in its own schema; the functions go where CREATE EXTENSION puts them.
 CREATE SCHEMA automl;
-COMMENT ON SCHEMA automl IS 'automl catalog: model versions and deployments';
+COMMENT ON SCHEMA automl IS 'automl catalog: registered models and their versions, deployments, audit trail, prediction log, monitors and evaluations';
 
 -- One row per model name: who owns it and how new versions are deployed.
 CREATE TABLE automl.registry (
@@ -89,6 +98,7 @@ CREATE TABLE automl.deployments (
 );
 CREATE INDEX deployments_name_idx ON automl.deployments (name, id);
 COMMENT ON TABLE automl.deployments IS 'append-only history of deployments; the latest row per name serves';
+COMMENT ON SEQUENCE automl.deployments_id_seq IS 'identity of automl.deployments.id (the order of deployments)';
 
 -- Append-only audit trail: every training, deployment decision, rollback,
 -- retirement and deletion, with who, when, what and why.
@@ -107,11 +117,14 @@ CREATE TABLE automl.events (
 );
 CREATE INDEX events_name_idx ON automl.events (name, id);
 COMMENT ON TABLE automl.events IS 'append-only audit trail of the model registry';
+COMMENT ON SEQUENCE automl.events_id_seq IS 'identity of automl.events.id (the order of the audit trail)';
 
 -- History is not edited. automl_delete, and only it, removes a name's rows:
 -- it sets automl.deleting to that name for its transaction.
+-- VOLATILE: automl.deleting changes within automl_delete's statement. PARALLEL SAFE: it
+-- only reads a setting and raises (a trigger never fires in a parallel worker anyway).
 CREATE FUNCTION automl.forbid_change() RETURNS trigger
-LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+LANGUAGE plpgsql VOLATILE PARALLEL SAFE SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
     IF TG_OP = 'DELETE' AND TG_TABLE_NAME = 'deployments'
        AND current_setting('automl.deleting', true) = OLD.name THEN
@@ -128,6 +141,7 @@ CREATE TRIGGER deployments_append_only
 CREATE TRIGGER events_append_only
     BEFORE UPDATE OR DELETE ON automl.events
     FOR EACH ROW EXECUTE FUNCTION automl.forbid_change();
+COMMENT ON FUNCTION automl.forbid_change() IS 'trigger of automl.deployments and automl.events: refuses UPDATE and DELETE (automl_delete alone removes a deleted name''s deployments)';
 
 -- Monitoring ---------------------------------------------------------------
 
@@ -169,6 +183,7 @@ CREATE TABLE automl.predictions (
 CREATE INDEX predictions_model_time_idx ON automl.predictions (model, predicted_at);
 CREATE INDEX predictions_model_key_idx ON automl.predictions (model, key) WHERE key IS NOT NULL;
 COMMENT ON TABLE automl.predictions IS 'logged predictions of monitored models';
+COMMENT ON SEQUENCE automl.predictions_id_seq IS 'identity of automl.predictions.id (the order the log writer stored them in)';
 
 -- True outcomes, known later, by the key the monitor declared (latest wins).
 CREATE TABLE automl.observations (
@@ -215,6 +230,7 @@ CREATE FUNCTION automl.caller_owns(owner name) RETURNS boolean
 LANGUAGE sql STABLE PARALLEL SAFE
 RETURN EXISTS (SELECT 1 FROM pg_catalog.pg_roles ro
                WHERE ro.rolname OPERATOR(pg_catalog.=) owner AND pg_catalog.pg_has_role(ro.oid, 'MEMBER'));
+COMMENT ON FUNCTION automl.caller_owns(name) IS 'whether the calling role is a member of this owner role (a dropped role matches no one): whose logged predictions and monitoring rows a role sees';
 
 -- Anyone may read the log of the models whose owner role they belong to.
 ALTER TABLE automl.predictions ENABLE ROW LEVEL SECURITY;
@@ -283,12 +299,14 @@ JOIN automl.models m USING (name, version)
 ORDER BY t.name, t.version DESC, t.rank NULLS LAST, t.trial;
 COMMENT ON VIEW automl.leaderboard IS 'every trial of every search, best first; selected trials were refit into the stored model';
 
--- Trainings running now, in any session.
+-- Trainings running now, in any session (a copy of an array in shared memory, which a
+-- parallel worker reads as well as the leader).
 CREATE FUNCTION automl_training_progress(
     OUT pid integer, OUT model text, OUT phase text, OUT started_at timestamptz,
     OUT trials integer, OUT metric text, OUT best_score float8, OUT seconds_left float8)
 RETURNS SETOF record
-AS 'MODULE_PATHNAME', 'automl_training_progress' LANGUAGE C VOLATILE PARALLEL RESTRICTED;
+AS 'MODULE_PATHNAME', 'automl_training_progress' LANGUAGE C VOLATILE PARALLEL SAFE;
+COMMENT ON FUNCTION automl_training_progress() IS 'one row per automl_train running now in any session: phase, trials done, best score, seconds left';
 
 CREATE VIEW automl.training_progress AS
 SELECT * FROM automl_training_progress();
@@ -417,7 +435,7 @@ CREATE FUNCTION automl_drift(
     OUT feature text, OUT kind text, OUT statistic text, OUT distance float8, OUT threshold float8,
     OUT psi float8, OUT psi_threshold float8, OUT drifted boolean, OUT rows bigint)
 RETURNS SETOF record
-AS 'MODULE_PATHNAME', 'automl_drift' LANGUAGE C STABLE PARALLEL RESTRICTED;
+AS 'MODULE_PATHNAME', 'automl_drift' LANGUAGE C STABLE PARALLEL SAFE;
 COMMENT ON FUNCTION automl_drift IS 'per-feature, prediction and dataset drift of a window of the log (default: the last day) against the deployed version''s training profile';
 
 CREATE FUNCTION automl_data_quality(
@@ -427,7 +445,7 @@ CREATE FUNCTION automl_data_quality(
     OUT training_missing_share float8, OUT unseen_share float8, OUT training_unseen_share float8,
     OUT out_of_range_share float8, OUT training_min float8, OUT training_max float8)
 RETURNS SETOF record
-AS 'MODULE_PATHNAME', 'automl_data_quality' LANGUAGE C STABLE PARALLEL RESTRICTED;
+AS 'MODULE_PATHNAME', 'automl_data_quality' LANGUAGE C STABLE PARALLEL SAFE;
 COMMENT ON FUNCTION automl_data_quality IS 'missing, unseen-category and out-of-range shares per feature in a window of the log, beside training';
 
 CREATE FUNCTION automl_performance(
@@ -436,7 +454,7 @@ CREATE FUNCTION automl_performance(
     OUT predictions bigint, OUT labelled bigint, OUT metric text, OUT value float8,
     OUT validation_value float8, OUT degraded boolean, OUT reason text, OUT unknown_labels bigint)
 RETURNS SETOF record
-AS 'MODULE_PATHNAME', 'automl_performance' LANGUAGE C STABLE PARALLEL RESTRICTED;
+AS 'MODULE_PATHNAME', 'automl_performance' LANGUAGE C STABLE PARALLEL SAFE;
 COMMENT ON FUNCTION automl_performance IS 'metrics of the window''s predictions that have observed outcomes, beside the validation score at training';
 
 -- The views: every monitored model the caller's roles own, over its drift_window.
@@ -475,7 +493,7 @@ GRANT EXECUTE ON FUNCTION automl.caller_owns(name) TO PUBLIC;
 -- channel as JSON, the alerts that started or ended since the last check.
 CREATE FUNCTION automl_check_alerts(channel text DEFAULT 'automl_alerts')
 RETURNS TABLE (model text, kind text, alerting boolean, detail text, since timestamptz)
-LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     m record;

@@ -18,6 +18,7 @@ CREATE TABLE automl.evaluations (
 );
 CREATE INDEX ON automl.evaluations (name, version, kind, evaluated_at);
 COMMENT ON TABLE automl.evaluations IS 'figures of the evaluations run by each model''s owner, for its model card';
+COMMENT ON SEQUENCE automl.evaluations_id_seq IS 'generates automl.evaluations.id (the order evaluations were recorded in)';
 
 -- Free text an owner gives a model name for its card.
 CREATE TABLE automl.descriptions (
@@ -33,6 +34,10 @@ SELECT pg_catalog.pg_extension_config_dump('automl.evaluations_id_seq', '');
 SELECT pg_catalog.pg_extension_config_dump('automl.descriptions', '');
 GRANT SELECT ON automl.evaluations, automl.descriptions TO PUBLIC;
 
+-- Labels: automl_evaluate and automl_fairness record their figures (VOLATILE, PARALLEL
+-- UNSAFE). The curves, the confusion matrix and automl_feature_importance only read, but
+-- they read a relation the caller names, which may be the leader's temporary table: a
+-- parallel worker cannot (STABLE, PARALLEL RESTRICTED).
 CREATE FUNCTION automl_evaluate(
     name         text,
     relation     text,
@@ -46,30 +51,30 @@ COMMENT ON FUNCTION automl_evaluate IS 'the model''s metrics on a labelled relat
 
 CREATE FUNCTION automl_confusion_matrix(name text, relation text, version integer DEFAULT NULL)
 RETURNS TABLE (actual text, predicted text, rows bigint)
-AS 'MODULE_PATHNAME', 'automl_confusion_matrix' LANGUAGE C STABLE PARALLEL UNSAFE;
+AS 'MODULE_PATHNAME', 'automl_confusion_matrix' LANGUAGE C STABLE PARALLEL RESTRICTED;
 COMMENT ON FUNCTION automl_confusion_matrix IS 'rows per (actual, predicted) class pair on a labelled relation';
 
 CREATE FUNCTION automl_roc_curve(name text, relation text, version integer DEFAULT NULL)
 RETURNS TABLE (class text, threshold float8, false_positive_rate float8, true_positive_rate float8)
-AS 'MODULE_PATHNAME', 'automl_roc_curve' LANGUAGE C STABLE PARALLEL UNSAFE;
+AS 'MODULE_PATHNAME', 'automl_roc_curve' LANGUAGE C STABLE PARALLEL RESTRICTED;
 COMMENT ON FUNCTION automl_roc_curve IS 'ROC points per class (the positive class of two) on a labelled relation';
 
 CREATE FUNCTION automl_pr_curve(name text, relation text, version integer DEFAULT NULL)
 RETURNS TABLE (class text, threshold float8, recall float8, "precision" float8)
-AS 'MODULE_PATHNAME', 'automl_pr_curve' LANGUAGE C STABLE PARALLEL UNSAFE;
+AS 'MODULE_PATHNAME', 'automl_pr_curve' LANGUAGE C STABLE PARALLEL RESTRICTED;
 COMMENT ON FUNCTION automl_pr_curve IS 'precision-recall points per class (the positive class of two) on a labelled relation';
 
 CREATE FUNCTION automl_calibration_curve(name text, relation text, version integer DEFAULT NULL)
 RETURNS TABLE (class text, bin integer, lower float8, upper float8, rows bigint,
                mean_predicted float8, fraction_positive float8)
-AS 'MODULE_PATHNAME', 'automl_calibration_curve' LANGUAGE C STABLE PARALLEL UNSAFE;
+AS 'MODULE_PATHNAME', 'automl_calibration_curve' LANGUAGE C STABLE PARALLEL RESTRICTED;
 COMMENT ON FUNCTION automl_calibration_curve IS 'reliability table: ten probability bins, mean predicted against observed share';
 
 CREATE FUNCTION automl_lift_curve(name text, relation text, version integer DEFAULT NULL)
 RETURNS TABLE (class text, decile integer, rows bigint, positives bigint, min_score float8,
                max_score float8, positive_rate float8, lift float8, cumulative_share float8,
                cumulative_gain float8, cumulative_lift float8)
-AS 'MODULE_PATHNAME', 'automl_lift_curve' LANGUAGE C STABLE PARALLEL UNSAFE;
+AS 'MODULE_PATHNAME', 'automl_lift_curve' LANGUAGE C STABLE PARALLEL RESTRICTED;
 COMMENT ON FUNCTION automl_lift_curve IS 'lift and gain per tenth of the rows ranked by probability';
 
 CREATE FUNCTION automl_fairness(name text, relation text, sensitive text, version integer DEFAULT NULL)
@@ -88,7 +93,7 @@ COMMENT ON FUNCTION automl_set_intended_use IS 'the intended use of a model name
 -- section from the catalog, the owner's latest evaluations and the monitor.
 CREATE FUNCTION automl_model_card_json(name text, version integer DEFAULT NULL)
 RETURNS jsonb
-LANGUAGE plpgsql STABLE PARALLEL RESTRICTED
+LANGUAGE plpgsql STABLE PARALLEL SAFE
 SET search_path = pg_catalog, pg_temp
 AS $card$
 DECLARE
@@ -214,7 +219,7 @@ COMMENT ON FUNCTION automl_model_card_json IS 'the model card of a version (defa
 -- The same card as a Markdown document.
 CREATE FUNCTION automl_model_card(name text, version integer DEFAULT NULL)
 RETURNS text
-LANGUAGE plpgsql STABLE PARALLEL RESTRICTED
+LANGUAGE plpgsql STABLE PARALLEL SAFE
 SET search_path = pg_catalog, pg_temp
 AS $card$
 DECLARE
@@ -337,7 +342,7 @@ CREATE FUNCTION automl_feature_importance(name text, relation text DEFAULT NULL,
                                           version integer DEFAULT NULL, repeats integer DEFAULT 5)
 RETURNS TABLE (feature text, method text, importance float8, importance_std float8,
                share float8, rank integer)
-AS 'MODULE_PATHNAME', 'automl_feature_importance' LANGUAGE C STABLE PARALLEL UNSAFE;
+AS 'MODULE_PATHNAME', 'automl_feature_importance' LANGUAGE C STABLE PARALLEL RESTRICTED;
 COMMENT ON FUNCTION automl_feature_importance IS 'importance of each feature: the learner''s own (gain, coefficients) and, on a labelled relation, permutation importance';
 
 CREATE FUNCTION automl_explain(model text, features anyelement, class text DEFAULT NULL)

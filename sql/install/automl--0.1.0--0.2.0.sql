@@ -1,0 +1,61 @@
+-- automl: update an installation of 0.1.0 to 0.2.0 (ALTER EXTENSION automl UPDATE).
+--
+-- This script holds every difference between release 0.1.0's install script
+-- (automl--0.1.0.sql, tag v0.1.0) and the current pieces (automl.sql and
+-- evaluation.sql), so that an updated installation has exactly the catalog of a fresh
+-- CREATE EXTENSION automl: test/t/008_upgrade.pl compares the two after filling 0.1.0
+-- with models, deployments, logged predictions, monitors and a pg_cron schedule.
+-- Whoever changes the pieces for 0.2.0 adds the same change here (new columns at the
+-- end of their table, as ALTER TABLE ADD COLUMN puts them).
+--
+-- One C library serves both versions. A 0.1.0 installation (before this update, or when
+-- CREATE EXTENSION automl VERSION '0.1.0' is run with this release's automl.so) calls
+-- these C symbols of $libdir/automl, named in automl--0.1.0.sql, with 0.1.0's
+-- arguments and result types; the library must keep exporting every one of them, or
+-- replace it here (and in the pieces) in the same change that renames or removes it:
+--   automl_training_progress automl_train automl_predict automl_predict_label
+--   automl_predict_proba automl_deploy automl_rollback automl_retire automl_delete
+--   automl_set_policy automl_monitor automl_flush_predictions automl_observe
+--   automl_observe_query automl_purge_predictions automl_drift automl_data_quality
+--   automl_performance automl_retrain automl_retrain_if_needed automl_schedule_retrain
+--   automl_unschedule_retrain automl_evaluate automl_confusion_matrix automl_roc_curve
+--   automl_pr_curve automl_calibration_curve automl_lift_curve automl_fairness
+--   automl_set_intended_use automl_feature_importance automl_explain automl_forecast
+-- (CREATE EXTENSION automl VERSION '0.1.0' fails at once when one is missing: the TAP
+-- test above runs it.) The model bytes, the prediction log's spool files and the
+-- pg_cron job commands ('SELECT * FROM <schema>.automl_retrain[_if_needed](...)') that
+-- 0.1.0 wrote must also stay readable and valid.
+
+\echo Use "ALTER EXTENSION automl UPDATE TO '0.2.0'" to load this file. \quit
+
+-- Comments: every object of the extension has one ---------------------------
+
+COMMENT ON SCHEMA automl IS 'automl catalog: registered models and their versions, deployments, audit trail, prediction log, monitors and evaluations';
+COMMENT ON SEQUENCE automl.deployments_id_seq IS 'identity of automl.deployments.id (the order of deployments)';
+COMMENT ON SEQUENCE automl.events_id_seq IS 'identity of automl.events.id (the order of the audit trail)';
+COMMENT ON SEQUENCE automl.predictions_id_seq IS 'identity of automl.predictions.id (the order the log writer stored them in)';
+COMMENT ON SEQUENCE automl.evaluations_id_seq IS 'generates automl.evaluations.id (the order evaluations were recorded in)';
+COMMENT ON FUNCTION automl.forbid_change() IS 'trigger of automl.deployments and automl.events: refuses UPDATE and DELETE (automl_delete alone removes a deleted name''s deployments)';
+COMMENT ON FUNCTION automl.caller_owns(name) IS 'whether the calling role is a member of this owner role (a dropped role matches no one): whose logged predictions and monitoring rows a role sees';
+COMMENT ON FUNCTION @extschema@.automl_training_progress() IS 'one row per automl_train running now in any session: phase, trials done, best score, seconds left';
+
+-- PARALLEL labels that say the truth (volatility labels were already right) --
+
+-- Read only what every process can read (shared memory, catalog tables), write nothing:
+-- a parallel worker may run them.
+ALTER FUNCTION automl.forbid_change() PARALLEL SAFE;
+ALTER FUNCTION @extschema@.automl_training_progress() PARALLEL SAFE;
+ALTER FUNCTION @extschema@.automl_drift(text, timestamptz, timestamptz) PARALLEL SAFE;
+ALTER FUNCTION @extschema@.automl_data_quality(text, timestamptz, timestamptz) PARALLEL SAFE;
+ALTER FUNCTION @extschema@.automl_performance(text, timestamptz, timestamptz) PARALLEL SAFE;
+ALTER FUNCTION @extschema@.automl_model_card_json(text, integer) PARALLEL SAFE;
+ALTER FUNCTION @extschema@.automl_model_card(text, integer) PARALLEL SAFE;
+
+-- Write nothing, but read a relation the caller names, which may be the leader's
+-- temporary table: they must run in the leader.
+ALTER FUNCTION @extschema@.automl_confusion_matrix(text, text, integer) PARALLEL RESTRICTED;
+ALTER FUNCTION @extschema@.automl_roc_curve(text, text, integer) PARALLEL RESTRICTED;
+ALTER FUNCTION @extschema@.automl_pr_curve(text, text, integer) PARALLEL RESTRICTED;
+ALTER FUNCTION @extschema@.automl_calibration_curve(text, text, integer) PARALLEL RESTRICTED;
+ALTER FUNCTION @extschema@.automl_lift_curve(text, text, integer) PARALLEL RESTRICTED;
+ALTER FUNCTION @extschema@.automl_feature_importance(text, text, integer, integer) PARALLEL RESTRICTED;
