@@ -13,7 +13,8 @@ SELECT version, deployed FROM automl_train('price', 'houses', 'price', exclude =
                                            hyperparams => '{"alpha": 100000}');
 SELECT model, version, status, parent_version, source_kind, source_definition IS NOT NULL AS has_definition,
        comparison->>'champion_version' AS champion, (comparison->>'deployed')::boolean AS won,
-       extension_version, length(data_digest) AS digest_length
+       extension_version = (SELECT extversion FROM pg_extension WHERE extname = 'automl') AS this_release,
+       length(data_digest) AS digest_length
 FROM automl.lineage WHERE model = 'price' ORDER BY version;
 SELECT event, version, regexp_replace(reason, '[0-9]+\.[0-9]+', 'N', 'g') AS reason
 FROM automl.audit WHERE model = 'price' ORDER BY id;
