@@ -16,6 +16,7 @@ OBJS = \
 	src/data/types.o \
 	src/prep/checks.o \
 	src/prep/prep.o \
+	src/prep/choose.o \
 	src/prep/profile.o \
 	src/learn/learner.o \
 	src/learn/metrics.o \

@@ -215,31 +215,32 @@ compact_labels(Frame *frame)
 	pfree(new_code);
 }
 
-Frame *
-frame_scan(Oid relid, const char *target, List *exclude, uint64 seed)
+/* What a scan carries from row to row. */
+typedef struct FrameScan
 {
-	MemoryContext frame_cxt = CurrentMemoryContext;
-	MemoryContext batch_cxt;
-	Frame	   *frame = palloc0(sizeof(Frame));
-	TargetColumn *tc = &frame->target;
-	StringInfoData query;
+	Frame	   *frame;
+	MemoryContext frame_cxt;
+	MemoryContext batch_cxt;	/* per fetched batch: label and category texts */
 	int64		capacity;
-	int64		max_rows;
-	int64	   *n_infinite;
-	int64		n_infinite_target = 0;
-	CategoryDict *labels;
+	int64		max_rows;		/* automl.train_memory's bound; past it, a reservoir sample */
 	pg_prng_state rng;
-	SPIPlanPtr	plan;
-	Portal		portal;
+	CategoryDict *labels;
+	int64	   *n_infinite;		/* per column */
+	int64		n_infinite_target;
+} FrameScan;
 
-	initStringInfo(&query);
-	describe_columns(frame, relid, target, exclude, &query);
+/* The frame's arrays for the first rows, and the memory budget's bound. */
+static void
+scan_start(FrameScan *st, Frame *frame, uint64 seed)
+{
+	TargetColumn *tc = &frame->target;
 
-	/* The memory budget bounds the rows kept; past it, a reservoir sample. */
-	max_rows = (int64) ((double) automl_train_memory_mb * 1024 * 1024 / bytes_per_row(frame));
-	max_rows = Max(max_rows, 1000);
-	capacity = Min(1024, max_rows);
-	pg_prng_seed(&rng, seed ^ UINT64CONST(0x5DEECE66D));
+	st->frame = frame;
+	st->frame_cxt = CurrentMemoryContext;
+	st->max_rows = (int64) ((double) automl_train_memory_mb * 1024 * 1024 / bytes_per_row(frame));
+	st->max_rows = Max(st->max_rows, 1000);
+	st->capacity = Min(1024, st->max_rows);
+	pg_prng_seed(&st->rng, seed ^ UINT64CONST(0x5DEECE66D));
 
 	tc->is_numeric = frame_type_is_numeric(tc->type_oid);
 	tc->is_integral = type_is_integral(tc->type_oid);
@@ -249,153 +250,151 @@ frame_scan(Oid relid, const char *target, List *exclude, uint64 seed)
 
 		if (col->kind == FEATURE_CATEGORICAL)
 		{
-			col->codes = MemoryContextAllocHuge(frame_cxt, sizeof(int32) * capacity);
-			col->dict = category_dict_create(frame_cxt, 0);
+			col->codes = MemoryContextAllocHuge(st->frame_cxt, sizeof(int32) * st->capacity);
+			col->dict = category_dict_create(st->frame_cxt, 0);
 		}
 		else
-			col->values = MemoryContextAllocHuge(frame_cxt, sizeof(double) * capacity);
+			col->values = MemoryContextAllocHuge(st->frame_cxt, sizeof(double) * st->capacity);
 	}
 	if (tc->is_numeric)
-		tc->values = MemoryContextAllocHuge(frame_cxt, sizeof(double) * capacity);
+		tc->values = MemoryContextAllocHuge(st->frame_cxt, sizeof(double) * st->capacity);
 	/* Any target may turn out to be class labels, until it has too many. */
-	tc->codes = MemoryContextAllocHuge(frame_cxt, sizeof(int) * capacity);
-	labels = category_dict_create(frame_cxt, FRAME_MAX_LABELS);
-	n_infinite = palloc0(sizeof(int64) * frame->n_columns);
+	tc->codes = MemoryContextAllocHuge(st->frame_cxt, sizeof(int) * st->capacity);
+	st->labels = category_dict_create(st->frame_cxt, FRAME_MAX_LABELS);
+	st->n_infinite = palloc0(sizeof(int64) * Max(frame->n_columns, 1));
+	st->n_infinite_target = 0;
+	st->batch_cxt = AllocSetContextCreate(st->frame_cxt, "automl scan batch", ALLOCSET_DEFAULT_SIZES);
+}
 
-	batch_cxt = AllocSetContextCreate(frame_cxt, "automl scan batch", ALLOCSET_DEFAULT_SIZES);
+/* Where the next row with a target goes: the next slot, a reservoir slot, or nowhere (-1). */
+static int64
+scan_place_row(FrameScan *st)
+{
+	Frame	   *frame = st->frame;
+	int64		row;
 
-	if (SPI_connect() != SPI_OK_CONNECT)
-		elog(ERROR, "SPI_connect failed");
-	plan = SPI_prepare(query.data, 0, NULL);
-	if (plan == NULL)
-		elog(ERROR, "SPI_prepare failed for \"%s\": %s", query.data, SPI_result_code_string(SPI_result));
-	portal = SPI_cursor_open(NULL, plan, NULL, NULL, true);
-
-	for (;;)
+	frame->n_rows_seen++;
+	if (frame->n_rows < st->max_rows)
 	{
-		SPITupleTable *tuptable;
-		uint64		n_fetched;
+		row = frame->n_rows++;
+		if (row >= st->capacity)
+			grow_frame(frame, &st->capacity, st->max_rows);
+		return row;
+	}
+	row = (int64) pg_prng_uint64_range(&st->rng, 0, (uint64) frame->n_rows_seen - 1);
+	return row < st->max_rows ? row : -1;
+}
 
-		CHECK_FOR_INTERRUPTS();
-		SPI_cursor_fetch(portal, true, SCAN_BATCH_ROWS);
-		n_fetched = SPI_processed;
-		tuptable = SPI_tuptable;
-		if (n_fetched == 0)
-			break;
+/* The feature columns of one tuple into frame row row. */
+static void
+scan_store_columns(FrameScan *st, HeapTuple tuple, TupleDesc tdesc, int64 row)
+{
+	Frame	   *frame = st->frame;
 
-		for (uint64 t = 0; t < n_fetched; t++)
+	for (int c = 0; c < frame->n_columns; c++)
+	{
+		FrameColumn *col = &frame->columns[c];
+		bool		isnull;
+		Datum		d = SPI_getbinval(tuple, tdesc, c + 1, &isnull);
+
+		if (col->kind == FEATURE_CATEGORICAL)
 		{
-			HeapTuple	tuple = tuptable->vals[t];
-			TupleDesc	tdesc = tuptable->tupdesc;
-			MemoryContext old;
-			int64		row;
-			bool		isnull;
-			Datum		d;
-			double		target_value = 0.0;
-			int			label;
+			int32		code = -1;
 
-			d = SPI_getbinval(tuple, tdesc, frame->n_columns + 1, &isnull);
-			if (!isnull && tc->is_numeric)
-			{
-				target_value = frame_datum_to_double(d, tc->type_oid);
-				if (isnan(target_value))
-					isnull = true;
-				else if (isinf(target_value))
-				{
-					n_infinite_target++;
-					isnull = true;
-				}
-			}
-			if (isnull)
-			{
-				frame->n_null_target++;
-				continue;
-			}
-
-			/* Where this row goes: the next slot, a reservoir slot, or nowhere. */
-			frame->n_rows_seen++;
-			if (frame->n_rows < max_rows)
-			{
-				row = frame->n_rows++;
-				if (row >= capacity)
-					grow_frame(frame, &capacity, max_rows);
-			}
-			else
-			{
-				row = (int64) pg_prng_uint64_range(&rng, 0, (uint64) frame->n_rows_seen - 1);
-				if (row >= max_rows)
-					continue;
-			}
-
-			if (tc->is_numeric)
-				tc->values[row] = target_value;
-			old = MemoryContextSwitchTo(batch_cxt);
+			if (!isnull)
 			{
 				int			len;
-				const char *s = frame_datum_to_label(d, tc->type_oid, &len);
+				const char *s;
+				MemoryContext old = MemoryContextSwitchTo(st->batch_cxt);
 
-				label = category_dict_code(labels, s, len);
+				s = frame_datum_to_category(d, col->type_oid, &len);
+				MemoryContextSwitchTo(old);
+				code = category_dict_code(col->dict, s, len);
 			}
-			MemoryContextSwitchTo(old);
-			if (label < 0)
-				tc->too_many_labels = true;
-			tc->codes[row] = label;
-
-			for (int c = 0; c < frame->n_columns; c++)
-			{
-				FrameColumn *col = &frame->columns[c];
-
-				d = SPI_getbinval(tuple, tdesc, c + 1, &isnull);
-				if (col->kind == FEATURE_CATEGORICAL)
-				{
-					int32		code = -1;
-
-					if (!isnull)
-					{
-						int			len;
-						const char *s;
-
-						old = MemoryContextSwitchTo(batch_cxt);
-						s = frame_datum_to_category(d, col->type_oid, &len);
-						MemoryContextSwitchTo(old);
-						code = category_dict_code(col->dict, s, len);
-					}
-					col->codes[row] = code;
-				}
-				else
-				{
-					double		v;
-
-					if (isnull)
-						v = NAN;
-					else if (col->kind == FEATURE_NUMERIC)
-						v = frame_datum_to_double(d, col->type_oid);
-					else
-						v = frame_datum_to_seconds(d, col->type_oid);
-					if (isinf(v))
-						n_infinite[c]++;
-					col->values[row] = v;
-				}
-			}
+			col->codes[row] = code;
 		}
-		SPI_freetuptable(tuptable);
-		MemoryContextReset(batch_cxt);
+		else
+		{
+			double		v;
+
+			if (isnull)
+				v = NAN;
+			else if (col->kind == FEATURE_NUMERIC)
+				v = frame_datum_to_double(d, col->type_oid);
+			else
+				v = frame_datum_to_seconds(d, col->type_oid);
+			if (isinf(v))
+				st->n_infinite[c]++;
+			col->values[row] = v;
+		}
 	}
-	SPI_cursor_close(portal);
-	SPI_finish();
-	MemoryContextDelete(batch_cxt);
+}
+
+/* One fetched tuple: its target, then its columns, unless the target is NULL or the sample skips it. */
+static void
+scan_tuple(FrameScan *st, HeapTuple tuple, TupleDesc tdesc)
+{
+	Frame	   *frame = st->frame;
+	TargetColumn *tc = &frame->target;
+	bool		isnull;
+	Datum		d = SPI_getbinval(tuple, tdesc, frame->n_columns + 1, &isnull);
+	double		target_value = 0.0;
+	int64		row;
+	int			label;
+
+	if (!isnull && tc->is_numeric)
+	{
+		target_value = frame_datum_to_double(d, tc->type_oid);
+		if (isnan(target_value))
+			isnull = true;
+		else if (isinf(target_value))
+		{
+			st->n_infinite_target++;
+			isnull = true;
+		}
+	}
+	if (isnull)
+	{
+		frame->n_null_target++;
+		return;
+	}
+	row = scan_place_row(st);
+	if (row < 0)
+		return;
+	if (tc->is_numeric)
+		tc->values[row] = target_value;
+	{
+		int			len;
+		MemoryContext old = MemoryContextSwitchTo(st->batch_cxt);
+		const char *s = frame_datum_to_label(d, tc->type_oid, &len);
+
+		MemoryContextSwitchTo(old);
+		label = category_dict_code(st->labels, s, len);
+	}
+	if (label < 0)
+		tc->too_many_labels = true;
+	tc->codes[row] = label;
+	scan_store_columns(st, tuple, tdesc, row);
+}
+
+/* Infinite values are errors; missing counts, the sampling NOTICE, the labels. */
+static void
+scan_finish(FrameScan *st)
+{
+	Frame	   *frame = st->frame;
+	TargetColumn *tc = &frame->target;
 
 	for (int c = 0; c < frame->n_columns; c++)
 	{
 		FrameColumn *col = &frame->columns[c];
 
-		if (n_infinite[c] > 0)
+		if (st->n_infinite[c] > 0)
 			ereport(ERROR,
 					(errcode(ERRCODE_DATA_EXCEPTION),
 					 errmsg("column \"%s\" contains infinite values", col->name),
 					 errdetail_plural("%lld row holds Infinity or -Infinity.",
 									  "%lld rows hold Infinity or -Infinity.",
-									  n_infinite[c], (long long) n_infinite[c]),
+									  st->n_infinite[c], (long long) st->n_infinite[c]),
 					 errhint("Replace them with NULL or finite values, or exclude the column.")));
 		for (int64 i = 0; i < frame->n_rows; i++)
 		{
@@ -403,13 +402,13 @@ frame_scan(Oid relid, const char *target, List *exclude, uint64 seed)
 				col->n_missing++;
 		}
 	}
-	if (n_infinite_target > 0)
+	if (st->n_infinite_target > 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_DATA_EXCEPTION),
 				 errmsg("target column \"%s\" contains infinite values", tc->name),
 				 errdetail_plural("%lld row holds Infinity or -Infinity.",
 								  "%lld rows hold Infinity or -Infinity.",
-								  n_infinite_target, (long long) n_infinite_target),
+								  st->n_infinite_target, (long long) st->n_infinite_target),
 				 errhint("Filter those rows out with a view.")));
 
 	if (frame->n_rows < frame->n_rows_seen)
@@ -420,12 +419,51 @@ frame_scan(Oid relid, const char *target, List *exclude, uint64 seed)
 						   automl_train_memory_mb),
 				 errhint("Raise automl.train_memory to train on every row.")));
 
-	tc->labels = labels->values;
-	tc->n_labels = labels->n_values;
+	tc->labels = st->labels->values;
+	tc->n_labels = st->labels->n_values;
 	if (tc->too_many_labels)
 		tc->codes = NULL;
 	else
 		compact_labels(frame);
+}
+
+Frame *
+frame_scan(Oid relid, const char *target, List *exclude, uint64 seed)
+{
+	Frame	   *frame = palloc0(sizeof(Frame));
+	StringInfoData query;
+	FrameScan	st;
+	SPIPlanPtr	plan;
+	Portal		portal;
+
+	initStringInfo(&query);
+	describe_columns(frame, relid, target, exclude, &query);
+	scan_start(&st, frame, seed);
+
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	plan = SPI_prepare(query.data, 0, NULL);
+	if (plan == NULL)
+		elog(ERROR, "SPI_prepare failed for \"%s\": %s", query.data, SPI_result_code_string(SPI_result));
+	portal = SPI_cursor_open(NULL, plan, NULL, NULL, true);
+	for (;;)
+	{
+		SPITupleTable *tuptable;
+
+		CHECK_FOR_INTERRUPTS();
+		SPI_cursor_fetch(portal, true, SCAN_BATCH_ROWS);
+		if (SPI_processed == 0)
+			break;
+		tuptable = SPI_tuptable;
+		for (uint64 t = 0; t < SPI_processed; t++)
+			scan_tuple(&st, tuptable->vals[t], tuptable->tupdesc);
+		SPI_freetuptable(tuptable);
+		MemoryContextReset(st.batch_cxt);
+	}
+	SPI_cursor_close(portal);
+	SPI_finish();
+	MemoryContextDelete(st.batch_cxt);
+	scan_finish(&st);
 	return frame;
 }
 

@@ -60,6 +60,133 @@ compare_group_names(const void *a, const void *b, void *arg)
 	return strcmp(names[*(const int *) a], names[*(const int *) b]);
 }
 
+/* One group per category of the scored rows, in first-seen order; group[i] -1 for NULL. */
+static int
+categorical_groups(const Evaluation *ev, const FrameColumn *col, int *group, char ***names_out,
+				   bool *any_null)
+{
+	int64		n = ev->scored.n;
+	int			n_groups = 0;
+	char	  **names;
+
+	int		   *code_group = palloc(sizeof(int) * Max(col->dict->n_values, 1));
+
+	names = palloc(sizeof(char *) * (col->dict->n_values + 1));
+	for (int v = 0; v < col->dict->n_values; v++)
+		code_group[v] = -1;
+	for (int64 i = 0; i < n; i++)
+	{
+		int32		code = col->codes[ev->rows[i]];
+
+		if (code < 0)
+		{
+			group[i] = -1;
+			*any_null = true;
+			continue;
+		}
+		if (code_group[code] < 0)
+		{
+			code_group[code] = n_groups;
+			names[n_groups++] = col->dict->values[code];
+		}
+		group[i] = code_group[code];
+	}
+	*names_out = names;
+	return n_groups;
+}
+
+/*
+ * One group per value of a numeric column with at most SLICE_MAX_VALUES
+ * values, else its quartiles, in ascending order; group[i] -1 for NULL.
+ */
+static int
+numeric_groups(const Evaluation *ev, const FrameColumn *col, int *group, char ***names_out,
+			   bool *any_null)
+{
+	int64		n = ev->scored.n;
+	int			n_groups = 0;
+	char	  **names;
+
+	double	   *sorted = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(double) * Max(n, 1));
+	int64		n_values = 0;
+	double		distinct[SLICE_MAX_VALUES + 1];
+	int			n_distinct = 0;
+
+	for (int64 i = 0; i < n; i++)
+	{
+		double		v = col->values[ev->rows[i]];
+
+		if (isnan(v))
+			*any_null = true;
+		else
+			sorted[n_values++] = v;
+	}
+	qsort(sorted, n_values, sizeof(double), compare_doubles);
+	for (int64 i = 0; i < n_values && n_distinct <= SLICE_MAX_VALUES; i++)
+	{
+		if (i == 0 || sorted[i] != sorted[i - 1])
+			distinct[n_distinct++] = sorted[i];
+	}
+	names = palloc(sizeof(char *) * (SLICE_MAX_VALUES + 1));
+	if (n_distinct <= SLICE_MAX_VALUES)
+	{
+		/* each value its own slice, in ascending order */
+		for (int d = 0; d < n_distinct; d++)
+			names[d] = format_number(col, distinct[d]);
+		n_groups = n_distinct;
+		for (int64 i = 0; i < n; i++)
+		{
+			double		v = col->values[ev->rows[i]];
+
+			group[i] = -1;
+			for (int d = 0; !isnan(v) && d < n_distinct; d++)
+			{
+				if (v == distinct[d])
+					group[i] = d;
+			}
+		}
+	}
+	else
+	{
+		/* quartiles: (q_{g-1}, q_g], the first closed below; equal edges merge */
+		double		edge[5];
+		int			n_edges = 0;
+
+		for (int g = 0; g <= 4; g++)
+		{
+			double		at = g * (n_values - 1) / 4.0;
+			int64		lo = (int64) floor(at);
+			double		e = sorted[lo] + (sorted[Min(lo + 1, n_values - 1)] - sorted[lo]) * (at - lo);
+
+			if (n_edges == 0 || e > edge[n_edges - 1])
+				edge[n_edges++] = e;
+		}
+		n_groups = n_edges - 1;
+		for (int g = 0; g < n_groups; g++)
+			names[g] = psprintf("%s%s, %s]", g == 0 ? "[" : "(",
+								format_edge(col, edge[g]), format_edge(col, edge[g + 1]));
+		for (int64 i = 0; i < n; i++)
+		{
+			double		v = col->values[ev->rows[i]];
+
+			group[i] = -1;
+			if (isnan(v))
+				continue;
+			for (int g = 0; g < n_groups; g++)
+			{
+				if (v <= edge[g + 1] || g == n_groups - 1)
+				{
+					group[i] = g;
+					break;
+				}
+			}
+		}
+	}
+	pfree(sorted);
+	*names_out = names;
+	return n_groups;
+}
+
 Slice *
 evaluation_slices(const Evaluation *ev, const FrameColumn *col, const char *argname, int *n_slices)
 {
@@ -71,109 +198,9 @@ evaluation_slices(const Evaluation *ev, const FrameColumn *col, const char *argn
 	bool		any_null = false;
 
 	if (col->kind == FEATURE_CATEGORICAL)
-	{
-		int		   *code_group = palloc(sizeof(int) * Max(col->dict->n_values, 1));
-
-		names = palloc(sizeof(char *) * (col->dict->n_values + 1));
-		for (int v = 0; v < col->dict->n_values; v++)
-			code_group[v] = -1;
-		for (int64 i = 0; i < n; i++)
-		{
-			int32		code = col->codes[ev->rows[i]];
-
-			if (code < 0)
-			{
-				group[i] = -1;
-				any_null = true;
-				continue;
-			}
-			if (code_group[code] < 0)
-			{
-				code_group[code] = n_groups;
-				names[n_groups++] = col->dict->values[code];
-			}
-			group[i] = code_group[code];
-		}
-	}
+		n_groups = categorical_groups(ev, col, group, &names, &any_null);
 	else
-	{
-		double	   *sorted = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(double) * Max(n, 1));
-		int64		n_values = 0;
-		double		distinct[SLICE_MAX_VALUES + 1];
-		int			n_distinct = 0;
-
-		for (int64 i = 0; i < n; i++)
-		{
-			double		v = col->values[ev->rows[i]];
-
-			if (isnan(v))
-				any_null = true;
-			else
-				sorted[n_values++] = v;
-		}
-		qsort(sorted, n_values, sizeof(double), compare_doubles);
-		for (int64 i = 0; i < n_values && n_distinct <= SLICE_MAX_VALUES; i++)
-		{
-			if (i == 0 || sorted[i] != sorted[i - 1])
-				distinct[n_distinct++] = sorted[i];
-		}
-		names = palloc(sizeof(char *) * (SLICE_MAX_VALUES + 1));
-		if (n_distinct <= SLICE_MAX_VALUES)
-		{
-			/* each value its own slice, in ascending order */
-			for (int d = 0; d < n_distinct; d++)
-				names[d] = format_number(col, distinct[d]);
-			n_groups = n_distinct;
-			for (int64 i = 0; i < n; i++)
-			{
-				double		v = col->values[ev->rows[i]];
-
-				group[i] = -1;
-				for (int d = 0; !isnan(v) && d < n_distinct; d++)
-				{
-					if (v == distinct[d])
-						group[i] = d;
-				}
-			}
-		}
-		else
-		{
-			/* quartiles: (q_{g-1}, q_g], the first closed below; equal edges merge */
-			double		edge[5];
-			int			n_edges = 0;
-
-			for (int g = 0; g <= 4; g++)
-			{
-				double		at = g * (n_values - 1) / 4.0;
-				int64		lo = (int64) floor(at);
-				double		e = sorted[lo] + (sorted[Min(lo + 1, n_values - 1)] - sorted[lo]) * (at - lo);
-
-				if (n_edges == 0 || e > edge[n_edges - 1])
-					edge[n_edges++] = e;
-			}
-			n_groups = n_edges - 1;
-			for (int g = 0; g < n_groups; g++)
-				names[g] = psprintf("%s%s, %s]", g == 0 ? "[" : "(",
-									format_edge(col, edge[g]), format_edge(col, edge[g + 1]));
-			for (int64 i = 0; i < n; i++)
-			{
-				double		v = col->values[ev->rows[i]];
-
-				group[i] = -1;
-				if (isnan(v))
-					continue;
-				for (int g = 0; g < n_groups; g++)
-				{
-					if (v <= edge[g + 1] || g == n_groups - 1)
-					{
-						group[i] = g;
-						break;
-					}
-				}
-			}
-		}
-		pfree(sorted);
-	}
+		n_groups = numeric_groups(ev, col, group, &names, &any_null);
 	if (n_groups > SLICE_MAX_GROUPS)
 		ereport(ERROR,
 				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),

@@ -102,147 +102,230 @@ row_loss(const Dataset *data, const double *F, int m, int64 row, double *scratch
 	return -log(Max(scratch[data->label[row]], 1e-15));
 }
 
-static void *
-gbdt_fit(const Dataset *data, const double *hp, FitContext *ctx)
+/* One fit's working state: scores, gradients and the rows of each role. */
+typedef struct GbdtFit
 {
-	GbdtState  *st = palloc0(sizeof(GbdtState));
+	const Dataset *data;
+	int64		n;
+	int			m;				/* outputs: 1, or the classes of a multiclass fit */
+	double	   *F;				/* current scores, n x m */
+	double	   *g;				/* output-major: output k's values for all rows are g[k * n ...] */
+	double	   *h;
+	double	   *prob;			/* m, scratch */
+	int64	   *train_rows;
+	int64		n_train;
+	int64	   *valid_rows;		/* early stopping's held-out rows */
+	int64		n_valid;
+	int64	   *round_rows;		/* the subsample of one round */
+	int64		n_round;
+	int32	   *leaf_of_row;
+	bool	   *grown_on;
+} GbdtFit;
+
+static void
+grow_params(const double *hp, GrowParams *gp)
+{
+	gp->n_channels = 1;
+	gp->max_leaves = (int) hp[HP_MAX_LEAVES];
+	gp->max_depth = (int) hp[HP_MAX_DEPTH];
+	gp->min_rows_leaf = (int) hp[HP_MIN_SAMPLES_LEAF];
+	gp->min_hessian_leaf = hp[HP_MIN_CHILD_WEIGHT];
+	gp->lambda = hp[HP_L2];
+	gp->alpha = hp[HP_ALPHA];
+	gp->feature_fraction = hp[HP_COLSAMPLE];
+	gp->random_thresholds = false;
+	gp->max_cat_threshold = (int) hp[HP_MAX_CAT_THRESHOLD];
+}
+
+static void
+fit_start(GbdtFit *f, const Dataset *data, const double *hp, pg_prng_state *rng)
+{
 	int64		n = data->n_rows;
-	int			d = data->n_features;
-	int			m = data->task == TASK_REGRESSION ? 1 : (data->n_classes == 2 ? 1 : data->n_classes);
-	int			max_rounds = (int) hp[HP_N_ESTIMATORS];
-	double		rate = hp[HP_LEARNING_RATE];
-	BinnedData *bd = tree_bin_data(data, (int) hp[HP_MAX_BINS]);
-	GrowParams	gp;
-	pg_prng_state rng;
-	double	   *F = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(double) * n * m);
-	/* output-major: output k's values for all rows are g[k * n ...] */
-	double	   *g = MemoryContextAllocHuge(CurrentMemoryContext, mul_size(sizeof(double) * m, (Size) n));
-	double	   *h = MemoryContextAllocHuge(CurrentMemoryContext, mul_size(sizeof(double) * m, (Size) n));
-	double	   *prob = palloc(sizeof(double) * m);
-	int64	   *train_rows = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(int64) * n);
-	int64	   *valid_rows = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(int64) * n);
-	int64	   *round_rows = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(int64) * n);
-	int32	   *leaf_of_row = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(int32) * n);
-	bool	   *grown_on = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(bool) * n);
-	int64		n_train = 0,
-				n_valid = 0;
-	double		best_loss = INFINITY;
-	int			best_rounds = 0;
 
-	TreeThreads *threads = tree_threads_create(bd, 1);
-
-	pg_prng_seed(&rng, (uint64) hp[HP_SEED] * 7919 + 17);
-	gp.n_channels = 1;
-	gp.max_leaves = (int) hp[HP_MAX_LEAVES];
-	gp.max_depth = (int) hp[HP_MAX_DEPTH];
-	gp.min_rows_leaf = (int) hp[HP_MIN_SAMPLES_LEAF];
-	gp.min_hessian_leaf = hp[HP_MIN_CHILD_WEIGHT];
-	gp.lambda = hp[HP_L2];
-	gp.alpha = hp[HP_ALPHA];
-	gp.feature_fraction = hp[HP_COLSAMPLE];
-	gp.random_thresholds = false;
-	gp.max_cat_threshold = (int) hp[HP_MAX_CAT_THRESHOLD];
+	f->data = data;
+	f->n = n;
+	f->m = data->task == TASK_REGRESSION ? 1 : (data->n_classes == 2 ? 1 : data->n_classes);
+	f->F = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(double) * n * f->m);
+	f->g = MemoryContextAllocHuge(CurrentMemoryContext, mul_size(sizeof(double) * f->m, (Size) n));
+	f->h = MemoryContextAllocHuge(CurrentMemoryContext, mul_size(sizeof(double) * f->m, (Size) n));
+	f->prob = palloc(sizeof(double) * f->m);
+	f->train_rows = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(int64) * n);
+	f->valid_rows = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(int64) * n);
+	f->round_rows = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(int64) * n);
+	f->leaf_of_row = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(int32) * n);
+	f->grown_on = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(bool) * n);
+	f->n_train = f->n_valid = 0;
 
 	/* early stopping on a seeded 10 % of the rows, when there are enough */
 	for (int64 i = 0; i < n; i++)
 	{
-		if (hp[HP_EARLY_STOPPING] > 0 && n >= EARLY_STOPPING_MIN_ROWS && pg_prng_double(&rng) < 0.1)
-			valid_rows[n_valid++] = i;
+		if (hp[HP_EARLY_STOPPING] > 0 && n >= EARLY_STOPPING_MIN_ROWS && pg_prng_double(rng) < 0.1)
+			f->valid_rows[f->n_valid++] = i;
 		else
-			train_rows[n_train++] = i;
+			f->train_rows[f->n_train++] = i;
 	}
+}
 
-	/* starting scores: the mean, the log odds, or the log class shares */
-	st->base = palloc0(sizeof(double) * m);
+/* Starting scores: the mean, the log odds, or the log class shares of the training rows. */
+static void
+starting_scores(GbdtFit *f, double *base)
+{
+	const Dataset *data = f->data;
+
 	if (data->task == TASK_REGRESSION)
 	{
-		for (int64 i = 0; i < n_train; i++)
-			st->base[0] += data->y[train_rows[i]];
-		st->base[0] /= Max(n_train, 1);
+		for (int64 i = 0; i < f->n_train; i++)
+			base[0] += data->y[f->train_rows[i]];
+		base[0] /= Max(f->n_train, 1);
 	}
 	else
 	{
 		double	   *count = palloc0(sizeof(double) * data->n_classes);
 
-		for (int64 i = 0; i < n_train; i++)
+		for (int64 i = 0; i < f->n_train; i++)
 		{
-			int			y = data->label[train_rows[i]];
+			int			y = data->label[f->train_rows[i]];
 
 			count[y] += data->class_weight ? data->class_weight[y] : 1.0;
 		}
 		for (int k = 0; k < data->n_classes; k++)
 			count[k] = Max(count[k], 1e-3);
-		if (m == 1)
-			st->base[0] = log(count[1] / count[0]);
+		if (f->m == 1)
+			base[0] = log(count[1] / count[0]);
 		else
-			for (int k = 0; k < m; k++)
-				st->base[k] = log(count[k]);
+			for (int k = 0; k < f->m; k++)
+				base[k] = log(count[k]);
 	}
-	for (int64 i = 0; i < n; i++)
-		memcpy(F + i * m, st->base, sizeof(double) * m);
+	for (int64 i = 0; i < f->n; i++)
+		memcpy(f->F + i * f->m, base, sizeof(double) * f->m);
+}
 
+/*
+ * Negative gradients and hessians of the loss, weighted by class, for every
+ * output of the round's rows, before any of this round's trees changes the
+ * scores.
+ */
+static void
+round_gradients(GbdtFit *f)
+{
+	const Dataset *data = f->data;
+	int64		n = f->n;
+	int			m = f->m;
+
+	for (int64 j = 0; j < f->n_round; j++)
+	{
+		int64		i = f->round_rows[j];
+		const double *Fi = f->F + i * m;
+		double		w = 1.0;
+
+		if (data->task == TASK_REGRESSION)
+		{
+			f->g[i] = data->y[i] - Fi[0];
+			f->h[i] = 1.0;
+			continue;
+		}
+		if (data->class_weight)
+			w = data->class_weight[data->label[i]];
+		if (m == 1)
+		{
+			double		p = sigmoid(Fi[0]);
+
+			f->g[i] = w * ((data->label[i] == 1 ? 1.0 : 0.0) - p);
+			f->h[i] = w * Max(p * (1.0 - p), 1e-16);
+			continue;
+		}
+		scores_to_probabilities(Fi, m, f->prob);
+		for (int k = 0; k < m; k++)
+		{
+			f->g[k * n + i] = w * ((data->label[i] == k ? 1.0 : 0.0) - f->prob[k]);
+			f->h[k * n + i] = w * Max(f->prob[k] * (1.0 - f->prob[k]), 1e-16);
+		}
+	}
+}
+
+/*
+ * Output k's new tree (leaves already scaled) into the scores: rows it was
+ * grown on by their leaf, others (held out, not sampled) by walking it.
+ */
+static void
+add_tree_scores(GbdtFit *f, const Tree *tree, int k)
+{
+	int			m = f->m;
+
+	for (int64 i = 0; i < f->n; i++)
+		f->grown_on[i] = false;
+	for (int64 j = 0; j < f->n_round; j++)
+	{
+		int64		i = f->round_rows[j];
+
+		f->F[i * m + k] += tree->leaf_value[f->leaf_of_row[i]];
+		f->grown_on[i] = true;
+	}
+	for (int64 i = 0; i < f->n; i++)
+	{
+		if (!f->grown_on[i])
+			f->F[i * m + k] += tree_leaf(tree, f->data->X + i * f->data->n_features)[0];
+	}
+}
+
+/* The loss of the current scores on the early-stopping rows. */
+static double
+valid_loss(GbdtFit *f)
+{
+	double		loss = 0.0;
+
+	for (int64 j = 0; j < f->n_valid; j++)
+		loss += row_loss(f->data, f->F + f->valid_rows[j] * f->m, f->m, f->valid_rows[j], f->prob);
+	return loss;
+}
+
+static void *
+gbdt_fit(const Dataset *data, const double *hp, FitContext *ctx)
+{
+	GbdtState  *st = palloc0(sizeof(GbdtState));
+	int			d = data->n_features;
+	int			max_rounds = (int) hp[HP_N_ESTIMATORS];
+	double		rate = hp[HP_LEARNING_RATE];
+	BinnedData *bd = tree_bin_data(data, (int) hp[HP_MAX_BINS]);
+	GrowParams	gp;
+	pg_prng_state rng;
+	GbdtFit		f;
+	double		best_loss = INFINITY;
+	int			best_rounds = 0;
+	TreeThreads *threads = tree_threads_create(bd, 1);
+
+	pg_prng_seed(&rng, (uint64) hp[HP_SEED] * 7919 + 17);	/* see common/seed.h */
+	grow_params(hp, &gp);
+	fit_start(&f, data, hp, &rng);
+	st->base = palloc0(sizeof(double) * f.m);
+	starting_scores(&f, st->base);
 	st->n_features = d;
 	st->n_classes = data->n_classes;
-	st->n_outputs = m;
-	st->trees = palloc(sizeof(Tree *) * (size_t) max_rounds * m);
+	st->n_outputs = f.m;
+	st->trees = palloc(sizeof(Tree *) * (size_t) max_rounds * f.m);
 	st->importance_gain = palloc0(sizeof(double) * d);
 	st->importance_splits = palloc0(sizeof(double) * d);
 
 	for (int round = 0; round < max_rounds; round++)
 	{
-		int64		n_round = 0;
-
 		CHECK_FOR_INTERRUPTS();
 		if (round > 0 && fit_past_deadline(ctx))
 			break;
-		for (int64 i = 0; i < n_train; i++)
+		f.n_round = 0;
+		for (int64 i = 0; i < f.n_train; i++)
 		{
 			if (hp[HP_SUBSAMPLE] >= 1.0 || pg_prng_double(&rng) < hp[HP_SUBSAMPLE])
-				round_rows[n_round++] = train_rows[i];
+				f.round_rows[f.n_round++] = f.train_rows[i];
 		}
-		if (n_round == 0)
-			round_rows[n_round++] = train_rows[0];
-
-		/*
-		 * Negative gradients and hessians of the loss, weighted by class, for
-		 * every output before any of this round's trees changes the scores.
-		 */
-		for (int64 j = 0; j < n_round; j++)
+		if (f.n_round == 0)
+			f.round_rows[f.n_round++] = f.train_rows[0];
+		round_gradients(&f);
+		for (int k = 0; k < f.m; k++)
 		{
-			int64		i = round_rows[j];
-			const double *Fi = F + i * m;
-			double		w = 1.0;
+			Tree	   *tree = tree_grow(bd, f.round_rows, f.n_round, f.g + (size_t) k * f.n,
+										 f.h + (size_t) k * f.n, &gp, &rng, st->importance_gain,
+										 st->importance_splits, threads, f.leaf_of_row);
 
-			if (data->task == TASK_REGRESSION)
-			{
-				g[i] = data->y[i] - Fi[0];
-				h[i] = 1.0;
-				continue;
-			}
-			if (data->class_weight)
-				w = data->class_weight[data->label[i]];
-			if (m == 1)
-			{
-				double		p = sigmoid(Fi[0]);
-
-				g[i] = w * ((data->label[i] == 1 ? 1.0 : 0.0) - p);
-				h[i] = w * Max(p * (1.0 - p), 1e-16);
-				continue;
-			}
-			scores_to_probabilities(Fi, m, prob);
-			for (int k = 0; k < m; k++)
-			{
-				g[k * n + i] = w * ((data->label[i] == k ? 1.0 : 0.0) - prob[k]);
-				h[k * n + i] = w * Max(prob[k] * (1.0 - prob[k]), 1e-16);
-			}
-		}
-
-		for (int k = 0; k < m; k++)
-		{
-			Tree	   *tree;
-
-			tree = tree_grow(bd, round_rows, n_round, g + (size_t) k * n, h + (size_t) k * n, &gp, &rng,
-							 st->importance_gain, st->importance_splits, threads, leaf_of_row);
 			for (int j = 0; j < tree->n_leaves; j++)
 			{
 				double		v = tree->leaf_value[j];
@@ -251,34 +334,14 @@ gbdt_fit(const Dataset *data, const double *hp, FitContext *ctx)
 					v = Max(Min(v, GBDT_MAX_LEAF_STEP), -GBDT_MAX_LEAF_STEP);
 				tree->leaf_value[j] = v * rate;
 			}
-			st->trees[(size_t) round * m + k] = tree;
-
-			/*
-			 * The new tree's scores: rows it was grown on by their leaf,
-			 * others (held out, not sampled) by walking it.
-			 */
-			for (int64 i = 0; i < n; i++)
-				grown_on[i] = false;
-			for (int64 j = 0; j < n_round; j++)
-			{
-				int64		i = round_rows[j];
-
-				F[i * m + k] += tree->leaf_value[leaf_of_row[i]];
-				grown_on[i] = true;
-			}
-			for (int64 i = 0; i < n; i++)
-			{
-				if (!grown_on[i])
-					F[i * m + k] += tree_leaf(tree, data->X + i * d)[0];
-			}
+			st->trees[(size_t) round * f.m + k] = tree;
+			add_tree_scores(&f, tree, k);
 		}
 		st->n_rounds = round + 1;
-		if (n_valid > 0)
+		if (f.n_valid > 0)
 		{
-			double		loss = 0.0;
+			double		loss = valid_loss(&f);
 
-			for (int64 j = 0; j < n_valid; j++)
-				loss += row_loss(data, F + valid_rows[j] * m, m, valid_rows[j], prob);
 			if (best_rounds == 0 || loss < best_loss - 1e-12 * fabs(best_loss))
 			{
 				best_loss = loss;
@@ -291,11 +354,11 @@ gbdt_fit(const Dataset *data, const double *hp, FitContext *ctx)
 			best_rounds = round + 1;
 	}
 	st->n_rounds = Max(best_rounds, 1);
-	pfree(F);
-	pfree(g);
-	pfree(h);
-	pfree(leaf_of_row);
-	pfree(grown_on);
+	pfree(f.F);
+	pfree(f.g);
+	pfree(f.h);
+	pfree(f.leaf_of_row);
+	pfree(f.grown_on);
 	return st;
 }
 

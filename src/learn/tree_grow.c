@@ -389,6 +389,177 @@ evaluate(GrowContext *gc, GrowNode *node)
 		node->hist = hist;
 }
 
+/* The growth context of one tree: its histogram layout, row order and features. */
+static void
+grow_start(GrowContext *gc, const BinnedData *bd, const int64 *rows, int64 n_rows,
+		   const double *g, const double *h, const GrowParams *p, pg_prng_state *rng,
+		   TreeThreads *threads)
+{
+	int			d = bd->n_features;
+
+	gc->bd = bd;
+	gc->g = g;
+	gc->h = h;
+	gc->p = p;
+	gc->rng = rng;
+	gc->threads = threads;
+	gc->layout.offset = palloc(sizeof(int) * d);
+	gc->layout.total_bins = 0;
+	gc->layout.entry = ENTRY(p->n_channels);
+	for (int f = 0; f < d; f++)
+	{
+		gc->layout.offset[f] = gc->layout.total_bins;
+		gc->layout.total_bins += bd->n_bins[f];
+	}
+	gc->idx = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(int64) * Max(n_rows, 1));
+	memcpy(gc->idx, rows, sizeof(int64) * n_rows);
+	gc->all_features = palloc(sizeof(int) * d);
+	gc->sampled = palloc(sizeof(int) * d);
+	for (int f = 0; f < d; f++)
+		gc->all_features[f] = f;
+	/* subtraction needs every feature's histogram; forests sample features instead */
+	gc->keep_histograms = p->feature_fraction >= 1.0;
+	gc->scratch = gc->keep_histograms ? NULL :
+		MemoryContextAllocHuge(CurrentMemoryContext,
+							   sizeof(double) * gc->layout.total_bins * gc->layout.entry);
+}
+
+static void
+grow_end(GrowContext *gc)
+{
+	pfree(gc->idx);
+	if (gc->scratch)
+		pfree(gc->scratch);
+	pfree(gc->layout.offset);
+	pfree(gc->all_features);
+	pfree(gc->sampled);
+}
+
+static Tree *
+builder_start(TreeBuilder *tb, int C)
+{
+	Tree	   *t = palloc0(sizeof(Tree));
+
+	t->n_outputs = C;
+	tb->tree = t;
+	tb->capacity = 16;
+	tb->leaf_capacity = 16;
+	t->nodes = palloc0(sizeof(TreeNode) * tb->capacity);
+	t->categories = palloc(sizeof(uint64) * 4 * tb->capacity);
+	t->leaf_value = palloc(sizeof(double) * C * tb->leaf_capacity);
+	t->leaf_cover = palloc(sizeof(double) * tb->leaf_capacity);
+	return t;
+}
+
+/* The root: every row, with its sums, evaluated. */
+static void
+root_node(GrowContext *gc, int64 n_rows, GrowNode *root)
+{
+	int			C = gc->p->n_channels;
+
+	memset(root, 0, sizeof(GrowNode));
+	root->n = n_rows;
+	root->parent = -1;
+	for (int64 i = 0; i < n_rows; i++)
+	{
+		const double *gr = gc->g + gc->idx[i] * C;
+
+		for (int c = 0; c < C; c++)
+			root->sums[c] += gr[c];
+		root->sums[C] += gc->h[gc->idx[i]];
+	}
+	root->sums[C + 1] = (double) n_rows;
+	evaluate(gc, root);
+}
+
+/*
+ * Splits node (already made internal node node_id): partitions its rows in
+ * place, and gives each child its sums and, when histograms are kept, its
+ * histogram (the smaller child's built, the larger's the parent's minus it).
+ */
+static void
+split_node(GrowContext *gc, GrowNode *node, int32 node_id, GrowNode *children)
+{
+	const BinnedData *bd = gc->bd;
+	int			C = gc->p->n_channels;
+	int64		lo = node->start,
+				hi = node->start + node->n - 1;
+	int			small;
+
+	while (lo <= hi)
+	{
+		if (row_goes_left(bd, &node->split, gc->idx[lo]))
+			lo++;
+		else
+		{
+			int64		tmp = gc->idx[lo];
+
+			gc->idx[lo] = gc->idx[hi];
+			gc->idx[hi--] = tmp;
+		}
+	}
+	memset(children, 0, sizeof(GrowNode) * 2);
+	children[0].start = node->start;
+	children[0].n = lo - node->start;
+	children[1].start = lo;
+	children[1].n = node->start + node->n - lo;
+	for (int k = 0; k < 2; k++)
+	{
+		children[k].depth = node->depth + 1;
+		children[k].parent = node_id;
+		children[k].is_left = (k == 0);
+	}
+	if (node->hist != NULL)
+	{
+		/* the children's sums are the parent's histogram bins of the split feature */
+		int			f = node->split.feature;
+		const double *H = node->hist + (size_t) gc->layout.offset[f] * gc->layout.entry;
+
+		for (int b = 0; b < bd->n_bins[f]; b++)
+		{
+			bool		left = b == 0 ? node->split.default_left :
+				node->split.categorical ? (node->split.categories[(b - 1) / 64] >> ((b - 1) % 64)) & 1 :
+				b <= node->split.bin;
+			GrowNode   *child = &children[left ? 0 : 1];
+
+			for (int c = 0; c < C + 1; c++)
+				child->sums[c] += H[b * gc->layout.entry + c];
+		}
+	}
+	else
+	{
+		for (int k = 0; k < 2; k++)
+		{
+			for (int64 i = children[k].start; i < children[k].start + children[k].n; i++)
+			{
+				int64		row = gc->idx[i];
+				const double *gr = gc->g + row * C;
+
+				for (int c = 0; c < C; c++)
+					children[k].sums[c] += gr[c];
+				children[k].sums[C] += gc->h[row];
+			}
+		}
+	}
+	children[0].sums[C + 1] = (double) children[0].n;
+	children[1].sums[C + 1] = (double) children[1].n;
+
+	small = children[0].n <= children[1].n ? 0 : 1;
+	if (node->hist != NULL)
+	{
+		size_t		size = (size_t) gc->layout.total_bins * gc->layout.entry;
+		double	   *hs = palloc(sizeof(double) * size);
+
+		tree_build_histogram(bd, &gc->layout, gc->all_features, bd->n_features,
+							 gc->idx + children[small].start, children[small].n, gc->g, gc->h, C, hs,
+							 gc->threads);
+		for (size_t j = 0; j < size; j++)
+			node->hist[j] -= hs[j];
+		children[small].hist = hs;
+		children[1 - small].hist = node->hist;
+	}
+}
+
 Tree *
 tree_grow(const BinnedData *bd, const int64 *rows, int64 n_rows,
 		  const double *g, const double *h, const GrowParams *p,
@@ -396,75 +567,24 @@ tree_grow(const BinnedData *bd, const int64 *rows, int64 n_rows,
 		  int32 *leaf_of_row)
 {
 	int			C = p->n_channels;
-	int			d = bd->n_features;
 	GrowContext gc;
 	TreeBuilder tb;
-	Tree	   *t = palloc0(sizeof(Tree));
-	GrowNode   *frontier;
-	int			n_frontier = 0;
+	Tree	   *t;
 	int			frontier_capacity = 64;
+	GrowNode   *frontier = palloc(sizeof(GrowNode) * frontier_capacity);
+	int			n_frontier = 1;
 	int			n_leaves_open = 1;
 
 	Assert(C + 2 <= TREE_MAX_BINS);
-	gc.bd = bd;
-	gc.g = g;
-	gc.h = h;
-	gc.p = p;
-	gc.rng = rng;
-	gc.threads = threads;
-	gc.layout.offset = palloc(sizeof(int) * d);
-	gc.layout.total_bins = 0;
-	gc.layout.entry = ENTRY(C);
-	for (int f = 0; f < d; f++)
-	{
-		gc.layout.offset[f] = gc.layout.total_bins;
-		gc.layout.total_bins += bd->n_bins[f];
-	}
-	gc.idx = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(int64) * Max(n_rows, 1));
-	memcpy(gc.idx, rows, sizeof(int64) * n_rows);
-	gc.all_features = palloc(sizeof(int) * d);
-	gc.sampled = palloc(sizeof(int) * d);
-	for (int f = 0; f < d; f++)
-		gc.all_features[f] = f;
-	/* subtraction needs every feature's histogram; forests sample features instead */
-	gc.keep_histograms = p->feature_fraction >= 1.0;
-	gc.scratch = gc.keep_histograms ? NULL :
-		MemoryContextAllocHuge(CurrentMemoryContext,
-							   sizeof(double) * gc.layout.total_bins * gc.layout.entry);
-
-	t->n_outputs = C;
-	tb.tree = t;
-	tb.capacity = 16;
-	tb.leaf_capacity = 16;
-	t->nodes = palloc0(sizeof(TreeNode) * tb.capacity);
-	t->categories = palloc(sizeof(uint64) * 4 * tb.capacity);
-	t->leaf_value = palloc(sizeof(double) * C * tb.leaf_capacity);
-	t->leaf_cover = palloc(sizeof(double) * tb.leaf_capacity);
-
-	frontier = palloc(sizeof(GrowNode) * frontier_capacity);
-	memset(&frontier[0], 0, sizeof(GrowNode));
-	frontier[0].n = n_rows;
-	frontier[0].parent = -1;
-	for (int64 i = 0; i < n_rows; i++)
-	{
-		const double *gr = g + rows[i] * C;
-
-		for (int c = 0; c < C; c++)
-			frontier[0].sums[c] += gr[c];
-		frontier[0].sums[C] += h[rows[i]];
-	}
-	frontier[0].sums[C + 1] = (double) n_rows;
-	evaluate(&gc, &frontier[0]);
-	n_frontier = 1;
+	grow_start(&gc, bd, rows, n_rows, g, h, p, rng, threads);
+	t = builder_start(&tb, C);
+	root_node(&gc, n_rows, &frontier[0]);
 
 	while (n_frontier > 0)
 	{
 		int			pick = n_frontier - 1;
 		GrowNode	node;
 		GrowNode	children[2];
-		int64		lo,
-					hi;
-		int			small;
 
 		CHECK_FOR_INTERRUPTS();
 		/* best-first with a leaf budget; otherwise the order does not matter: depth-first */
@@ -493,84 +613,10 @@ tree_grow(const BinnedData *bd, const int64 *rows, int64 n_rows,
 			continue;
 		}
 
-		/* split: partition the node's rows in place */
 		make_internal(&tb, &node, bd);
 		gain_out[node.split.feature] += node.split.gain;
 		splits_out[node.split.feature] += 1.0;
-		lo = node.start;
-		hi = node.start + node.n - 1;
-		while (lo <= hi)
-		{
-			if (row_goes_left(bd, &node.split, gc.idx[lo]))
-				lo++;
-			else
-			{
-				int64		tmp = gc.idx[lo];
-
-				gc.idx[lo] = gc.idx[hi];
-				gc.idx[hi--] = tmp;
-			}
-		}
-		memset(children, 0, sizeof(children));
-		children[0].start = node.start;
-		children[0].n = lo - node.start;
-		children[1].start = lo;
-		children[1].n = node.start + node.n - lo;
-		for (int k = 0; k < 2; k++)
-		{
-			children[k].depth = node.depth + 1;
-			children[k].parent = t->n_nodes - 1;
-			children[k].is_left = (k == 0);
-		}
-		if (node.hist != NULL)
-		{
-			/* the children's sums are the parent's histogram bins of the split feature */
-			int			f = node.split.feature;
-			const double *H = node.hist + (size_t) gc.layout.offset[f] * gc.layout.entry;
-
-			for (int b = 0; b < bd->n_bins[f]; b++)
-			{
-				bool		left = b == 0 ? node.split.default_left :
-					node.split.categorical ? (node.split.categories[(b - 1) / 64] >> ((b - 1) % 64)) & 1 :
-					b <= node.split.bin;
-				GrowNode   *child = &children[left ? 0 : 1];
-
-				for (int c = 0; c < C + 1; c++)
-					child->sums[c] += H[b * gc.layout.entry + c];
-			}
-		}
-		else
-		{
-			for (int k = 0; k < 2; k++)
-			{
-				for (int64 i = children[k].start; i < children[k].start + children[k].n; i++)
-				{
-					int64		row = gc.idx[i];
-					const double *gr = g + row * C;
-
-					for (int c = 0; c < C; c++)
-						children[k].sums[c] += gr[c];
-					children[k].sums[C] += h[row];
-				}
-			}
-		}
-		children[0].sums[C + 1] = (double) children[0].n;
-		children[1].sums[C + 1] = (double) children[1].n;
-
-		/* the smaller child's histogram is built, the larger one's is the difference */
-		small = children[0].n <= children[1].n ? 0 : 1;
-		if (node.hist != NULL)
-		{
-			size_t		size = (size_t) gc.layout.total_bins * gc.layout.entry;
-			double	   *hs = palloc(sizeof(double) * size);
-
-			tree_build_histogram(bd, &gc.layout, gc.all_features, d, gc.idx + children[small].start,
-							children[small].n, g, h, C, hs, threads);
-			for (size_t j = 0; j < size; j++)
-				node.hist[j] -= hs[j];
-			children[small].hist = hs;
-			children[1 - small].hist = node.hist;
-		}
+		split_node(&gc, &node, t->n_nodes - 1, children);
 		n_leaves_open++;
 		for (int k = 0; k < 2; k++)
 		{
@@ -588,13 +634,8 @@ tree_grow(const BinnedData *bd, const int64 *rows, int64 n_rows,
 			frontier[n_frontier++] = children[k];
 		}
 	}
-	pfree(gc.idx);
+	grow_end(&gc);
 	pfree(frontier);
-	if (gc.scratch)
-		pfree(gc.scratch);
-	pfree(gc.layout.offset);
-	pfree(gc.all_features);
-	pfree(gc.sampled);
 	if (!tree_derive_covers(t))
 		elog(ERROR, "a grown tree has a cover that is negative or not finite");
 	return t;
