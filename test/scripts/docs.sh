@@ -162,6 +162,14 @@ if [[ $rc -ne 0 ]]; then
 	if [[ -f $file && $file == *.md ]]; then
 		awk -v s="$line" 'NR >= s { print "    " NR ": " $0; if (NR > s && /^[[:space:]]*```/) exit }' "$file"
 	fi
+	# the failing statement's line: psql names the line of blocks.sql, which maps back
+	# to the page (a block's text follows its \warn line, which follows the fence line)
+	err_line=$(awk -v w="@@docs-block $where " 'index($0, w) == 1 { on = 1; next }
+		on && match($0, /^psql:[^:]*:[0-9]+: ERROR/) { split($0, a, ":"); print a[3]; exit }' "$WORK/blocks.err")
+	warn_line=$(grep -n -F "\\warn '@@docs-block $where'" "$WORK/blocks.sql" | head -n 1 | cut -d: -f1)
+	if [[ -n $err_line && -n $warn_line && $file == *.md ]]; then
+		echo "-------- the error is in the statement ending at $file:$((line + err_line - warn_line))"
+	fi
 	echo "-------- psql's messages since that block started:"
 	awk -v w="@@docs-block $where " 'index($0, w) == 1 { on = 1; next } on' "$WORK/blocks.err" |
 		grep -v '^@@' | tail -n 40
