@@ -1,9 +1,7 @@
 -- test/demo.sql: a tour of automl on real data shipped in test/data (see SOURCES.md).
--- Run by test/demo.sh from the top of the checkout:
+-- Run by test/demo.sh from the top of the checkout, in a fresh database (automl_demo):
 --   psql -X -v ON_ERROR_STOP=1 -f test/demo.sql
 -- (\copy reads test/data/*.csv relative to the current directory.)
-
--- It expects a fresh database (test/demo.sh starts a throwaway cluster for it).
 
 \echo
 \echo '== 1. the extension'
