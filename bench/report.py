@@ -46,8 +46,8 @@ SECTION = {"compare_sklearn": "correctness-linear-learners-against-scikit-learn"
            "gbdt_speed": "tree-learners-against-xgboost-and-scikit-learn-speed-and-memory",
            "gbdt_accuracy": "tree-learners-at-default-settings-accuracy",
            "search_benchmark": "the-search-under-a-time-budget-against-a-same-budget-xgboost-search",
-           "logging_cost": "prediction-logging-cost-per-call-and-per-logged-row",
-           "forecast": "forecasting-against-seasonal-naive-and-statsmodels"}
+           "logging_cost": "prediction-logging",      # docs/monitoring.md links here
+           "forecast": "forecasting"}                 # docs/forecasting.md links here
 TASK_METRIC = {"binary": "ROC AUC ↑", "multiclass": "log loss ↓", "regression": "RMSE ↓"}
 HIGHER = {"binary": True, "multiclass": False, "regression": False}
 # "at or above" a peer, with the tolerance issue 20 uses: AUC -0.005, losses +3 %
@@ -87,6 +87,10 @@ def score(x, task):
     if task in ("binary", "multiclass", "roc_auc", "log_loss"):
         return "%.4f" % x
     return num(x, 4)
+
+
+def mase(x):
+    return "–" if x is None else "%.3f" % x
 
 
 def secs(x):
@@ -133,8 +137,10 @@ def mean_range(sp, task):
     """mean (min–max) over seeds; the value alone when the seeds agree or there is one."""
     if sp is None:
         return "FAILED"
-    if sp["n"] == 1 or sp["min"] == sp["max"]:
+    if sp["n"] == 1:
         return score(sp["mean"], task)
+    if sp["min"] == sp["max"]:
+        return "%s (every seed)" % score(sp["mean"], task)
     return "%s (%s–%s)" % (score(sp["mean"], task), score(sp["min"], task),
                            score(sp["max"], task))
 
@@ -289,7 +295,7 @@ def chart_gbdt_speed(run, R, p):
     for i, v in enumerate(svals[::-1]):
         ax.text(v, i, " %s" % num(v, 3), va="center")
     ax.set_xlim(0, max(svals) * 1.25)
-    ax.set_xlabel("thousand rows per second, higher is better")
+    ax.set_xlabel("thousand rows/s, higher is better")
     ax.set_title("Scoring the test rows")
     fig.suptitle("Boosted trees, %s training rows × %d features, commit %s"
                  % ("{:,}".format(R["n_train"]), p["features"], run.commit("gbdt_speed")),
@@ -383,7 +389,7 @@ def chart_forecast(run, series, p):
         oos = s["out_of_sample"]
         es = (s["peer"].get("statsmodels_es") or {}).get("mase")
         ax.set_title("%s\nMASE %s (statsmodels ES %s), 95 %% interval covers %s"
-                     % (s["series"], num(oos["mase"], 3), num(es, 3),
+                     % (s["series"], mase(oos["mase"]), mase(es),
                         pct(oos["covered95"] / oos["points"]) if oos["points"] else "–"),
                      fontsize=8)
         ax.xaxis.set_major_locator(mdates.AutoDateLocator(maxticks=5))
@@ -861,7 +867,7 @@ def sec_logging(run):
             continue
         e = s["extra_ns_per_row"]
         w = s.get("workers") or {}
-        prow.append([s["model"], "%s planned, %s launched" % (w.get("planned", "?"), w.get("launched", "?")),
+        prow.append([s["model"], "%s planned, %s launched" % (w.get("planned", 0), w.get("launched", 0)),
                      num(s["unlogged_ms"]["median"], 4),
                      "%s (%s … %s)" % (num(e["median"], 3), num(e["min"], 3), num(e["max"], 3))])
     irows = []
@@ -921,9 +927,9 @@ def sec_forecast(run):
             n_es += 1
             beat_es += ours <= es["mase"]
         beat_naive += ours <= s["mase"]["seasonal_naive"]
-        rows.append([s["series"], s["frequency"], s["n"], "%.3f" % s["mase"]["seasonal_naive"],
-                     "%s %.3f" % (s["chosen"], ours), num(s["mase"]["ets"], 3),
-                     num(s["mase"]["gbdt"], 3), num(es.get("mase"), 3),
+        rows.append([s["series"], s["frequency"], s["n"], mase(s["mase"]["seasonal_naive"]),
+                     "%s %s" % (s["chosen"], mase(ours)), mase(s["mase"]["ets"]),
+                     mase(s["mase"]["gbdt"]), mase(es.get("mase")),
                      secs(s["automl_train_wall_s"]), secs(es.get("seconds"))])
         o = s["out_of_sample"]
         if o["points"]:
@@ -931,7 +937,7 @@ def sec_forecast(run):
             c95 += o["covered95"]
             c80 += o["covered80"]
             orows.append([s["series"], ", ".join(c["chosen"] for c in o["cuts"]),
-                          num(o["mase"], 3), num(es.get("mase"), 3),
+                          mase(o["mase"]), mase(es.get("mase")),
                           "%d/%d = %s" % (o["covered95"], o["points"], pct(o["covered95"] / o["points"])),
                           "%d/%d = %s" % (o["covered80"], o["points"], pct(o["covered80"] / o["points"]))])
     if tot:
@@ -1154,8 +1160,9 @@ def howto(run):
         cmd += " --curve"
     if o.get("seeds") and o.get("seeds") != ("0" if o.get("quick") else "0,1,2"):
         cmd += " --seeds %s" % o["seeds"]
-    if not o.get("full") and o.get("benchmarks"):
-        cmd += " " + " ".join(ALIAS.get(b, b) for b in o["benchmarks"].split())
+    names = (o.get("benchmarks") or "").split()
+    if names and set(names) != set(SCRIPT):
+        cmd += " " + " ".join(ALIAS.get(b, b) for b in names)
     return "\n".join([
         "This file was produced by `%s` (its results directory: `%s`), then "
         "`bench/report.py` on those results, which fills `bench/benchmarks.md.in`; the charts "
@@ -1204,6 +1211,9 @@ def render(run):
                     "`%s`." % (type(e).__name__, e, run.results_path(key.split(".")[0])))
 
     out = re.sub(r"\{\{([a-z_.]+)\}\}", fill, text)
+    # links into the repository, relative to where this copy is written
+    out = out.replace("](../bench/README.md)", "](%s)" % os.path.relpath(
+        os.path.join(REPO, "bench", "README.md"), run.out_dir))
     out = re.sub(r"\n{3,}", "\n\n", out)
     return ("<!-- Generated by bench/report.py from %s: do not edit; edit bench/benchmarks.md.in "
             "or rerun bench/run.sh. -->\n" % os.path.relpath(run.dir, REPO) + out)

@@ -204,7 +204,9 @@ done
 "$PYTHON" bench/benchlib.py run-info "$RESULTS" "$(printf '%s\n' \
     "{\"quick\": $QUICK, \"seeds\": \"$SEEDS\", \"curve\": $CURVE, \"long\": $LONG," \
     " \"benchmarks\": \"${wanted[*]}\", \"extra\": \"${extra[*]}\", \"full\": $full}")"
-ln -sfn "$(basename "$RESULTS")" "$ROOT/bench/results/latest" 2>/dev/null || true
+if [[ $(dirname "$RESULTS") == "$ROOT/bench/results" ]]; then
+    ln -sfn "$(basename "$RESULTS")" "$ROOT/bench/results/latest" 2>/dev/null || true
+fi
 
 failed=$(awk -F'\t' '$2 != 0 { print $1 }' "$RESULTS/timings.tsv" | tr '\n' ' ')
 write_docs=0
