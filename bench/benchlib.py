@@ -81,6 +81,15 @@ def plain(x):
     return str(x)
 
 
+def load_average():
+    """The 1, 5 and 15 minute load averages, as strings (None where /proc is missing)."""
+    try:
+        with open("/proc/loadavg") as f:
+            return f.read().split()[:3]
+    except OSError:
+        return None
+
+
 class Measured:
     """What is being measured, taken when a benchmark starts; finish() adds the end."""
 
@@ -88,19 +97,23 @@ class Measured:
         if state:               # saved by `benchlib.py start` (the shell benchmarks)
             self.started = datetime.datetime.fromisoformat(state["started"])
             self.git, self.so = state["git"], state["so"]
+            self.load = state.get("load")
             return
         self.started = datetime.datetime.now(datetime.timezone.utc)
         self.git = git_state()
         self.so = so_state()
+        self.load = load_average()
 
     def state(self):
-        return {"started": self.started.isoformat(), "git": self.git, "so": self.so}
+        return {"started": self.started.isoformat(), "git": self.git, "so": self.so,
+                "load": self.load}
 
     def as_dict(self):
         end_so = so_state()
         now = datetime.datetime.now(datetime.timezone.utc)
         return dict(self.git, date=self.started.strftime("%Y-%m-%d %H:%M:%S UTC"),
                     seconds=round((now - self.started).total_seconds(), 1),
+                    load_average_start=self.load, load_average_end=load_average(),
                     automl_so=self.so,
                     automl_so_changed=end_so.get("sha256") != self.so.get("sha256"))
 
@@ -180,8 +193,7 @@ def machine():
             "sockets": lscpu.get("Socket(s)"), "hypervisor": lscpu.get("Hypervisor vendor"),
             "ram_gib": round(mem_kb / 1048576, 1) if mem_kb else None,
             "os": osr.get("PRETTY_NAME"), "kernel": _run(["uname", "-r"]),
-            "load_average": open("/proc/loadavg").read().split()[:3]
-            if os.path.exists("/proc/loadavg") else None}
+            "load_average": load_average()}
 
 
 PACKAGES = ["python3-numpy", "python3-sklearn", "python3-xgboost", "python3-statsmodels",

@@ -196,9 +196,11 @@ class Run:
     def caption(self, name):
         """The line printed beside every table: where and when it was measured."""
         m = self.res[name]["measured"]
-        bits = ["Measured at commit `%s`%s on %s" % (
+        load = m.get("load_average_start")
+        bits = ["Measured at commit `%s`%s on %s%s" % (
             m.get("commit_short", "?")[:10],
-            " **with uncommitted changes**" if m.get("dirty_code") else "", m.get("date", "?"))]
+            " **with uncommitted changes**" if m.get("dirty_code") else "", m.get("date", "?"),
+            " (load average %s)" % load[0] if load else "")]
         if m.get("automl_so_changed"):
             bits.append("**`automl.so` was reinstalled during the benchmark: rerun**")
         if self.quick:
@@ -647,6 +649,24 @@ def sec_gbdt_speed(run):
         ["training rows binned, one byte per value", num(float8 / 8, 3)],
     ]
     chart = chart_gbdt_speed(run, R, p)
+    # fits during which the rest of the machine took a noticeable share of the CPU
+    fits = [("automl, 1 thread", r["refit_s"], r["after"].get("other_cpu_s"), r["train_s"])
+            for r in a1.get("runs", [a1])]
+    fits += [("automl, default threads", r["refit_s"], r["after"].get("other_cpu_s"), r["train_s"])
+             for r in a0.get("runs", [a0])]
+    fits += [("XGBoost on %s thread%s" % (nj, "" if nj == "1" else "s"), w, o, w) for nj in ("1", "2")
+             for w, o in R["xgb"][nj].get("runs", [])]
+    fits += [("HGB", w, o, w) for w, o in h.get("runs", [])]
+    disturbed = {}
+    for lab, _, o, span in fits:
+        if o is not None and span and o / span > 0.25:
+            disturbed[lab] = max(disturbed.get(lab, 0.0), o / span)
+    warn = ""
+    if disturbed:
+        warn = ("**The machine was busy during some fits**: the rest of the machine used more "
+                "than a quarter of a core on average (CPU seconds of other processes per second, "
+                "the largest) during: %s. Treat these figures as disturbed and rerun on an idle "
+                "machine." % "; ".join("%s (%s)" % (k, num(v, 2)) for k, v in disturbed.items()))
     auc_gap = abs(a0["test_auc"] - x2["test_auc"])
     out = [
         "Data: %s training and %s test rows × %d features; the true probabilities reach a test "
@@ -660,16 +680,17 @@ def sec_gbdt_speed(run):
            a0["catalog"].get("calibration") or "?"),
         "",
         chart, "",
-        "**Results.** One automl fit takes %s of XGBoost's on 2 threads and %s on 1 thread; "
-        "its second thread speeds a fit up %s (XGBoost: %s). The whole call takes %s of "
-        "exporting the table and fitting XGBoost. The test ROC AUCs differ by %.4f. "
+        "**Results.** One automl fit takes %s XGBoost's time on 2 threads and %s on 1 "
+        "thread; its second thread speeds a fit up %s (XGBoost's: %s). The whole call takes %s "
+        "the time of exporting the table and fitting XGBoost. The test ROC AUCs differ by %.4f. "
         "Serially, automl scores %s as many rows per second as XGBoost's in-memory predict on "
         "one thread."
         % (ratio(F.get("fit_vs_xgb_2")), ratio(F.get("fit_vs_xgb_1")),
            ratio(F.get("speedup_automl")), ratio(F.get("speedup_xgb")),
            ratio(F.get("call_vs_fetch_fit")), auc_gap, ratio(F.get("scoring_vs_xgb_1"))),
-        "", run.errors("gbdt_speed"), "", cap, "",
-        "Ratios (below 1× means automl is faster or smaller):", "",
+        "", warn, "", run.errors("gbdt_speed"), "", cap, "",
+        "Ratios, automl to the peer (for times and memory below 1× favours automl; for "
+        "speed-ups and rows per second, above 1× does):", "",
         md_table(["figure", "value"], ratios, right=(1,)),
         "", cap, "",
         "Fit time and test ROC AUC; the last column is automl's refit time (1 thread / default "
@@ -1013,6 +1034,10 @@ def run_header(run):
         lines.append("")
         lines.append("**The checkout's commit changed during the run** (now `%s`): rerun."
                      % run.info.get("commit_at_end", "?")[:10])
+    if o.get("skip_build"):
+        lines.append("")
+        lines.append("**`automl.so` was not built by this run** (`AUTOML_SKIP_BUILD=1`): the "
+                     "figures may not be this commit's.")
     if o.get("extra"):
         lines.append("")
         lines.append("Arguments given to the benchmark: `%s`." % o["extra"])
@@ -1036,7 +1061,9 @@ def run_machine(run):
                 ", %s guest" % mc["hypervisor"] if mc.get("hypervisor") else "")],
             ["memory", "%s GiB" % mc.get("ram_gib", "?")],
             ["OS", "%s, kernel %s" % (mc.get("os", "?"), mc.get("kernel", "?"))],
-            ["load average at the end (1, 5, 15 min)", " ".join(mc.get("load_average") or ["?"])],
+            ["load average (1, 5, 15 min)", "%s at the start, %s at the end" % (
+                " ".join((run.info.get("measured") or {}).get("load_average_start") or ["?"]),
+                " ".join(mc.get("load_average") or ["?"]))],
             ["PostgreSQL", "%s, the throwaway cluster of `test/setup.sh`: `shared_buffers` %s, "
              "`work_mem` %s, `max_parallel_workers_per_gather` %s, `fsync` %s, `automl.threads` %s"
              % (sv.get("server_version", "?"), sv.get("shared_buffers", "?"),
@@ -1045,8 +1072,11 @@ def run_machine(run):
     for p, v in pk.items():
         rows.append(["`%s`" % p, v or "not installed"])
     so = (run.info.get("measured") or {}).get("automl_so") or {}
-    rows.append(["`automl.so`", "built from the commit above by `bench/run.sh`; sha256 `%s…`"
-                 % so.get("sha256", "?")])
+    o = run.info.get("options") or {}
+    rows.append(["`automl.so`", ("**not built by this run** (`AUTOML_SKIP_BUILD=1`): it may "
+                                 "not be the commit above's" if o.get("skip_build") else
+                                 "built from the commit above by `bench/run.sh`")
+                 + "; sha256 `%s…`" % so.get("sha256", "?")])
     trows = [[b["benchmark"], "`bench/run.sh %s`" % ALIAS.get(b["benchmark"], b["benchmark"]),
               "ok" if b["exit"] == 0 else "**exit %d**" % b["exit"], "%.1f" % (b["seconds"] / 60)]
              for b in run.info.get("benchmarks", [])]

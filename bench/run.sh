@@ -3,7 +3,7 @@
 # generate docs/benchmarks.md and its charts from the results.
 #
 #   bench/run.sh                      # every benchmark, full size (about 100 minutes on 2 cores)
-#   bench/run.sh --quick              # every benchmark, smoke-test sizes (about 10 minutes)
+#   bench/run.sh --quick              # every benchmark, smoke-test sizes (about 8 minutes)
 #   bench/run.sh search forecast      # some of them (names or aliases below)
 #   bench/run.sh --long search        # the search also at time_budget 300 s on every dataset
 #   bench/run.sh compare -- --datasets iris   # arguments after -- go to the one benchmark
@@ -107,6 +107,13 @@ stamp=$(date -u +%Y-%m-%dT%H-%M-%SZ)
 mkdir -p "$RESULTS"
 RESULTS=$(cd "$RESULTS" && pwd)
 echo "=== bench/run.sh: ${wanted[*]} -> $RESULTS" >&2
+changed=$(git -C "$ROOT" status --porcelain --untracked-files=no 2>/dev/null | grep -v ' docs/' || true)
+if [[ -n $changed ]]; then
+    echo "=== WARNING: the checkout has uncommitted changes; the report will say so:" >&2
+    printf '%s\n' "$changed" >&2
+fi
+[[ ${AUTOML_SKIP_BUILD:-0} == 1 ]] &&
+    echo "=== WARNING: AUTOML_SKIP_BUILD=1: the installed automl.so may not be this commit's; the report will say so" >&2
 
 # --- the peers' Python packages (Debian only), before the cluster's set-up --------------
 missing=()
@@ -203,7 +210,8 @@ done
 # --- what was measured, where, and how long each benchmark took -------------------------------
 "$PYTHON" bench/benchlib.py run-info "$RESULTS" "$(printf '%s\n' \
     "{\"quick\": $QUICK, \"seeds\": \"$SEEDS\", \"curve\": $CURVE, \"long\": $LONG," \
-    " \"benchmarks\": \"${wanted[*]}\", \"extra\": \"${extra[*]}\", \"full\": $full}")"
+    " \"benchmarks\": \"${wanted[*]}\", \"extra\": \"${extra[*]}\", \"full\": $full," \
+    " \"skip_build\": ${AUTOML_SKIP_BUILD:-0}}")"
 if [[ $(dirname "$RESULTS") == "$ROOT/bench/results" ]]; then
     ln -sfn "$(basename "$RESULTS")" "$ROOT/bench/results/latest" 2>/dev/null || true
 fi
