@@ -1024,7 +1024,7 @@ def run_header(run):
                     " **with uncommitted changes**" if m.get("dirty_code") else "",
                     len(run.info.get("benchmarks", [])),
                     "" if len(run.info.get("benchmarks", [])) == 1 else "s",
-                    num((run.info.get("seconds") or 0) / 60, 3)))
+                    "%.1f" % ((run.info.get("seconds") or 0) / 60)))
     if m.get("dirty_code"):
         lines.append("")
         lines.append("Uncommitted changes at the start of the run: %s."

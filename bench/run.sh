@@ -49,7 +49,7 @@ ALL=(compare_sklearn compare_categorical scoring_speed logging_cost gbdt_speed g
      search_benchmark forecast)
 PEER_PACKAGES=(python3-numpy python3-sklearn python3-xgboost python3-statsmodels python3-matplotlib)
 
-usage() { sed -n '2,40p' "$0" | sed 's/^# \{0,1\}//'; }
+usage() { awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0"; }
 
 canonical() {
     case "$1" in
