@@ -1130,7 +1130,7 @@ def summary_rows(run):
     d = run.get("search_benchmark")
     if d:
         F = search_figures(d["results"])
-        rows.append(("search_vs_xgb", "search at %g s: mean at or above the XGBoost random search's (%d seed%s)"
+        rows.append(("search_vs_xgb@%g" % d["params"]["budget"], "search at %g s: mean at or above the XGBoost random search's (%d seed%s)"
                      % (d["params"]["budget"], len(d["params"]["seeds"]),
                         "" if len(d["params"]["seeds"]) == 1 else "s"),
                      "%d of %d datasets" % (F["above"], F["datasets"]), "search_benchmark"))
@@ -1167,8 +1167,8 @@ def summary(run):
     hdr = ["figure", "value", "measured at", "section"]
     if run.baseline is not None:
         base = {k: v for k, _, v, _ in summary_rows(run.baseline)}
-        hdr = ["figure", "value", "measured at", "baseline (commit `%s`)" % run.baseline.commit(),
-               "section"]
+        hdr = ["figure", "value", "measured at", "baseline (commit `%s`%s)"
+               % (run.baseline.commit(), ", a quick run" if run.baseline.quick else ""), "section"]
     out = []
     for key, label, value, name in rows:
         r = [label, value, "`%s`" % run.commit(name)]
