@@ -78,12 +78,13 @@ PSQL=(psql -X -q -A -t -v ON_ERROR_STOP=1)
 q() { "${PSQL[@]}" -c "$1"; }
 log() { printf '[%4ds] %s\n' "$(( $(date +%s) - started ))" "$*" >&2; }
 
-# The log writer's ingestion lock: pg_advisory_xact_lock(INGEST_LOCK_CLASS, 0) in
-# src/serve/log_writer.c. A session holding it makes the writer (and any flush
-# elsewhere) wait.
+# The log writer's ingestion lock: pg_advisory_xact_lock(INGEST_LOCK_CLASS, 0), defined in
+# the C sources under src/serve/ (read from there when the checkout has them). A session
+# holding it makes the writer (and any flush elsewhere) wait.
 LOCK_CLASS=6385005
-if [ -f "$here/../src/serve/log_writer.c" ]; then
-    c=$(sed -n 's/^#define INGEST_LOCK_CLASS[[:space:]]*\([0-9][0-9]*\).*/\1/p' "$here/../src/serve/log_writer.c")
+if [ -d "$here/../src" ]; then
+    c=$(grep -rhs --include='*.c' --include='*.h' '^#define INGEST_LOCK_CLASS' "$here/../src" |
+        sed -n 's/^#define INGEST_LOCK_CLASS[[:space:]]*\([0-9][0-9]*\).*/\1/p' | head -n 1 || true)
     [ -n "$c" ] && LOCK_CLASS=$c
 fi
 LOCK="$LOCK_CLASS, 0"
