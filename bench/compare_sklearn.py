@@ -2,7 +2,8 @@
 """Compare automl's linear learners with scikit-learn on the same data.
 
 For each dataset the script loads the data into a table, trains
-automl_train(..., algorithms => ARRAY['linear'], hyperparams => '{}') (one fit, no search), reads the fitted model back
+automl_train(..., algorithms => ARRAY['linear'], hyperparams => '{}', calibration =>
+'none') (one fit, no search, no calibrator on top), reads the fitted model back
 from automl.models.summary, fits the scikit-learn reference (StandardScaler,
 then Ridge(alpha=1.0) or LogisticRegression(C=1.0)) on the same rows, and
 compares coefficients, intercepts, predictions on every row and the
@@ -35,6 +36,9 @@ import time
 
 import numpy as np
 import sklearn
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import benchlib  # noqa: E402
 from sklearn.linear_model import LogisticRegression, Ridge
 from sklearn.metrics import (accuracy_score, log_loss, mean_squared_error,
                              r2_score, roc_auc_score)
@@ -182,8 +186,11 @@ def get(d, *names, default=None):
 def train_automl(ds, model, table, target):
     sql = ("SELECT name, version, task, algorithm, metric, score, deployed "
            "FROM automl_train(%s, %s, target => %s, algorithms => ARRAY['linear'], hyperparams => '{}', "
-           "exclude => ARRAY['id'], task => %s);\n"
-           % (lit(model), lit(table), lit(target), lit(ds.task)))
+           "exclude => ARRAY['id'], task => %s%s);\n"
+           % (lit(model), lit(table), lit(target), lit(ds.task),
+              # the learner itself: a calibrator (the default 'auto' may choose one) would
+              # change the served probabilities, which are compared with the reference's
+              ", calibration => 'none'" if ds.task == "classification" else ""))
     t0 = time.perf_counter()
     out = psql(sql).strip().splitlines()
     secs = time.perf_counter() - t0
@@ -639,7 +646,9 @@ def main():
     ap.add_argument("--tol", type=float, default=1e-4,
                     help="largest accepted relative difference (default: %(default)g)")
     ap.add_argument("--keep", action="store_true", help="keep the data tables")
+    ap.add_argument("--json", default="", help="machine-readable results (for bench/report.py)")
     args = ap.parse_args()
+    measured = benchlib.Measured()
 
     try:
         if psql("SELECT count(*) FROM pg_proc WHERE proname = 'automl_train';\n").strip() == "0":
@@ -668,6 +677,10 @@ def main():
                 except PsqlError:
                     pass
     report(results, errors, args)
+    benchlib.write_json(args.json, "compare_sklearn", measured,
+                        {"datasets": names, "tol": args.tol, "reference": REFERENCE,
+                         "environment": dict(environment())},
+                        results, errors)
     return 0 if results and not errors and all(r["ok"] for r in results) else 1
 
 

@@ -39,7 +39,8 @@
 # Environment: RUNS (3; trainings per series, and statsmodels repeats, for the timings),
 #   COVERAGE (1; 0 skips step 4), ETSMODEL (1; also statsmodels' ETSModel over the
 #   variants our ETS chooses among, by AICc: slower, about 40 s), OUT (default
-#   bench/results/forecast.md).
+#   bench/results/forecast.md), JSON (machine-readable results for bench/report.py, with
+#   every out-of-sample forecast point and its intervals; none when unset).
 # Exit status 1 when the split check fails, a candidate did not finish, or runs differ.
 
 set -euo pipefail
@@ -53,6 +54,7 @@ RUNS=${RUNS:-3}
 COVERAGE=${COVERAGE:-1}
 ETSMODEL=${ETSMODEL:-1}
 OUT=${OUT:-$here/results/forecast.md}
+JSON=${JSON:-}
 PYTHON=/usr/bin/python3
 
 while [ $# -gt 0 ]; do
@@ -87,6 +89,7 @@ notices=$work/notices.txt
 
 . "$ROOT/bench/common.sh"
 so_before=$(so_id)
+[ -z "$JSON" ] || "$PYTHON" "$here/benchlib.py" start "$work/state.json"
 commit=$(git -C "$ROOT" log -1 --format='%h %cd' --date='format:%Y-%m-%d %H:%M' 2>/dev/null || echo '?')
 if [ -n "$(git -C "$ROOT" status --porcelain --untracked-files=no -- src sql 2>/dev/null)" ]; then
     commit="$commit (src/ or sql/ modified)"
@@ -106,6 +109,8 @@ cuts=$work/cuts.csv          # one row per series and origin
 echo "series,frequency,n,h,version,algorithm,score,summary_mase,summary_periods,filled,origins,ets,naive_mase,naive_status,ets_mase,ets_status,ets_seconds,gbdt_mase,gbdt_status,gbdt_seconds,errors,distinct_scores" > "$ours"
 echo "series,run,version,wall_seconds,train_seconds" > "$runs_csv"
 echo "series,k,origin,algorithm,points,scaled_error_sum,covered95,covered80,width95" > "$cuts"
+points=$work/points.csv      # one row per out-of-sample forecast point
+echo "series,k,origin,period,actual,forecast,lower95,upper95,lower80,upper80" > "$points"
 
 IFS=, read -r -a names <<< "$SERIES"
 for s in "${names[@]}"; do
@@ -195,6 +200,14 @@ for s in "${names[@]}"; do
 			SQL
             )
             echo "$s,$k,$o,$line" >> "$cuts"
+            # the points themselves, for the chart (the same forecasts as above)
+            "${PSQL[@]}" -F, -v t="$t" -v cut="$cut" 2>>"$notices" <<-'SQL' | sed "s/^/$s,$k,$o,/" >> "$points"
+			SELECT f95.period::date, a.value, f95.forecast, f95.lower, f95.upper, f80.lower, f80.upper
+			  FROM automl_forecast(:'cut', level => 0.95) f95
+			  JOIN automl_forecast(:'cut', level => 0.8) f80 USING (period)
+			  JOIN :"t" a ON a.period::timestamp = f95.period
+			 ORDER BY 1;
+			SQL
         done
         log "$s: out-of-sample check done"
     fi
@@ -208,7 +221,8 @@ if [ "$ETSMODEL" = 1 ]; then
     peer_args+=(--etsmodel)
 fi
 "$PYTHON" "$here/forecast_peer.py" --data "$DATA" --series "$SERIES" --details --repeat "$RUNS" \
-    --methods "$peer_methods" "${peer_args[@]}" > "$work/peer.csv" 2>> "$work/peer.log"
+    --methods "$peer_methods" --points "$work/peer_points.csv" "${peer_args[@]}" \
+    > "$work/peer.csv" 2>> "$work/peer.log"
 
 so_after=$(so_id)
 so_note=$so_before
@@ -233,12 +247,13 @@ fi
 META_CPU="${cpu:-?} ($(nproc) CPUs)"
 META_DATE=$(date -u '+%Y-%m-%d %H:%M:%S UTC')
 META_LOAD=$(cut -d' ' -f1-3 /proc/loadavg 2>/dev/null || echo '?')
-export WORK=$work OUT RUNS COVERAGE ETSMODEL DATA SERIES META_CPU META_DATE META_LOAD
+export WORK=$work OUT JSON RUNS COVERAGE ETSMODEL DATA SERIES META_CPU META_DATE META_LOAD
+export BENCHLIB="$here/benchlib.py"
 export META_PG="$pgver" META_EXT="$extver" META_SM="$smver" META_SO="$so_note" \
        META_COMMIT="$commit" META_THREADS="${threads:-?}"
 rc=0
 "$PYTHON" - <<'PY' || rc=$?
-import csv, os, statistics, sys
+import csv, json, os, statistics, sys
 
 work = os.environ["WORK"]
 read = lambda f: list(csv.DictReader(open(os.path.join(work, f))))
@@ -373,6 +388,66 @@ print(text)
 os.makedirs(os.path.dirname(os.environ["OUT"]), exist_ok=True)
 open(os.environ["OUT"], "w").write(text + "\n")
 print(f"written to {os.environ['OUT']}", file=sys.stderr)
+
+if os.environ.get("JSON"):
+    import importlib.util
+    spec = importlib.util.spec_from_file_location("benchlib", os.environ["BENCHLIB"])
+    benchlib = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(benchlib)
+    num = lambda x: float(x) if x not in ("", None) else None
+    points, peer_points = read("points.csv"), read("peer_points.csv")
+    series_out = []
+    for r in ours:
+        s = r["series"]
+        wall, train = seconds(s)
+        by_method = {m: peer_by.get((s, m)) for m in
+                     ("seasonal_naive", "statsmodels_es", "statsmodels_es_states", "statsmodels_etsmodel")}
+        with open(os.path.join(os.environ["DATA"], s + ".csv")) as f:
+            hist = list(csv.DictReader(f))
+        cs = sorted((c for c in cuts if c["series"] == s), key=lambda c: -int(c["k"]))
+        pts = sum(int(c["points"]) for c in cs)
+        series_out.append({
+            "series": s, "frequency": r["frequency"], "n": int(r["n"]), "horizon": int(r["h"]),
+            "origins": int(r["origins"]), "version": int(r["version"]),
+            "chosen": r["algorithm"], "chosen_mase": num(r["score"]), "ets_variant": r["ets"] or None,
+            "mase": {"seasonal_naive": num(r["naive_mase"]), "ets": num(r["ets_mase"]),
+                     "gbdt": num(r["gbdt_mase"])},
+            "trial_seconds": {"ets": num(r["ets_seconds"]), "gbdt": num(r["gbdt_seconds"])},
+            "automl_train_wall_s": wall, "train_seconds": train,
+            "runs": [{"run": int(x["run"]), "version": int(x["version"]),
+                      "wall_seconds": float(x["wall_seconds"]), "train_seconds": float(x["train_seconds"])}
+                     for x in runs if x["series"] == s],
+            "peer": {m: ({"mase": num(p["mase"]), "seconds": num(p["seconds"]),
+                          "smape": num(p["smape"]), "rmse": num(p["rmse"])} if p else None)
+                     for m, p in by_method.items()},
+            "out_of_sample": {
+                "cuts": [{"k": int(c["k"]), "origin": int(c["origin"]), "chosen": c["algorithm"],
+                          "points": int(c["points"]), "scaled_error_sum": float(c["scaled_error_sum"]),
+                          "covered95": int(c["covered95"]), "covered80": int(c["covered80"]),
+                          "width95": float(c["width95"])} for c in cs],
+                "mase": sum(float(c["scaled_error_sum"]) for c in cs) / pts if pts else None,
+                "points": pts,
+                "covered95": sum(int(c["covered95"]) for c in cs),
+                "covered80": sum(int(c["covered80"]) for c in cs)},
+            "history": [{"period": h["period"], "value": float(h["value"])} for h in hist],
+            "forecast_points": [{"origin": int(p["origin"]), "period": p["period"],
+                                 "actual": float(p["actual"]), "forecast": float(p["forecast"]),
+                                 "lower95": num(p["lower95"]), "upper95": num(p["upper95"]),
+                                 "lower80": num(p["lower80"]), "upper80": num(p["upper80"])}
+                                for p in points if p["series"] == s],
+            "peer_points": [{"method": p["method"], "origin": int(p["origin"]), "step": int(p["step"]),
+                             "period": hist[int(p["origin"]) + int(p["step"]) - 1]["period"],
+                             "actual": float(p["actual"]), "forecast": float(p["forecast"])}
+                            for p in peer_points if p["series"] == s
+                            and p["method"] in ("statsmodels_es", "seasonal_naive")],
+        })
+    benchlib.write_json(os.environ["JSON"], "forecast", benchlib.Measured(json.load(open(os.path.join(work, "state.json")))),
+                        {"series": os.environ["SERIES"].split(","), "runs": int(os.environ["RUNS"]),
+                         "coverage": os.environ["COVERAGE"] == "1", "etsmodel": os.environ["ETSMODEL"] == "1",
+                         "data": os.environ["DATA"], "peer": os.environ["META_SM"],
+                         "postgresql": os.environ["META_PG"], "automl_threads": os.environ["META_THREADS"]},
+                        {"series": series_out, "checks_failed": fails}, [("check", f) for f in fails])
+    print(f"written to {os.environ['JSON']}", file=sys.stderr)
 sys.exit(1 if fails else 0)
 PY
 if [ -s "$notices" ]; then

@@ -36,7 +36,9 @@ methods' rows. --details prints numbers to 15 significant digits instead of
 method's fits and forecasts over all origins of the series, wall time, the
 median of --repeat runs; statsmodels_es and statsmodels_es_states share their
 fits and report the same time) and train_lengths (the origins, as training
-lengths joined by ';').
+lengths joined by ';'). --points FILE writes every forecast point as CSV
+(series, method, origin = training length, step, actual, forecast), for
+bench/report.py's charts.
 """
 import argparse
 import csv
@@ -144,7 +146,7 @@ def timed(fn, *args):
     return out, time.perf_counter() - start
 
 
-def run(with_etsmodel, series=None, data=DATA, repeat=1):
+def run(with_etsmodel, series=None, data=DATA, repeat=1, points=None):
     rows = []
     if series is None:
         series = [s[0] for s in SERIES]
@@ -176,6 +178,10 @@ def run(with_etsmodel, series=None, data=DATA, repeat=1):
                 if run_number == 0:     # the fits are deterministic: score the first run
                     for method, f in forecasts.items():
                         methods[method].append((actual, f, np.full(h, scale)))
+                        if points is not None:
+                            points.extend(dict(series=name, method=method, origin=origin,
+                                               step=j + 1, actual=float(actual[j]),
+                                               forecast=float(f[j])) for j in range(len(actual)))
             for method, t in elapsed.items():
                 seconds[method].append(t)
         for method, parts in methods.items():
@@ -221,13 +227,23 @@ def main():
     parser.add_argument("--methods", help="comma-separated methods to print (default: all)")
     parser.add_argument("--details", action="store_true", help="add the columns seconds and train_lengths")
     parser.add_argument("--repeat", type=int, default=1, help="time the fits this many times, report the median")
+    parser.add_argument("--points", help="write every forecast point to this CSV file")
     args = parser.parse_args()
     warnings.simplefilter("ignore")
     if args.repeat < 1:
         parser.error("--repeat must be at least 1")
 
     series = args.series.split(",") if args.series else None
-    rows = run(args.etsmodel, series, args.data, args.repeat)
+    points = [] if args.points else None
+    rows = run(args.etsmodel, series, args.data, args.repeat, points)
+    if args.points:
+        with open(args.points, "w", newline="") as f:
+            w = csv.DictWriter(f, fieldnames=["series", "method", "origin", "step", "actual",
+                                              "forecast"], lineterminator="\n")
+            w.writeheader()
+            for p in points:
+                w.writerow({k: ("{:.15g}".format(v) if isinstance(v, float) else v)
+                            for k, v in p.items()})
     if args.methods:
         wanted = args.methods.split(",")
         rows = [r for r in rows if r["method"] in wanted]

@@ -48,27 +48,23 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from compare_sklearn import (DEFAULT_DATA, REPO, PsqlError, build_id, environment,  # noqa: E402
                              ident, lit, md_table, psql, write_report)
 from compare_categorical import load_table, numeric_and_text, psql_notices, split_dataset  # noqa: E402
+import benchlib  # noqa: E402
 
 DEFAULT_OUT = os.path.join(REPO, "bench", "results", "gbdt_accuracy.md")
 
-# name: file(s), target, task, literal spelling of a missing value, AMLB best (README)
+# name: file(s), target, task, literal spelling of a missing value (AMLB figures: bench/anchors.json)
 DATASETS = {
     "adult": {"train": "adult_train.csv", "test": "adult_test.csv", "target": "class",
-              "task": "binary", "na": "NA", "amlb": "0.932"},
-    "bank_marketing": {"file": "bank_marketing.csv", "target": "Class", "task": "binary",
-                       "amlb": "0.941"},
-    "credit_g": {"file": "credit_g.csv", "target": "class", "task": "binary",
-                 "amlb": "0.79–0.80"},
-    "phoneme": {"file": "phoneme.csv", "target": "Class", "task": "binary", "amlb": "0.972"},
-    "kc1": {"file": "kc1.csv", "target": "Class", "task": "binary", "amlb": "0.84"},
-    "australian": {"file": "australian.csv", "target": "A15_class", "task": "binary",
-                   "amlb": "0.94"},
-    "vehicle": {"file": "vehicle.csv", "target": "Class", "task": "multiclass",
-                "amlb": "0.30"},
-    "cmc": {"file": "cmc.csv", "target": "y", "task": "multiclass", "amlb": "0.90"},
-    "diamonds": {"file": "diamonds.csv", "target": "price", "task": "regression",
-                 "amlb": "506"},
-    "boston": {"file": "boston.csv", "target": "medv", "task": "regression", "amlb": "2.83"},
+              "task": "binary", "na": "NA"},
+    "bank_marketing": {"file": "bank_marketing.csv", "target": "Class", "task": "binary"},
+    "credit_g": {"file": "credit_g.csv", "target": "class", "task": "binary"},
+    "phoneme": {"file": "phoneme.csv", "target": "Class", "task": "binary"},
+    "kc1": {"file": "kc1.csv", "target": "Class", "task": "binary"},
+    "australian": {"file": "australian.csv", "target": "A15_class", "task": "binary"},
+    "vehicle": {"file": "vehicle.csv", "target": "Class", "task": "multiclass"},
+    "cmc": {"file": "cmc.csv", "target": "y", "task": "multiclass"},
+    "diamonds": {"file": "diamonds.csv", "target": "price", "task": "regression"},
+    "boston": {"file": "boston.csv", "target": "medv", "task": "regression"},
 }
 ORDER = list(DATASETS)
 METRIC = {"binary": "ROC AUC ↑", "multiclass": "log loss ↓", "regression": "RMSE ↓"}
@@ -117,7 +113,7 @@ def run_automl(split, task, model, train_table, test_table):
     wall = time.perf_counter() - t0
     version = int(out.strip().splitlines()[-1])
     q = ("SELECT json_build_object('train_seconds', train_seconds, 'options', options, "
-         "'metrics', metrics, 'hyperparams', hyperparams, 'classes', classes, "
+         "'metrics', metrics, 'hyperparams', hyperparams, 'calibration', calibration->>'method', 'classes', classes, "
          "'features', features, 'rounds', summary->'rounds', 'trees', summary->'trees')::text "
          "FROM automl.models WHERE name = %s AND version = %d;\n" % (lit(model), version))
     cat = json.loads(psql(q).strip())
@@ -257,7 +253,7 @@ def run_one(name, args):
     load_table(split, test_table, split.test)
     res = {"dataset": name, "task": task, "n_train": len(split.train),
            "n_test": len(split.test), "n_numeric": len(split.numeric),
-           "n_text": len(split.categorical), "amlb": spec["amlb"], "error": None}
+           "n_text": len(split.categorical), "amlb": benchlib.amlb(name), "error": None}
     try:
         a = run_automl(split, task, model, train_table, test_table)
         classes = None
@@ -279,6 +275,11 @@ def run_one(name, args):
 
 
 # --------------------------------------------------------------------------
+
+def amlb_source():
+    src = benchlib.anchors()["sources"]["shared_bench_readme"]
+    return "%s, %s (%s %s)" % (src["file"], src["where"], src["as_stated"], src["caveat"])
+
 
 def report(results, args):
     so, commit = build_id()
@@ -342,21 +343,22 @@ def report(results, args):
         "iterations at most, 31 leaves, rate 0.1, early stopping on 10 %% of the rows above "
         "10,000 rows, `random_state=0` so that its split is fixed), text columns `OrdinalEncoder` codes declared in "
         "`categorical_features`; %s OpenMP threads." % (os.environ.get("OMP_NUM_THREADS")
-                                                      or "all (2)"),
-        "- AMLB best: the benchmark's best 10-fold mean (1 hour, 8 cores; from the data "
-        "folder's README) — a ceiling on another split, not a peer.", "",
+                                                      or "all (%d)" % os.cpu_count()),
+        "- AMLB best: from %s — a ceiling on another split, not a peer." % amlb_source(), "",
         "## Test metric", "",
         table(["dataset", "metric", "automl", "XGBoost", "HGB", "AMLB best"], main_rows), "",
         "## Other classification metrics (same test rows)", "",
         "Accuracy at the most probable class (binary: probability ≥ 0.5).", "",
         table(["dataset", "metric", "automl", "XGBoost", "HGB"], detail_rows), "",
         "## Models and fit times", "",
-        "automl: `train_seconds` (whole call: scan, holdout fit, validation, refit) and "
-        "`refit_seconds` (the single fit on all rows, comparable with a peer's fit); rounds "
-        "after early stopping (`summary.rounds`); holdout score on 20 %% of the training "
-        "rows. XGBoost: %d threads; HGB: iterations after its early stopping." % args.threads, "",
+        "automl: `train_seconds` (the whole call: scan, the validation fits (k-fold "
+        "cross-validation on small tables, one holdout on large ones), the refit on all rows, "
+        "the permutation importance (one more fit) and calibration) and `refit_seconds` (the "
+        "single fit on all rows, comparable with a peer's fit); rounds after early stopping "
+        "(`summary.rounds`); validation score from the catalog's `metrics`. XGBoost: %d "
+        "threads; HGB: iterations after its early stopping." % args.threads, "",
         table(["dataset", "rows train / test", "columns numeric + text", "model", "automl rounds",
-               "automl holdout", "automl train_seconds", "automl refit_seconds", "XGBoost fit s",
+               "automl validation score", "automl train_seconds", "automl refit_seconds", "XGBoost fit s",
                "XGBoost rounds", "HGB fit s", "HGB iterations"], time_rows), "",
     ]
     if notes:
@@ -375,7 +377,9 @@ def main():
                     help="prefix of the tables and model names (default: %(default)s)")
     ap.add_argument("--keep", action="store_true", help="keep the data tables")
     ap.add_argument("--out", default=DEFAULT_OUT, help="markdown output (default: %(default)s)")
+    ap.add_argument("--json", default="", help="machine-readable results (for bench/report.py)")
     args = ap.parse_args()
+    measured = benchlib.Measured()
 
     try:
         if psql("SELECT count(*) FROM pg_proc WHERE proname = 'automl_train';\n").strip() == "0":
@@ -406,7 +410,7 @@ def main():
             failed.append(name)
             results.append({"dataset": name, "task": DATASETS[name]["task"],
                             "error": "%s: %s" % (type(e).__name__, str(e).replace("\n", " ")),
-                            "amlb": DATASETS[name]["amlb"], "peers_failed": True})
+                            "amlb": benchlib.amlb(name), "peers_failed": True})
             print("   failed: %s" % e, file=sys.stderr)
         finally:
             if not args.keep:
@@ -417,6 +421,17 @@ def main():
                 except PsqlError:
                     pass
     report(results, args)
+    for r in results:           # the test rows' labels and predictions are not figures
+        info = r.get("automl_info") or {}
+        info.pop("y", None)
+        info.pop("pred", None)
+        (info.get("catalog") or {}).pop("features", None)
+    benchlib.write_json(args.json, "gbdt_accuracy", measured,
+                        {"datasets": names, "seed": args.seed, "threads": args.threads,
+                         "data": args.data, "xgboost": xgboost.__version__,
+                         "omp_threads": os.environ.get("OMP_NUM_THREADS"),
+                         "environment": dict(environment())},
+                        results, [(r["dataset"], r["error"]) for r in results if r["error"]])
     return 1 if failed or not results else 0
 
 

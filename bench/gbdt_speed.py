@@ -49,6 +49,7 @@ from sklearn.model_selection import train_test_split
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import compare_sklearn  # noqa: E402
 from compare_sklearn import REPO, PsqlError, build_id, environment, lit, md_table, psql  # noqa: E402
+import benchlib  # noqa: E402
 
 DEFAULT_OUT = os.path.join(REPO, "bench", "results", "gbdt_speed.md")
 N_FEATURES = 28
@@ -229,7 +230,7 @@ def train_automl(hp, threads, model=None):
 
 def catalog_row(version, model=MODEL):
     q = ("SELECT json_build_object('train_seconds', train_seconds, 'options', options, "
-         "'metrics', metrics, 'hyperparams', hyperparams, 'rounds', summary->'rounds', "
+         "'metrics', metrics, 'hyperparams', hyperparams, 'calibration', calibration->>'method', 'rounds', summary->'rounds', "
          "'trees', summary->'trees', 'bytes', octet_length(model))::text "
          "FROM automl.models WHERE name = %s AND version = %d;\n" % (lit(model), version))
     try:
@@ -329,7 +330,9 @@ def main():
                     help="keep existing tables of the right size instead of reloading them")
     ap.add_argument("--keep", action="store_true", help="keep the tables at the end")
     ap.add_argument("--out", default=DEFAULT_OUT, help="markdown output (default: %(default)s)")
+    ap.add_argument("--json", default="", help="machine-readable results (for bench/report.py)")
     args = ap.parse_args()
+    measured = benchlib.Measured()
 
     try:
         if psql("SELECT count(*) FROM pg_proc WHERE proname = 'automl_train';\n").strip() == "0":
@@ -454,7 +457,29 @@ def main():
     log("  fetch %.2f s + fit %.2f s" % (fetch_s, fit_s))
 
     R["build_end"] = build_id()
+    R["settings"] = {k: psql("SHOW %s;\n" % k).strip()
+                     for k in ("shared_buffers", "work_mem", "max_parallel_workers_per_gather",
+                               "max_worker_processes")}
     report(R, args)
+    benchlib.write_json(args.json, "gbdt_speed", measured,
+                        {"rows": args.rows, "fit_runs": args.fit_runs, "runs": args.runs,
+                         "features": N_FEATURES, "hyperparams": HYPERPARAMS,
+                         "xgb_params": XGB_PARAMS, "hgb_params": HGB_PARAMS,
+                         "cores": os.cpu_count(), "xgboost": xgboost.__version__,
+                         "omp_threads": os.environ.get("OMP_NUM_THREADS"),
+                         "environment": dict(environment())},
+                        R)
+
+
+def validation_text(cat):
+    """How the call validated, from the catalog's options (holdout or k-fold)."""
+    o = cat.get("options") or {}
+    if o.get("validation") == "cross_validation":
+        return "%s-fold cross-validation fits" % o.get("folds", "k")
+    if o.get("validation") == "holdout":
+        return "a validation fit on %.0f %% of the rows" % (100 * (1 - float(
+            o.get("validation_fraction", 0.2))))
+    return "the validation fit(s)"
 
 
 def report(R, args):
@@ -502,17 +527,19 @@ def report(R, args):
     part_rows = [
         ["whole call, 100 rounds (`train_seconds`)", a2["train_s"]],
         ["  of which the refit on all rows (`refit_seconds`)", a2["refit_s"]],
-        ["  the rest: scan, checks, holdout fit on 80 %, validation", a2["train_s"] - a2["refit_s"]],
+        ["  the rest: scan, checks, %s, permutation importance (one more fit), calibration"
+         % validation_text(a2["catalog"]), a2["train_s"] - a2["refit_s"]],
         ["whole call, 1 round (`train_seconds`)", one["train_s"]],
         ["  of which the refit, 1 round (binning and one tree)", one["refit_s"]],
-        ["  the rest with 1 round: scan, checks, a 1-round holdout fit, validation",
+        ["  the rest with 1 round: the same with 1-round fits",
          one["train_s"] - one["refit_s"]],
     ]
 
     e2e = R["e2e"]
     e2e_rows = [
-        ["automl_train, whole call (`train_seconds`, default threads): scan + holdout fit "
-         "(80 %) + validation + refit (100 %)", a2["train_s"]],
+        ["automl_train, whole call (`train_seconds`, default threads): scan + %s + refit "
+         "on all rows + permutation importance (one more fit) + calibration"
+         % validation_text(a2["catalog"]), a2["train_s"]],
         ["automl_train, whole call, `automl.threads = 1`", a1["train_s"]],
         ["automl_train, wall clock seen by the client (default threads)", a2["wall_s"]],
         ["COPY %s TO STDOUT via psql, parsed by numpy" % TRAIN, e2e["fetch_s"]],
@@ -595,11 +622,11 @@ def report(R, args):
         md_table(["learner", "threads", "fit s", "test ROC AUC",
                   "automl refit s / this (1 thread / default)"], fit_rows), "",
         "automl catalog (default threads, version %d): `train_seconds` %.2f, `refit_seconds` "
-        "%.2f, rounds %s, trees %s, holdout ROC AUC %.5f (20 %% of the training rows), "
+        "%.2f, rounds %s, trees %s, validation ROC AUC %.5f (%s), "
         "`train_memory_mb` %s." % (a2["version"], a2["train_s"], a2["refit_s"], cat.get("rounds"),
                                    cat.get("trees"),
                                    float(cat["metrics"].get("roc_auc", float("nan"))),
-                                   cat["options"].get("train_memory_mb")), "",
+                                   validation_text(cat), cat["options"].get("train_memory_mb")), "",
         "Every fit. The machine is shared: \"other CPU s\" is the CPU time the rest of the "
         "machine (other processes, other databases) used during the fit, from /proc/stat, "
         "minus the fit's own; with 2 cores, a figure near the fit's wall time means one core "
@@ -610,9 +637,10 @@ def report(R, args):
         md_table(["part", "seconds"], part_rows), "",
         "## End to end", "",
         "automl's whole call against fetching the same table out of PostgreSQL and fitting "
-        "XGBoost (2 threads). automl's figure includes a second fit (the holdout fit on 80 %% "
-        "of the rows and its validation) that the XGBoost path does not do. Fetched rows "
-        "identical to the generated ones: %s." % ("yes" if e2e["same_rows"] else "NO"), "",
+        "XGBoost (2 threads). automl's call fits more than once (%s, the refit on all rows, "
+        "one more fit for the permutation importance) and calibrates; the XGBoost path does "
+        "one fit and no validation. Fetched rows identical to the generated ones: %s."
+        % (validation_text(a2["catalog"]), "yes" if e2e["same_rows"] else "NO"), "",
         md_table(["step", "seconds"], e2e_rows), "",
         "## Scoring", "",
         "`SELECT sum(automl_predict('%s@%d', t)) FROM %s t` over the %s test rows, psql "

@@ -42,7 +42,8 @@
 # Usage: bench/logging_cost.sh [--reuse]
 #   --reuse   keep existing logc_num / logc_mix tables of the right size
 # Environment: ROWS (1000000), RUNS (5), RUNS_GBDT (3), TRAIN_ROWS (200000), PARALLEL_WORKERS (2),
-#   INGEST (1; 0 skips part 2), FORCE, OUT (default bench/results/logging_cost.md)
+#   INGEST (1; 0 skips part 2), FORCE, OUT (default bench/results/logging_cost.md),
+#   JSON (machine-readable results for bench/report.py; none when unset)
 
 set -euo pipefail
 
@@ -56,6 +57,8 @@ FORCE=${FORCE:-0}
 INGEST_WAIT_S=${INGEST_WAIT_S:-1200}
 here=$(cd "$(dirname "$0")" && pwd)
 OUT=${OUT:-$here/results/logging_cost.md}
+JSON=${JSON:-}
+PYTHON=/usr/bin/python3
 REUSE=0
 for arg in "$@"; do
     case "$arg" in
@@ -75,12 +78,13 @@ PSQL=(psql -X -q -A -t -v ON_ERROR_STOP=1)
 q() { "${PSQL[@]}" -c "$1"; }
 log() { printf '[%4ds] %s\n' "$(( $(date +%s) - started ))" "$*" >&2; }
 
-# The log writer's ingestion lock: pg_advisory_xact_lock(INGEST_LOCK_CLASS, 0) in
-# src/serve/log_writer.c. A session holding it makes the writer (and any flush
-# elsewhere) wait.
+# The log writer's ingestion lock: pg_advisory_xact_lock(INGEST_LOCK_CLASS, 0), defined in
+# the C sources under src/serve/ (read from there when the checkout has them). A session
+# holding it makes the writer (and any flush elsewhere) wait.
 LOCK_CLASS=6385005
-if [ -f "$here/../src/serve/log_writer.c" ]; then
-    c=$(sed -n 's/^#define INGEST_LOCK_CLASS[[:space:]]*\([0-9][0-9]*\).*/\1/p' "$here/../src/serve/log_writer.c")
+if [ -d "$here/../src" ]; then
+    c=$(grep -rhs --include='*.c' --include='*.h' '^#define INGEST_LOCK_CLASS' "$here/../src" |
+        sed -n 's/^#define INGEST_LOCK_CLASS[[:space:]]*\([0-9][0-9]*\).*/\1/p' | head -n 1 || true)
     [ -n "$c" ] && LOCK_CLASS=$c
 fi
 LOCK="$LOCK_CLASS, 0"
@@ -214,7 +218,9 @@ SQL
 
 # --- 1. scoring -----------------------------------------------------------------
 RAW=$(mktemp)
-trap 'rm -f "$RAW"' EXIT
+STATE=$(mktemp)
+trap 'rm -f "$RAW" "$STATE"' EXIT
+[ -z "$JSON" ] || "$PYTHON" "$here/benchlib.py" start "$STATE"
 VARIANTS=(off r1 r01)
 declare -A MONITOR_ARGS=([off]="enabled => false" [r1]="sample_rate => 1" [r01]="sample_rate => 0.1")
 
@@ -583,3 +589,83 @@ printf '%s\n' "$report"
 mkdir -p "$(dirname "$OUT")"
 printf '%s\n' "$report" > "$OUT"
 log "written to $OUT (took ${elapsed} s)"
+
+# The same figures, machine-readable, from the raw lines (the formulas of the tables above).
+if [ -n "$JSON" ]; then
+    models_json=""
+    for m in "${MODELS[@]}"; do
+        models_json+="${models_json:+, }\"$m\": {\"table\": \"${TABLE[$m]}\", \"algorithm\": \"${ALGNAME[$m]:-?}\", \"version\": ${VERSION[$m]:-null}, \"train_s\": ${TRAIN_S[$m]:-null}}"
+    done
+    export LOGC_PARAMS="{\"rows\": $ROWS, \"runs\": $RUNS, \"runs_gbdt\": $RUNS_GBDT, \"train_rows\": $TRAIN_ROWS,
+        \"parallel_workers\": $PARALLEL_WORKERS, \"ingest\": $INGEST, \"clock_ticks\": $TICKS,
+        \"lock\": \"$LOCK\", \"postgresql\": \"$pgver\", \"nproc\": $(nproc),
+        \"load_before\": \"$load_before\", \"load_after\": \"$load_after\",
+        \"ingested_while_scoring\": ${ingested_while_scoring:-null}, \"models\": {$models_json}}"
+    "$PYTHON" - "$RAW" <<'PY' | "$PYTHON" "$here/benchlib.py" write "$JSON" logging_cost "$STATE"
+import json, os, statistics, sys
+
+params = json.loads(os.environ["LOGC_PARAMS"])
+n, ticks = params["rows"], params["clock_ticks"]
+runs, plans, writer, ingest = {}, {}, {}, []
+cur = None
+for line in open(sys.argv[1]):
+    f = line.split()
+    if not f:
+        continue
+    if f[0] == "PLAN":
+        cur = (f[1], f[2])
+    elif "Workers Planned:" in line and cur:
+        plans.setdefault(cur, {})["planned"] = int(f[-1])
+    elif "Workers Launched:" in line and cur:
+        plans.setdefault(cur, {})["launched"] = int(f[-1])
+    elif f[0] == "WRITER":
+        writer[(f[1], f[2])] = int(f[3])
+    elif f[0] == "R" and len(f) == 10:
+        m, setting, variant, rep = f[1], f[2], f[3], int(f[4])
+        ms, s0, s1, c0, c1 = float(f[5]), float(f[6]), float(f[7]), int(f[8]), int(f[9])
+        cpu = (c1 - c0) / ticks if c0 >= 0 and c1 >= 0 else None
+        runs.setdefault((m, setting), {}).setdefault(rep, {})[variant] = {
+            "ms": ms, "spool_bytes": s1 - s0, "cpu_s": cpu}
+    elif f[0] == "I" and len(f) == 16:
+        m, how = f[1], f[2]
+        rows, ms = int(f[9]), float(f[4])
+        cpu = (int(f[8]) - int(f[7])) / ticks if int(f[7]) >= 0 and int(f[8]) >= 0 else None
+        ingest.append({"model": m, "by": how, "returned": int(f[3]), "rows": rows,
+                       "seconds": ms / 1000, "rows_per_s": rows / (ms / 1000),
+                       "cpu_us_per_row": cpu * 1e6 / rows if cpu is not None and rows else None,
+                       "peak_rss_mb": int(f[15]) / 1024 if int(f[15]) >= 0 else None,
+                       "spool_bytes_per_row": (float(f[6]) - float(f[5])) / rows if rows else None,
+                       "table_heap_bytes_per_row": int(f[10]) / rows if rows else None,
+                       "table_index_bytes_per_row": int(f[11]) / rows if rows else None,
+                       "table_bytes_per_row": int(f[12]) / rows if rows else None,
+                       "pid": f[13], "pid_after": f[14]})
+
+
+def stats(v):
+    v = [x for x in v if x is not None]
+    return {"median": statistics.median(v), "min": min(v), "max": max(v), "n": len(v)} if v else None
+
+
+scoring = []
+for (m, setting), reps in runs.items():
+    full = [r for r in reps.values() if all(k in r for k in ("off", "r1", "r01"))]
+    extra1 = [(r["r1"]["ms"] - r["off"]["ms"]) * 1e6 / n for r in full]
+    extra01 = [(r["r01"]["ms"] - r["off"]["ms"]) * 1e6 / n for r in full]
+    cpu = [(r["r1"]["cpu_s"] - r["off"]["cpu_s"]) * 1e9 / n for r in full
+           if r["r1"]["cpu_s"] is not None and r["off"]["cpu_s"] is not None]
+    spool = [r["r1"]["spool_bytes"] / n for r in full]
+    share = [r["r01"]["spool_bytes"] / r["r1"]["spool_bytes"] for r in full if r["r1"]["spool_bytes"] > 0]
+    scoring.append({
+        "model": m, "setting": setting, "runs": len(full),
+        "unlogged_ms": stats(r["off"]["ms"] for r in full),
+        "logged_ms": stats(r["r1"]["ms"] for r in full),
+        "logged_01_ms": stats(r["r01"]["ms"] for r in full),
+        "extra_ns_per_row": stats(extra1), "extra_ns_per_row_01": stats(extra01),
+        "extra_cpu_ns_per_row": stats(cpu) if setting == "serial" else None,
+        "spool_bytes_per_row": stats(spool), "share_logged_01": stats(share),
+        "unlogged_spool_bytes": max(r["off"]["spool_bytes"] for r in full) if full else None,
+        "workers": plans.get((m, setting), {}), "writer_waiting": writer.get((m, setting))})
+json.dump({"params": params, "results": {"scoring": scoring, "ingestion": ingest}}, sys.stdout)
+PY
+    log "written to $JSON"
+fi

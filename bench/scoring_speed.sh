@@ -18,7 +18,8 @@
 #
 # Usage: bench/scoring_speed.sh [--reuse]
 #   --reuse   keep an existing speed_t of the right size instead of rebuilding it
-# Environment: ROWS, RUNS, OUT (markdown output, default bench/results/scoring_speed.md)
+# Environment: ROWS, RUNS, OUT (markdown output, default bench/results/scoring_speed.md),
+#   JSON (machine-readable results for bench/report.py; none when unset)
 
 set -euo pipefail
 
@@ -26,6 +27,8 @@ ROWS=${ROWS:-1000000}
 RUNS=${RUNS:-5}
 here=$(cd "$(dirname "$0")" && pwd)
 OUT=${OUT:-$here/results/scoring_speed.md}
+JSON=${JSON:-}
+PYTHON=/usr/bin/python3
 REUSE=0
 for arg in "$@"; do
     case "$arg" in
@@ -39,6 +42,10 @@ case "$RUNS" in ''|*[!0-9]*|0) echo "RUNS must be a positive integer" >&2; exit 
 
 PSQL=(psql -X -q -A -t -v ON_ERROR_STOP=1)
 q() { "${PSQL[@]}" -c "$1"; }
+
+state=$(mktemp)
+trap 'rm -f "$state"' EXIT
+[ -z "$JSON" ] || "$PYTHON" "$here/benchlib.py" start "$state"
 
 if [ "$(q "SELECT count(*) FROM pg_proc WHERE proname = 'automl_predict'")" = 0 ]; then
     q "CREATE EXTENSION automl" >/dev/null
@@ -172,3 +179,15 @@ printf '%s\n' "$report"
 mkdir -p "$(dirname "$OUT")"
 printf '%s\n' "$report" > "$OUT"
 echo "written to $OUT" >&2
+if [ -n "$JSON" ]; then
+    cat <<EOF | "$PYTHON" "$here/benchlib.py" write "$JSON" scoring_speed "$state"
+{"params": {"rows": $ROWS, "runs": $RUNS, "features": 10,
+            "predict": "$PREDICT", "baseline": "$BASELINE",
+            "default_workers_per_gather": ${defworkers:-null},
+            "postgresql": "$pgver", "cpu": "${cpu:-?}", "nproc": $(nproc)},
+ "results": {"model": "speed@${version:-?}", "algorithm": "${algo:-?}", "train_ms": ${train_ms:-null},
+             "serial": {"workers": $s_workers, "baseline_ms": $s_base, "predict_ms": $s_pred},
+             "parallel": {"workers": $p_workers, "baseline_ms": $p_base, "predict_ms": $p_pred}}}
+EOF
+    echo "written to $JSON" >&2
+fi

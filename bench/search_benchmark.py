@@ -5,35 +5,39 @@ For each dataset of the shared AMLB folder (../shared/bench/data: adult,
 bank_marketing, credit_g, phoneme, kc1, australian, vehicle, cmc, diamonds,
 boston) the rows are split once into a training and a test part (adult: its
 own files; classification: a stratified 80/20 split; regression: a plain
-80/20 split; both seeded by --seed), the same split for every system, loaded
-into tables <prefix><name>_train and <prefix><name>_test, and, in the same run:
+80/20 split; seeded by --seed), the same split for every system and seed,
+loaded into tables <prefix><name>_train and <prefix><name>_test, and, in the
+same run, once per seed of --seeds (default: --seed alone):
 
   * automl: automl_train('<prefix><name>', '<prefix><name>_train', '<target>',
-    task => ..., time_budget => --budget, seed => 0), timed (wall); the test
-    table is scored in SQL with automl_predict (binary: probability of the
+    task => ..., time_budget => --budget, seed => <seed>), timed (wall); the
+    test table is scored in SQL with automl_predict (binary: probability of the
     model's second class; regression) or automl_predict_proba (multiclass);
-  * XGBoost 1.7 at default settings (tree_method='hist', n_jobs=2), text
-    columns one-hot encoded, numeric missing values as NaN;
-  * scikit-learn 1.2 HistGradientBoosting at default settings, text columns
-    ordinal-encoded and declared categorical_features;
-  * a seeded random search over XGBoost in a FLAML-like space with the same
-    time budget: each configuration early-stopped on an inner 20 % holdout of
-    the training part, the best refitted on the whole training part with its
-    early-stopped number of trees.
+  * XGBoost 1.7 at default settings (tree_method='hist', n_jobs=2,
+    random_state=<seed>), text columns one-hot encoded, numeric missing values
+    as NaN;
+  * scikit-learn 1.2 HistGradientBoosting at default settings
+    (random_state=<seed>), text columns ordinal-encoded and declared
+    categorical_features;
+  * a random search over XGBoost seeded by <seed>, in a FLAML-like space with
+    the same time budget: each configuration early-stopped on an inner 20 %
+    holdout of the training part, the best refitted on the whole training part
+    with its early-stopped number of trees.
 
 Metric on the same test rows: ROC AUC (binary; positive class = the second
 class in sorted order), log loss (multiclass), RMSE (regression), next to the
-AMLB reference figures of the data folder's README. With --budgets and
---curve-datasets it also runs automl and the random search at several budgets.
+AMLB reference figures of bench/anchors.json; per system the mean over the
+seeds and the smallest and largest. With --budgets and --curve-datasets it also
+runs automl and the random search at several budgets (every seed).
 
 It talks to PostgreSQL by running psql (PGHOST, PGPORT, ...) and needs numpy,
 scikit-learn and xgboost: run it with Debian's /usr/bin/python3.
 
-    /usr/bin/python3 bench/search_benchmark.py [--datasets a,b] [--budget 60]
-        [--budgets 10,30,60,300] [--curve-datasets adult,diamonds] [--skip-curve]
+    /usr/bin/python3 bench/search_benchmark.py [--datasets a,b] [--budget 60] [--seeds 0,1,2]
+        [--budgets 10,30,60,300] [--curve-datasets adult,diamonds] [--skip-curve] [--json F]
 
 The results are printed and written as markdown to
-bench/results/search_benchmark.md. The exit status is 1 when a system failed
+bench/results/search_benchmark.md (--out), and as JSON to --json. The exit status is 1 when a system failed
 on a dataset, 0 otherwise.
 """
 
@@ -60,31 +64,26 @@ from compare_sklearn import (DEFAULT_DATA, REPO, PsqlError, build_id, environmen
                              ident, lit, md_table, psql, write_report)
 from compare_categorical import (load_table, numeric_and_text, psql_notices,  # noqa: E402
                                  split_dataset)
+import benchlib  # noqa: E402
 
 DEFAULT_OUT = os.path.join(REPO, "bench", "results", "search_benchmark.md")
-AMLB_SOURCE = "../shared/bench/README.md (AMLB 10-fold means, 1 hour, 8 cores)"
+_SRC = benchlib.anchors()["sources"]["shared_bench_readme"]
+AMLB_SOURCE = "%s, %s (%s %s)" % (_SRC["file"], _SRC["where"], _SRC["as_stated"], _SRC["caveat"])
 
-# name: file(s), target, task, literal spelling of a missing value,
-# AMLB best / tuned random forest (from ../shared/bench/README.md)
+# name: file(s), target, task, literal spelling of a missing value; the AMLB figures
+# are in bench/anchors.json
 DATASETS = {
     "adult": {"train": "adult_train.csv", "test": "adult_test.csv", "target": "class",
-              "task": "binary", "na": "NA", "amlb": ("0.932", "0.910")},
-    "bank_marketing": {"file": "bank_marketing.csv", "target": "Class", "task": "binary",
-                       "amlb": ("0.941", "0.931")},
-    "credit_g": {"file": "credit_g.csv", "target": "class", "task": "binary",
-                 "amlb": ("0.79–0.80", "0.799")},
-    "phoneme": {"file": "phoneme.csv", "target": "Class", "task": "binary",
-                "amlb": ("0.972", "0.966")},
-    "kc1": {"file": "kc1.csv", "target": "Class", "task": "binary", "amlb": ("0.84", "0.841")},
-    "australian": {"file": "australian.csv", "target": "A15_class", "task": "binary",
-                   "amlb": ("0.94", "0.938")},
-    "vehicle": {"file": "vehicle.csv", "target": "Class", "task": "multiclass",
-                "amlb": ("0.30", "0.48")},
-    "cmc": {"file": "cmc.csv", "target": "y", "task": "multiclass", "amlb": ("0.90", "1.05")},
-    "diamonds": {"file": "diamonds.csv", "target": "price", "task": "regression",
-                 "amlb": ("506", "537")},
-    "boston": {"file": "boston.csv", "target": "medv", "task": "regression",
-               "amlb": ("2.83", "3.10")},
+              "task": "binary", "na": "NA"},
+    "bank_marketing": {"file": "bank_marketing.csv", "target": "Class", "task": "binary"},
+    "credit_g": {"file": "credit_g.csv", "target": "class", "task": "binary"},
+    "phoneme": {"file": "phoneme.csv", "target": "Class", "task": "binary"},
+    "kc1": {"file": "kc1.csv", "target": "Class", "task": "binary"},
+    "australian": {"file": "australian.csv", "target": "A15_class", "task": "binary"},
+    "vehicle": {"file": "vehicle.csv", "target": "Class", "task": "multiclass"},
+    "cmc": {"file": "cmc.csv", "target": "y", "task": "multiclass"},
+    "diamonds": {"file": "diamonds.csv", "target": "price", "task": "regression"},
+    "boston": {"file": "boston.csv", "target": "medv", "task": "regression"},
 }
 ORDER = list(DATASETS)
 METRIC = {"binary": "ROC AUC ↑", "multiclass": "log loss ↓", "regression": "RMSE ↓"}
@@ -198,12 +197,12 @@ def better(task, a, b):
 # --------------------------------------------------------------------------
 # automl
 
-def run_automl(split, task, model, train_table, test_table, budget, args, classes):
+def run_automl(split, task, model, train_table, test_table, budget, args, classes, seed):
     sql_task = "regression" if task == "regression" else "classification"
     argl = [lit(model), lit(train_table), lit(split.target), "task => %s" % lit(sql_task)]
     if not args.no_budget:
         argl.append("time_budget => %s" % budget_sql(budget))
-    argl.append("seed => 0")
+    argl.append("seed => %d" % seed)
     if args.automl_extra:
         argl.append(args.automl_extra)
     call = "automl_train(%s)" % ", ".join(argl)
@@ -214,7 +213,8 @@ def run_automl(split, task, model, train_table, test_table, budget, args, classe
     version, algorithm = out.strip().splitlines()[-1].split("\t")[:2]
     version = int(version)
     q = ("SELECT json_build_object('train_seconds', train_seconds, 'metric', metric, "
-         "'score', score, 'hyperparams', hyperparams, 'classes', classes)::text "
+         "'score', score, 'hyperparams', hyperparams, 'classes', classes, "
+         "'calibration', calibration->>'method', 'options', options)::text "
          "FROM automl.models WHERE name = %s AND version = %d;\n" % (lit(model), version))
     cat = json.loads(psql(q).strip())
     try:
@@ -222,6 +222,16 @@ def run_automl(split, task, model, train_table, test_table, budget, args, classe
                           "AND version = %d;\n" % (lit(model), version)).strip())
     except (PsqlError, ValueError):
         trials = None
+    # trials by status (ok, stopped at the time budget, failed): "completed" = ok
+    try:
+        by_status = {}
+        for line in psql("SELECT status, count(*) FROM automl.trials WHERE name = %s "
+                         "AND version = %d GROUP BY status;\n" % (lit(model), version)).splitlines():
+            if line:
+                k, v = line.split("\t")
+                by_status[k] = int(v)
+    except (PsqlError, ValueError):
+        by_status = None
     ref = lit("%s@%d" % (model, version))
     tgt = ident(split.target)
     # t.*, not t: kc1 has a column named "t", which a bare t would mean instead of the row
@@ -258,7 +268,8 @@ def run_automl(split, task, model, train_table, test_table, budget, args, classe
         raise RuntimeError("test labels %s are not among the classes %s"
                            % (sorted(set(y) - set(classes)), classes))
     return {"version": version, "algorithm": algorithm, "wall_s": wall, "trials": trials,
-            "score": score(task, y, pred, classes), "catalog": cat, "call": call,
+            "trials_by_status": by_status, "budget": None if args.no_budget else budget,
+            "seed": seed, "score": score(task, y, pred, classes), "catalog": cat, "call": call,
             "notices": [re.sub(r"^psql:<stdin>:\d+: ", "", n.strip())
                         for n in notices.splitlines() if n.strip()]}
 
@@ -266,16 +277,16 @@ def run_automl(split, task, model, train_table, test_table, budget, args, classe
 # --------------------------------------------------------------------------
 # XGBoost and HistGradientBoosting at default settings
 
-def run_xgb_default(prep, Xtr, Xte, threads):
+def run_xgb_default(prep, Xtr, Xte, threads, seed):
     task = prep.task
     t0 = time.perf_counter()
     if task == "regression":
-        m = xgboost.XGBRegressor(tree_method="hist", n_jobs=threads, random_state=0)
+        m = xgboost.XGBRegressor(tree_method="hist", n_jobs=threads, random_state=seed)
         m.fit(Xtr, prep.ytr.astype(float))
         pred = m.predict(Xte)
     else:
         y, perm = prep.encoded_labels()
-        m = xgboost.XGBClassifier(tree_method="hist", n_jobs=threads, random_state=0)
+        m = xgboost.XGBClassifier(tree_method="hist", n_jobs=threads, random_state=seed)
         m.fit(Xtr, y)
         P = m.predict_proba(Xte)[:, perm]
         pred = P[:, 1] if task == "binary" else P
@@ -283,7 +294,7 @@ def run_xgb_default(prep, Xtr, Xte, threads):
     return {"score": score(task, prep.yte, pred, prep.classes), "fit_s": fit_s}
 
 
-def run_hgb_default(prep):
+def run_hgb_default(prep, seed):
     task = prep.task
     n_num, n_cat = prep.num_tr.shape[1], prep.cat_tr.shape[1]
     t0 = time.perf_counter()
@@ -295,11 +306,11 @@ def run_hgb_default(prep):
     else:
         Htr, Hte, catmask = prep.num_tr, prep.num_te, None
     if task == "regression":
-        h = HistGradientBoostingRegressor(categorical_features=catmask, random_state=0)
+        h = HistGradientBoostingRegressor(categorical_features=catmask, random_state=seed)
         h.fit(Htr, prep.ytr.astype(float))
         pred = h.predict(Hte)
     else:
-        h = HistGradientBoostingClassifier(categorical_features=catmask, random_state=0)
+        h = HistGradientBoostingClassifier(categorical_features=catmask, random_state=seed)
         h.fit(Htr, prep.ytr)
         P = h.predict_proba(Hte)[:, [list(h.classes_).index(c) for c in prep.classes]]
         pred = P[:, 1] if task == "binary" else P
@@ -442,12 +453,44 @@ def guarded(res, key, fn, errors, label):
         return False
 
 
+def spread(values):
+    """mean, min, max, population std and count of the numbers among values (None left out)."""
+    v = [float(x) for x in values if x is not None]
+    if not v:
+        return None
+    m = sum(v) / len(v)
+    return {"mean": m, "min": min(v), "max": max(v),
+            "std": math.sqrt(sum((x - m) ** 2 for x in v) / len(v)), "n": len(v)}
+
+
+def summarise(runs, task):
+    """Per system: the spread of the test scores over the seeds; automl against the search."""
+    out = {}
+    for key in ("automl", "xgb", "hgb", "search"):
+        out[key] = spread(r[key]["score"] for r in runs if r.get(key))
+    out["automl_wall_s"] = spread(r["automl"]["wall_s"] for r in runs if r.get("automl"))
+    out["automl_trials"] = spread(r["automl"]["trials"] for r in runs if r.get("automl"))
+    out["automl_trials_ok"] = spread((r["automl"].get("trials_by_status") or {}).get("ok", 0)
+                                     for r in runs if r.get("automl")
+                                     and r["automl"].get("trials_by_status") is not None)
+    out["search_configs"] = spread(r["search"]["configs"] for r in runs if r.get("search"))
+    pairs = [(r["automl"]["score"], r["search"]["score"]) for r in runs
+             if r.get("automl") and r.get("search")]
+    out["seeds_paired"] = len(pairs)
+    out["seeds_at_or_above_search"] = sum(better(task, a, s) for a, s in pairs)
+    a, s = out["automl"], out["search"]
+    out["mean_at_or_above_search"] = (better(task, a["mean"], s["mean"])
+                                      if a and s and len(pairs) == min(a["n"], s["n"]) else None)
+    return out
+
+
 def run_dataset(name, args, errors, curve_budgets):
     spec = DATASETS[name]
     task = spec["task"]
     model = args.prefix + name
     train_table, test_table = model + "_train", model + "_test"
-    res = {"dataset": name, "task": task, "curve": []}
+    res = {"dataset": name, "task": task, "runs": [], "curve": [],
+           "amlb": {"best": benchlib.amlb(name), "tuned_rf": benchlib.amlb(name, "tuned_rf")}}
     split = load_split(name, args)
     prep = Prepared(split, task)
     res.update(n_train=len(split.train), n_test=len(split.test), n_numeric=len(split.numeric),
@@ -466,45 +509,63 @@ def run_dataset(name, args, errors, curve_budgets):
         log("   loading failed: %s" % e)
         loaded = False
 
-    def automl(b):
-        return run_automl(split, task, model, train_table, test_table, b, args, prep.classes)
+    def automl(b, seed):
+        return run_automl(split, task, model, train_table, test_table, b, args, prep.classes,
+                          seed)
 
-    if loaded and guarded(res, "automl", lambda: automl(args.budget), errors, "automl"):
-        a = res["automl"]
-        log("   automl %s: %.6g in %.1f s (%s@%d, %s, trials %s)"
-            % (METRIC[task], a["score"], a["wall_s"], model, a["version"], a["algorithm"],
-               a["trials"]))
     Xtr, Xte = prep.onehot()
-    if guarded(res, "xgb", lambda: run_xgb_default(prep, Xtr, Xte, args.threads), errors,
-               "XGBoost default"):
-        log("   XGBoost default: %.6g (%.1f s)" % (res["xgb"]["score"], res["xgb"]["fit_s"]))
-    if guarded(res, "hgb", lambda: run_hgb_default(prep), errors, "HGB default"):
-        log("   HGB default: %.6g (%.1f s)" % (res["hgb"]["score"], res["hgb"]["fit_s"]))
-    if guarded(res, "search", lambda: run_xgb_search(prep, args.budget, args.threads, args.seed),
-               errors, "XGBoost search"):
-        s = res["search"]
-        log("   XGBoost random search (%gs): %.6g, %d configs, %.1f s"
-            % (args.budget, s["score"], s["configs"], s["wall_s"]))
+    for seed in args.seed_list:
+        run = {"dataset": name, "seed": seed}
+        tag = " (seed %d)" % seed
+        if loaded and guarded(run, "automl", lambda: automl(args.budget, seed), errors,
+                              "automl" + tag):
+            a = run["automl"]
+            log("   seed %d: automl %s: %.6g in %.1f s (%s@%d, %s, trials %s)"
+                % (seed, METRIC[task], a["score"], a["wall_s"], model, a["version"],
+                   a["algorithm"], a["trials"]))
+        if guarded(run, "xgb", lambda: run_xgb_default(prep, Xtr, Xte, args.threads, seed),
+                   errors, "XGBoost default" + tag):
+            log("   seed %d: XGBoost default: %.6g (%.1f s)"
+                % (seed, run["xgb"]["score"], run["xgb"]["fit_s"]))
+        if guarded(run, "hgb", lambda: run_hgb_default(prep, seed), errors,
+                   "HGB default" + tag):
+            log("   seed %d: HGB default: %.6g (%.1f s)"
+                % (seed, run["hgb"]["score"], run["hgb"]["fit_s"]))
+        if guarded(run, "search", lambda: run_xgb_search(prep, args.budget, args.threads, seed),
+                   errors, "XGBoost search" + tag):
+            s = run["search"]
+            log("   seed %d: XGBoost random search (%gs): %.6g, %d configs, %.1f s"
+                % (seed, args.budget, s["score"], s["configs"], s["wall_s"]))
+        res["runs"].append(run)
+        if run.get("failed"):
+            res.setdefault("failed", []).extend(run["failed"])
+    res["summary"] = summarise(res["runs"], task)
 
-    # the budget curve
+    # the budget curve: automl and the search at other budgets, every seed
     for b in curve_budgets:
-        pt = {"budget": b, "dataset": name}
-        if b == args.budget:    # the main run is this point: reuse it
-            pt["automl"], pt["search"], pt["reused"] = res.get("automl"), res.get("search"), True
-            if "automl" not in res or "search" not in res:
-                pt["failed"] = True
-        else:
-            if loaded:
-                if guarded(pt, "automl", lambda: automl(b), errors, "automl (budget %g)" % b):
-                    log("   curve %gs: automl %.6g in %.1f s, trials %s"
-                        % (b, pt["automl"]["score"], pt["automl"]["wall_s"],
+        pts = []
+        for seed in args.seed_list:
+            pt = {"budget": b, "dataset": name, "seed": seed}
+            main = next(r for r in res["runs"] if r["seed"] == seed)
+            if b == args.budget:    # the main run is this point: reuse it
+                pt["automl"], pt["search"], pt["reused"] = main.get("automl"), main.get("search"), True
+            else:
+                tag = " (budget %g, seed %d)" % (b, seed)
+                if loaded and guarded(pt, "automl", lambda: automl(b, seed), errors,
+                                      "automl" + tag):
+                    log("   curve %gs seed %d: automl %.6g in %.1f s, trials %s"
+                        % (b, seed, pt["automl"]["score"], pt["automl"]["wall_s"],
                            pt["automl"]["trials"]))
-            if guarded(pt, "search", lambda: run_xgb_search(prep, b, args.threads, args.seed),
-                       errors, "XGBoost search (budget %g)" % b):
-                log("   curve %gs: XGBoost search %.6g, %d configs, %.1f s"
-                    % (b, pt["search"]["score"], pt["search"]["configs"],
-                       pt["search"]["wall_s"]))
-        res["curve"].append(pt)
+                if guarded(pt, "search", lambda: run_xgb_search(prep, b, args.threads, seed),
+                           errors, "XGBoost search" + tag):
+                    log("   curve %gs seed %d: XGBoost search %.6g, %d configs, %.1f s"
+                        % (b, seed, pt["search"]["score"], pt["search"]["configs"],
+                           pt["search"]["wall_s"]))
+                if pt.get("failed"):
+                    res.setdefault("failed", []).extend(pt["failed"])
+            pts.append(pt)
+        res["curve"].append({"budget": b, "points": pts, "reused": b == args.budget,
+                             "summary": summarise(pts, task)})
     if not args.keep and loaded:
         try:
             psql("DROP TABLE IF EXISTS %s, %s;\n" % (ident(train_table), ident(test_table)))
@@ -520,10 +581,6 @@ def sc(d, key="score"):
     return d.get(key) if d else None
 
 
-def failed_or(r, label, text):
-    return "FAILED" if label in r.get("failed", []) or "data" in r.get("failed", []) else text
-
-
 def verdict(task, a, s):
     """yes/NO and by how much automl is better (+) or worse (-) than the search."""
     if a is None or s is None:
@@ -533,6 +590,15 @@ def verdict(task, a, s):
                           num(d))
 
 
+def ms(sp):
+    """mean (min–max) of a spread; the value alone for one seed; FAILED for none."""
+    if sp is None:
+        return "FAILED"
+    if sp["n"] == 1 or sp["min"] == sp["max"]:
+        return num(sp["mean"]) + ("" if sp["n"] == 1 else " (all %d)" % sp["n"])
+    return "%s (%s–%s)" % (num(sp["mean"]), num(sp["min"]), num(sp["max"]))
+
+
 def report(results, args, build_start):
     so, commit = build_id()
     env = environment() + [("XGBoost", xgboost.__version__), ("automl.so installed", so),
@@ -540,42 +606,49 @@ def report(results, args, build_start):
     if build_start[0] != so:
         env.append(("WARNING", "automl.so changed during the run (was %s)" % build_start[0]))
     b = "%g s" % args.budget
-    hdr = ["dataset", "metric", "automl", "automl s", "automl algorithm", "trials",
+    nseeds = len(args.seed_list)
+    hdr = ["dataset", "metric", "automl", "automl s (max)", "trials: all / ok (mean)",
            "XGB default", "HGB default", "XGB random search (%s)" % b, "AMLB best",
-           "AMLB tuned RF", "automl ≥ XGB search"]
+           "AMLB tuned RF", "automl ≥ XGB search (means)", "seeds automl ≥ search"]
     rows = []
     for r in results:
-        a, s = r.get("automl"), r.get("search")
-        amlb = DATASETS[r["dataset"]]["amlb"]
-        rows.append([r["dataset"], METRIC[r["task"]], failed_or(r, "automl", num(sc(a))),
-                     secs(sc(a, "wall_s")), sc(a, "algorithm") or "-", num(sc(a, "trials")),
-                     failed_or(r, "XGBoost default", num(sc(r.get("xgb")))),
-                     failed_or(r, "HGB default", num(sc(r.get("hgb")))),
-                     failed_or(r, "XGBoost search", num(sc(s))), amlb[0], amlb[1],
-                     verdict(r["task"], sc(a), sc(s))])
-    det_hdr = ["dataset", "rows train / test", "columns numeric + text", "missing values",
-               "automl model", "automl holdout (catalog)", "automl train_seconds",
-               "automl hyperparams", "XGB search configs (cut)", "XGB search s (refit s)",
-               "XGB search holdout", "XGB search best config", "XGB default fit s",
-               "HGB fit s (iterations)"]
+        sm = r.get("summary") or {}
+        a, s = sm.get("automl"), sm.get("search")
+        rows.append([r["dataset"], METRIC[r["task"]], ms(a),
+                     secs(sm["automl_wall_s"]["max"]) if sm.get("automl_wall_s") else "-",
+                     "%s / %s" % (num(sm["automl_trials"]["mean"]) if sm.get("automl_trials") else "-",
+                                  num(sm["automl_trials_ok"]["mean"]) if sm.get("automl_trials_ok") else "-"),
+                     ms(sm.get("xgb")), ms(sm.get("hgb")), ms(s),
+                     benchlib.amlb(r["dataset"]), benchlib.amlb(r["dataset"], "tuned_rf"),
+                     verdict(r["task"], a["mean"] if a else None, s["mean"] if s else None),
+                     "%d of %d" % (sm.get("seeds_at_or_above_search", 0), sm.get("seeds_paired", 0))])
+    det_hdr = ["dataset", "seed", "rows train / test", "columns numeric + text",
+               "automl model", "automl", "automl s", "automl algorithm", "trials (by status)",
+               "automl validation (catalog)", "automl train_seconds", "XGB default (fit s)",
+               "HGB default (fit s, iterations)", "XGB search", "XGB search configs (cut)",
+               "XGB search s (refit s)", "XGB search best config"]
     det = []
     for r in results:
-        a, s, x, h = r.get("automl"), r.get("search"), r.get("xgb"), r.get("hgb")
-        c = a["catalog"] if a else {}
-        det.append([r["dataset"], "%d / %d" % (r["n_train"], r["n_test"]) if "n_train" in r else None,
-                    "%d + %d" % (r["n_numeric"], r["n_text"]) if "n_train" in r else None,
-                    str(r.get("n_missing", "-")),
-                    "%s%s@%d" % (args.prefix, r["dataset"], a["version"]) if a else None,
-                    "%s=%s" % (c.get("metric"), num(c.get("score"))) if a else None,
-                    secs(c.get("train_seconds")) if a else None,
-                    "`%s`" % json.dumps(c.get("hyperparams"), sort_keys=True) if a else None,
-                    "%d (%d)" % (s["configs"], s["cut"]) if s else None,
-                    "%.1f (%.1f)" % (s["wall_s"], s["refit_s"]) if s else None,
-                    num(sc(s, "holdout")),
-                    "`%s`" % json.dumps({k: (round(v, 4) if isinstance(v, float) else v)
-                                         for k, v in s["config"].items()}) if s else None,
-                    secs(sc(x, "fit_s")), "%.1f (%d)" % (h["fit_s"], h["iterations"]) if h else None])
-    call = next((r["automl"]["call"] for r in results if r.get("automl")), None)
+        for run in r.get("runs", []):
+            a, s, x, h = run.get("automl"), run.get("search"), run.get("xgb"), run.get("hgb")
+            c = a["catalog"] if a else {}
+            det.append([r["dataset"], run["seed"], "%d / %d" % (r["n_train"], r["n_test"]),
+                        "%d + %d" % (r["n_numeric"], r["n_text"]),
+                        "%s%s@%d" % (args.prefix, r["dataset"], a["version"]) if a else "FAILED",
+                        num(sc(a)), secs(sc(a, "wall_s")), sc(a, "algorithm") or "-",
+                        "%s %s" % (a["trials"], json.dumps(a.get("trials_by_status"), sort_keys=True))
+                        if a else "-",
+                        "%s=%s" % (c.get("metric"), num(c.get("score"))) if a else "-",
+                        secs(c.get("train_seconds")) if a else "-",
+                        "%s (%s)" % (num(sc(x)), secs(sc(x, "fit_s"))) if x else "FAILED",
+                        "%s (%s, %d)" % (num(sc(h)), secs(h["fit_s"]), h["iterations"]) if h else "FAILED",
+                        num(sc(s)) if s else "FAILED",
+                        "%d (%d)" % (s["configs"], s["cut"]) if s else "-",
+                        "%.1f (%.1f)" % (s["wall_s"], s["refit_s"]) if s else "-",
+                        "`%s`" % json.dumps({k: (round(v, 4) if isinstance(v, float) else v)
+                                             for k, v in s["config"].items()}) if s else "-"])
+    call = next((run["automl"]["call"] for r in results for run in r.get("runs", [])
+                 if run.get("automl")), None)
     lines = [
         "# automl with a time budget against XGBoost, HistGradientBoosting and an XGBoost "
         "random search", "",
@@ -583,26 +656,29 @@ def report(results, args, build_start):
         "", md_table(["component", "version"], env), "",
         "Data: `%s`. Splits: adult its own train and test files (the test labels' trailing dot "
         "removed, `NA` as missing); other classification sets a stratified 80/20 split, "
-        "regression sets a plain 80/20 split, `train_test_split(random_state=%d)`; every system "
-        "fits on the same training rows and is scored on the same test rows. Metric: ROC AUC "
-        "(binary; positive class = the second class in sorted order), log loss (multiclass), "
-        "RMSE (regression)." % (args.data, args.seed), "",
-        "- automl: `automl_train(name, '<name>_train', target, task => ..., %sseed => 0%s)`%s, "
+        "regression sets a plain 80/20 split, `train_test_split(random_state=%d)`: one split, "
+        "the same for every seed and every system (every system fits on the same training rows "
+        "and is scored on the same test rows). Seeds %s: automl's `seed`, the random search's "
+        "generator and inner split, and the defaults' `random_state`. Metric: ROC AUC (binary; "
+        "positive class = the second class in sorted order), log loss (multiclass), RMSE "
+        "(regression). Scores are the mean over the seeds with the smallest and largest in "
+        "brackets." % (args.data, args.seed, ", ".join(str(x) for x in args.seed_list)), "",
+        "- automl: `automl_train(name, '<name>_train', target, task => ..., %sseed => <seed>%s)`%s, "
         "wall time of the call through psql; test rows scored in SQL with `automl_predict` "
         "(binary: probability of the model's second class; regression) or "
-        "`automl_predict_proba` (multiclass). Trials: rows of `automl.leaderboard` for that "
-        "version (`-` when the view is missing)."
+        "`automl_predict_proba` (multiclass). Trials: rows of `automl.trials` for that "
+        "version, all and those with status `ok`."
         % ("" if args.no_budget else "time_budget => %g, " % args.budget,
            (", " + args.automl_extra) if args.automl_extra else "",
            " (**time_budget left out: --no-budget**)" if args.no_budget else ""),
         "- XGB default: `XGBClassifier` / `XGBRegressor(tree_method='hist', n_jobs=%d, "
-        "random_state=0)`; text columns one-hot encoded (missing as a category, unknown levels "
-        "ignored), numeric missing values NaN; labels `LabelEncoder` codes." % args.threads,
-        "- HGB default: `HistGradientBoostingClassifier` / `Regressor(random_state=0)`, text "
+        "random_state=<seed>)`; text columns one-hot encoded (missing as a category, unknown "
+        "levels ignored), numeric missing values NaN; labels `LabelEncoder` codes." % args.threads,
+        "- HGB default: `HistGradientBoostingClassifier` / `Regressor(random_state=<seed>)`, text "
         "columns `OrdinalEncoder` codes (missing and unseen levels NaN) in "
         "`categorical_features`; OpenMP threads: %s." % (os.environ.get("OMP_NUM_THREADS")
                                                        or "all (%d)" % os.cpu_count()),
-        "- XGB random search: seeded (`default_rng(%d)`) random configurations of "
+        "- XGB random search: seeded (`default_rng(<seed>)`) random configurations of "
         "`tree_method='hist', grow_policy='lossguide', max_depth=0, n_jobs=%d` with "
         "n_estimators 4–2000 (log), learning_rate 1/1024–1 (log), max_leaves 4–1024 (log), "
         "min_child_weight 0.001–128 (log), subsample 0.6–1, colsample_bytree 0.5–1, reg_alpha "
@@ -612,31 +688,33 @@ def report(results, args, build_start):
         "budget; a configuration running past its share is cut (`cut`) and scored with its "
         "trees so far. The best is refitted on the whole training part with its early-stopped "
         "number of trees. Its time covers encoding, search and refit."
-        % (args.seed, args.threads, EARLY_STOPPING_ROUNDS),
-        "- AMLB best / tuned RF: hard-coded from %s; another split, a ceiling, not a peer."
-        % AMLB_SOURCE, "",
-        "## Test metric (budget %s)" % b, "",
+        % (args.threads, EARLY_STOPPING_ROUNDS),
+        "- AMLB best / tuned RF: from %s Another split, a ceiling, not a peer." % AMLB_SOURCE, "",
+        "## Test metric (budget %s, %d seed%s)" % (b, nseeds, "" if nseeds == 1 else "s"), "",
         md_table(hdr, rows), "",
-        "## Details", "",
+        "## Every run", "",
         md_table(det_hdr, det), "",
     ]
-    curve = [(r, pt) for r in results for pt in r.get("curve", [])]
+    curve = [(r, c) for r in results for c in r.get("curve", [])]
     if curve:
-        ch = ["dataset", "budget s", "automl", "automl s", "trials", "XGB random search",
-              "XGB search s", "XGB search configs", "automl ≥ XGB search"]
+        ch = ["dataset", "budget s", "automl", "automl s (max)", "trials (mean)",
+              "XGB random search", "XGB search configs (mean)", "automl ≥ XGB search (means)",
+              "seeds automl ≥ search"]
         crow = []
-        for r, pt in curve:
-            a, s = pt.get("automl"), pt.get("search")
-            crow.append([r["dataset"], "%g%s" % (pt["budget"], " (main run)" if pt.get("reused")
-                                                   else ""),
-                         num(sc(a)), secs(sc(a, "wall_s")), num(sc(a, "trials")), num(sc(s)),
-                         secs(sc(s, "wall_s")), num(sc(s, "configs")),
-                         verdict(r["task"], sc(a), sc(s))])
+        for r, c in curve:
+            sm = c["summary"]
+            a, s = sm.get("automl"), sm.get("search")
+            crow.append([r["dataset"], "%g%s" % (c["budget"], " (main run)" if c["reused"] else ""),
+                         ms(a), secs(sm["automl_wall_s"]["max"]) if sm.get("automl_wall_s") else "-",
+                         num(sm["automl_trials"]["mean"]) if sm.get("automl_trials") else "-",
+                         ms(s), num(sm["search_configs"]["mean"]) if sm.get("search_configs") else "-",
+                         verdict(r["task"], a["mean"] if a else None, s["mean"] if s else None),
+                         "%d of %d" % (sm["seeds_at_or_above_search"], sm["seeds_paired"])])
         lines += ["## Score against the budget", "", md_table(ch, crow), ""]
-    notes = [(r["dataset"], n) for r in results if r.get("automl")
-             for n in r["automl"]["notices"]]
+    notes = [(r["dataset"], run["seed"], n) for r in results for run in r.get("runs", [])
+             if run.get("automl") for n in run["automl"]["notices"]]
     if notes:
-        lines += ["## automl NOTICEs", ""] + ["- %s: `%s`" % n for n in notes] + [""]
+        lines += ["## automl NOTICEs", ""] + ["- %s (seed %d): `%s`" % n for n in notes] + [""]
     if call:
         lines += ["Example call: `SELECT version, algorithm FROM %s;`" % call, ""]
     return lines
@@ -655,7 +733,12 @@ def main():
                     help="datasets of the curve (default: %(default)s)")
     ap.add_argument("--skip-curve", action="store_true", help="no budget curve")
     ap.add_argument("--seed", type=int, default=0,
-                    help="seed of the split and of the random search (default: %(default)s)")
+                    help="seed of the split; also the one seed of the systems when --seeds is "
+                         "not given (default: %(default)s)")
+    ap.add_argument("--seeds", default="",
+                    help="comma-separated seeds of the systems (automl's seed, the random "
+                         "search's, the defaults' random_state); each dataset runs once per "
+                         "seed on the same split (default: --seed)")
     ap.add_argument("--threads", type=int, default=2,
                     help="XGBoost n_jobs (default: %(default)s)")
     ap.add_argument("--automl-extra", default="",
@@ -667,7 +750,9 @@ def main():
                     help="prefix of the tables and model names (default: %(default)s)")
     ap.add_argument("--keep", action="store_true", help="keep the data tables")
     ap.add_argument("--out", default=DEFAULT_OUT, help="markdown output (default: %(default)s)")
+    ap.add_argument("--json", default="", help="machine-readable results (for bench/report.py)")
     args = ap.parse_args()
+    measured = benchlib.Measured()
 
     names = [d.strip() for d in args.datasets.split(",") if d.strip()]
     curve_names = [] if args.skip_curve else [d.strip() for d in args.curve_datasets.split(",")
@@ -677,8 +762,12 @@ def main():
         ap.error("unknown dataset(s) %s; known: %s" % (", ".join(unknown), ", ".join(ORDER)))
     try:
         budgets = [float(b) for b in args.budgets.split(",") if b.strip()]
+        args.seed_list = ([int(x) for x in args.seeds.split(",") if x.strip()]
+                          if args.seeds else [args.seed])
     except ValueError:
-        ap.error("--budgets takes numbers separated by commas")
+        ap.error("--budgets takes numbers and --seeds integers, separated by commas")
+    if len(set(args.seed_list)) != len(args.seed_list):
+        ap.error("--seeds repeats a seed")
     if args.budget <= 0 or any(b <= 0 for b in budgets):
         ap.error("budgets must be positive")
     left_out = [d for d in curve_names if d not in names]
@@ -707,6 +796,17 @@ def main():
         results.append(res)
     log("done in %.0f s" % (time.perf_counter() - t_all))
     write_report(report(results, args, build_start), errors, args.out)
+    benchlib.write_json(args.json, "search_benchmark", measured,
+                        {"datasets": names, "budget": args.budget, "no_budget": args.no_budget,
+                         "curve_datasets": [d for d in curve_names if d in names],
+                         "curve_budgets": budgets if curve_names else [],
+                         "split_seed": args.seed, "seeds": args.seed_list,
+                         "threads": args.threads, "automl_extra": args.automl_extra,
+                         "data": args.data, "xgboost": xgboost.__version__,
+                         "omp_threads": os.environ.get("OMP_NUM_THREADS"),
+                         "early_stopping_rounds": EARLY_STOPPING_ROUNDS,
+                         "amlb_source": AMLB_SOURCE, "environment": dict(environment())},
+                        results, errors)
     return 1 if errors or not results else 0
 
 
