@@ -1,6 +1,6 @@
 # automl: machine learning inside PostgreSQL (PGXS build).
 EXTENSION  = automl
-EXTVERSION = $(shell grep default_version $(EXTENSION).control | sed -e "s/default_version[[:space:]]*=[[:space:]]*'\([^']*\)'/\1/")
+EXTVERSION = $(shell grep default_version $(dir $(firstword $(MAKEFILE_LIST)))$(EXTENSION).control | sed -e "s/default_version[[:space:]]*=[[:space:]]*'\([^']*\)'/\1/")
 
 MODULE_big = automl
 OBJS = \
@@ -92,6 +92,12 @@ REGRESS_OPTS = --inputdir=. --load-extension=$(EXTENSION)
 ISOLATION = $(sort $(notdir $(basename $(wildcard test/isolation/specs/*.spec))))
 ISOLATION_OPTS = --inputdir=test/isolation --load-extension=$(EXTENSION)
 
+# TAP tests: test/t/*.pl (PostgreSQL::Test::Cluster starts its own servers, so not as
+# root). make installcheck runs them after the two above; make prove_installcheck runs
+# only them, PROVE_TESTS=test/t/002_cancel.pl one of them. PROVE_FLAGS: see below.
+TAP_TESTS = 1
+PROVE_TESTS = test/t/*.pl
+
 # The serial OpenBLAS build (libopenblas-serial-dev): no BLAS thread may live in a backend.
 MULTIARCH    ?= $(shell $(CC) -print-multiarch 2>/dev/null)
 OPENBLAS_DIR ?= /usr/lib/$(MULTIARCH)/openblas-serial
@@ -106,6 +112,16 @@ EXTRA_CLEAN = test/fuzz/fuzz_model_format test/fuzz/fuzz_log_record test/fuzz/*.
 PG_CONFIG ?= pg_config
 PGXS := $(shell $(PG_CONFIG) --pgxs)
 include $(PGXS)
+
+# (after the include, which empties it) prove prints each file's time; your own flags on
+# the command line replace these: make prove_installcheck PROVE_FLAGS='--timer --verbose'
+PROVE_FLAGS = --timer
+
+# PGXS runs the TAP tests as part of installcheck; this target runs them alone.
+.PHONY: prove_installcheck
+prove_installcheck:
+	$(prove_installcheck)
+
 
 # The current version's install script: the catalog, training and serving, then
 # evaluation. Every change to these pieces also goes into the upgrade script from the

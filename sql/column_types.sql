@@ -61,7 +61,7 @@ FROM (SELECT 3 AS visits, v AS color, 'c1' AS city, 'ok' AS mood, 'x1' AS code, 
              TIMESTAMP '2024-02-02 10:00' AS seen_at, TIMESTAMPTZ '2024-02-02 10:00+00' AS seen_tz,
              0.1 AS signal, 'a' AS maybe
       FROM unnest(ARRAY['purple', 'orange', '']) v) r;
--- a column of the wrong kind is an error that names it
+-- error: a column of the wrong kind is an error that names it
 SELECT automl_predict('spend', r)
 FROM (SELECT 3 AS visits, 'red' AS color, 'c1' AS city, 'ok' AS mood, 'x1' AS code, 'monday' AS day,
              TIMESTAMP '2024-02-02 10:00' AS seen_at, TIMESTAMPTZ '2024-02-02 10:00+00' AS seen_tz,
@@ -123,7 +123,8 @@ SELECT features FROM automl.models WHERE name = 'odd';
 SELECT round(automl_predict('odd', o)::numeric, 1) AS predicted, round("Target Value"::numeric, 1) AS actual
 FROM "Odd Names" o LIMIT 3;
 
--- a view cannot have duplicate column names: PostgreSQL refuses it first
+-- error: a view cannot have duplicate column names: PostgreSQL refuses it
+-- before automl could see it
 CREATE VIEW duplicated AS SELECT 1 AS a, 2 AS a;
 
 -- a 1,000-column table
@@ -152,3 +153,10 @@ CREATE TABLE million AS SELECT md5(i::text) AS key, sin(i) AS a, sin(i) * 3 AS y
 SELECT name, task FROM automl_train('million', 'million', 'y', max_trials => 1);
 SELECT features FROM automl.models WHERE name = 'million';
 DROP TABLE million;
+
+-- Clean-up: this file's tables and types go; test/fixtures/clean_up.sql deletes
+-- the models and shows that nothing is left for the next file.
+DROP TABLE shop, visits, people, rare, tiny, "Odd Names", wide, many;
+DROP TYPE mood;
+DROP DOMAIN visits_count;
+\i test/fixtures/clean_up.sql

@@ -157,11 +157,15 @@ SELECT name FROM automl_train('iris_platt', 'eval_iris', 'species', exclude => A
 SELECT calibration->>'method' AS method, calibration->>'reason' AS reason FROM automl.models WHERE name = 'iris_platt';
 SELECT abs((SELECT sum(x) FROM unnest(automl_predict_proba('iris_platt', i)) x) - 1) < 1e-12 AS sums_to_one
 FROM eval_iris i WHERE id IN (1, 60, 120);
+
+-- errors: calibration of a regression, an unknown method
 SELECT * FROM automl_train('bad', 'eval_diabetes', 'progression', calibration => 'isotonic');
 SELECT * FROM automl_train('bad', 'eval_iris', 'species', calibration => 'beta');
+
+-- a regression has no calibration
 SELECT calibration FROM automl.models WHERE name = 'diabetes_eval';
 
--- Bad input: clear errors.
+-- errors: bad input, clear errors
 SELECT * FROM automl_evaluate(NULL, 'eval_adult_test');
 SELECT * FROM automl_evaluate('adult_eval', NULL);
 SELECT * FROM automl_evaluate('nope', 'eval_adult_test');
@@ -172,40 +176,48 @@ SELECT * FROM automl_evaluate('adult_eval', 'eval_adult_test', slice_by => ARRAY
 SELECT * FROM automl_evaluate('adult_eval', 'eval_adult_test', slice_by => ARRAY['class']);
 SELECT * FROM automl_evaluate('adult_eval', 'eval_adult_test', slice_by => ARRAY[NULL]);
 SELECT * FROM automl_evaluate('adult_eval', 'eval_adult_test', slice_margin => -1);
+
 CREATE TABLE adult_unlabelled AS SELECT * FROM eval_adult_test;
 UPDATE adult_unlabelled SET class = NULL;
+-- error: no labels
 SELECT * FROM automl_evaluate('adult_eval', 'adult_unlabelled');
 UPDATE adult_unlabelled SET class = 'unknown';
+-- error: no label the model knows
 SELECT * FROM automl_evaluate('adult_eval', 'adult_unlabelled');
 -- rows with labels the model never saw are left out, with a NOTICE
 CREATE TABLE adult_mixed AS SELECT * FROM eval_adult_test;
 UPDATE adult_mixed SET class = 'unknown' WHERE id % 2 = 0;
 SELECT metric, rows FROM automl_evaluate('adult_eval', 'adult_mixed') WHERE metric = 'accuracy';
 CREATE TABLE diabetes_text AS SELECT age, sex, bmi, bp, s1, s2, s3, s4, s5, s6, progression::text AS progression FROM eval_diabetes;
+-- errors: a text target for a regression, curves and matrices of a regression, NULL arguments
 SELECT * FROM automl_evaluate('diabetes_eval', 'diabetes_text');
 SELECT * FROM automl_roc_curve('diabetes_eval', 'eval_diabetes');
 SELECT * FROM automl_confusion_matrix('diabetes_eval', 'eval_diabetes');
 SELECT * FROM automl_pr_curve(NULL, 'eval_adult_test');
 SELECT * FROM automl_calibration_curve('adult_eval', NULL);
+
 -- fewer than ten rows: empty deciles have no scores or rates, the others add up
 CREATE TABLE eval_adult_three AS SELECT * FROM eval_adult_test ORDER BY id LIMIT 3;
 SELECT decile, rows, positives, min_score IS NULL AS empty, cumulative_share
 FROM automl_lift_curve('adult_eval', 'eval_adult_three') ORDER BY decile;
+
+-- errors: fairness of three classes, no sensitive column
 SELECT * FROM automl_fairness('iris_eval', 'eval_iris', 'sepal_width');
 SELECT * FROM automl_fairness('adult_eval', 'eval_adult_test', NULL);
+
 -- one class only in the relation: what is undefined is NULL, not an error
 CREATE TABLE adult_rich AS SELECT * FROM eval_adult_test WHERE class = '>50K';
 SELECT metric, value IS NULL AS undefined FROM automl_evaluate('adult_eval', 'adult_rich')
 WHERE metric IN ('roc_auc', 'accuracy', 'pr_auc') ORDER BY 1;
 -- a role that does not own the model may evaluate, and is not recorded
-CREATE ROLE eval_reader;
-GRANT SELECT ON eval_adult_test TO eval_reader;
-SET ROLE eval_reader;
+CREATE ROLE regress_eval_reader;
+GRANT SELECT ON eval_adult_test TO regress_eval_reader;
+SET ROLE regress_eval_reader;
 SELECT count(*) AS metrics FROM automl_evaluate('adult_eval', 'eval_adult_test');
 RESET ROLE;
-SELECT count(*) AS recorded_by_reader FROM automl.evaluations WHERE evaluated_by = 'eval_reader';
-REVOKE SELECT ON eval_adult_test FROM eval_reader;
-DROP ROLE eval_reader;
+SELECT count(*) AS recorded_by_reader FROM automl.evaluations WHERE evaluated_by = 'regress_eval_reader';
+REVOKE SELECT ON eval_adult_test FROM regress_eval_reader;
+DROP ROLE regress_eval_reader;
 -- deleting a model deletes its evaluations
 SELECT automl_delete('regions');
 SELECT count(*) FROM automl.evaluations WHERE name = 'regions';
@@ -241,18 +253,21 @@ SELECT name, version FROM automl_train('adult_eval', 'eval_adult', 'class', excl
 SELECT c->'model_details'->>'version' AS version, c->'model_details'->>'deployed' AS deployed,
        jsonb_typeof(c->'evaluation') = 'object' AS evaluated
 FROM (VALUES (automl_model_card_json('adult_eval', 1)), (automl_model_card_json('adult_eval', 2))) v(c);
--- errors, and only the owner describes a model
+-- errors: NULL arguments, no such model or version
 SELECT automl_model_card(NULL);
 SELECT automl_model_card('nope');
 SELECT automl_model_card('adult_eval', 9);
 SELECT * FROM automl_set_intended_use('nope', 'x');
 SELECT * FROM automl_set_intended_use(NULL, 'x');
-CREATE ROLE card_reader;
-SET ROLE card_reader;
+
+-- anyone reads the card; only the owner describes a model
+CREATE ROLE regress_card_reader;
+SET ROLE regress_card_reader;
 SELECT position('## Intended use' IN automl_model_card('adult_eval')) > 0 AS anyone_reads_cards;
+-- error: not the owner
 SELECT * FROM automl_set_intended_use('adult_eval', 'mine now');
 RESET ROLE;
-DROP ROLE card_reader;
+DROP ROLE regress_card_reader;
 SELECT name, intended_use IS NULL AS cleared FROM automl_set_intended_use('adult_eval', NULL);
 
 -- Global importance: the learner's own, and permutation importance on labelled rows.
@@ -282,6 +297,8 @@ SELECT feature, method, rank FROM automl_feature_importance('signal_linear') ORD
 -- permutation: the pure-noise column moves the loss by almost nothing, x by most
 SELECT feature, rank, importance > 0.5 AS large, abs(importance) < 0.02 AS negligible, importance_std >= 0 AS has_std
 FROM automl_feature_importance('signal_tree', 'signal', repeats => 3) WHERE method = 'permutation' ORDER BY rank;
+
+-- errors: no repeats, NULL, no such model
 SELECT * FROM automl_feature_importance('signal_tree', 'signal', repeats => 0);
 SELECT * FROM automl_feature_importance(NULL);
 SELECT * FROM automl_feature_importance('nope');
@@ -332,14 +349,17 @@ SELECT count(*) AS logged FROM automl.predictions WHERE model = 'adult_raw';
 SELECT automl_predict('adult_raw', a) IS NOT NULL AS scored FROM (SELECT * FROM eval_adult_test ORDER BY id LIMIT 1) a;
 SELECT automl_flush_predictions() >= 0 AS flushed;
 SELECT count(*) AS logged_by_predict FROM automl.predictions WHERE model = 'adult_raw';
--- errors
+
+-- errors: NULL arguments, classes the model does not have, a row without the model's columns
 SELECT * FROM automl_explain('adult_raw', NULL::eval_adult_test);
 SELECT * FROM automl_explain(NULL, (SELECT a FROM eval_adult_test a ORDER BY id LIMIT 1));
 SELECT * FROM automl_explain('adult_raw', (SELECT a FROM eval_adult_test a ORDER BY id LIMIT 1), 'rich');
 SELECT * FROM automl_explain('diabetes_eval', (SELECT d FROM eval_diabetes d ORDER BY id LIMIT 1), 'x');
 SELECT * FROM automl_explain('adult_raw', (SELECT i FROM eval_iris i ORDER BY id LIMIT 1));
+
 SELECT name, algorithm FROM automl_train('iris_ensemble', 'eval_iris', 'species', exclude => ARRAY['id'],
     algorithms => ARRAY['logistic', 'gbdt'], max_trials => 8);
+-- error: an ensemble of classifiers has no additive margin
 SELECT * FROM automl_explain('iris_ensemble', (SELECT i FROM eval_iris i ORDER BY id LIMIT 1));
 
 -- the negative class of a binary booster: its log-odds are the positive class's, negated
@@ -353,3 +373,11 @@ SELECT count(*) AS metrics FROM automl_evaluate('adult_eval', 'eval_adult_extra'
 BEGIN READ ONLY;
 SELECT count(*) AS metrics FROM automl_evaluate('adult_eval', 'eval_adult_test');
 ROLLBACK;
+
+-- Clean-up: this file's tables and function go (its roles went above);
+-- test/fixtures/clean_up.sql deletes the models and shows that nothing is left.
+DROP TABLE ref, fixture_adult, fixture_iris, fixture_diabetes, adult_eval_result, regions,
+           adult_unlabelled, adult_mixed, diabetes_text, eval_adult_three, adult_rich, signal,
+           eval_adult_extra, eval_adult, eval_adult_test, eval_iris, eval_diabetes;
+DROP FUNCTION close(float8, float8);
+\i test/fixtures/clean_up.sql

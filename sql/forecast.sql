@@ -52,6 +52,7 @@ SELECT series, min(period) AS first, count(*) AS periods FROM automl_forecast('f
 SELECT p->>'key' AS series, p->>'periods' AS periods, p->>'last' AS last
 FROM automl.models, jsonb_array_elements(summary->'periods') p WHERE name = 'fc_sales' ORDER BY 1;
 SELECT count(*) AS rows FROM automl_forecast('fc_sales', series => 'temperature');
+-- error: a series the model does not know
 SELECT * FROM automl_forecast('fc_sales', series => 'bananas');
 
 -- gaps and NULL targets are filled by linear interpolation, and said so
@@ -75,59 +76,75 @@ SELECT min(period) AS first FROM automl_forecast('fc_air@1');
 SELECT position('## Model details' IN automl_model_card('fc_air')) > 0 AS card,
        automl_model_card_json('fc_air')->'validation'->>'scheme' AS scheme;
 
--- bad input: clear errors
+-- errors: bad input, clear errors
 SELECT * FROM automl_train('fc_bad', 'fc_air', 'value', task => 'forecast', horizon => 12);
 SELECT * FROM automl_train('fc_bad', 'fc_air', 'value', task => 'forecast', time_column => 'period');
 SELECT * FROM automl_train('fc_bad', 'fc_air', 'value', task => 'forecast', time_column => 'period', horizon => 0);
 SELECT * FROM automl_train('fc_bad', 'fc_air', 'value', task => 'forecast', time_column => 'period', horizon => -3);
 SELECT * FROM automl_train('fc_bad', 'fc_air', 'value', time_column => 'period', horizon => 12);
 SELECT * FROM automl_train('fc_bad', 'fc_air', 'value', task => 'forecast', time_column => 'nope', horizon => 12);
+
 CREATE TABLE fc_text_time AS SELECT period::text AS period, value FROM fc_air;
+-- error: text is no time
 SELECT * FROM automl_train('fc_bad', 'fc_text_time', 'value', task => 'forecast', time_column => 'period', horizon => 12);
 CREATE TABLE fc_text_value AS SELECT period, value::text AS value FROM fc_air;
+-- error: text is no value
 SELECT * FROM automl_train('fc_bad', 'fc_text_value', 'value', task => 'forecast', time_column => 'period', horizon => 12);
 CREATE TABLE fc_dup AS SELECT * FROM fc_air UNION ALL SELECT * FROM fc_air WHERE period = '1955-03-01';
+-- error: a period twice
 SELECT * FROM automl_train('fc_bad', 'fc_dup', 'value', task => 'forecast', time_column => 'period', horizon => 12);
 CREATE TABLE fc_irregular AS SELECT period + (CASE WHEN period = '1955-03-01' THEN 3 ELSE 0 END) AS period, value FROM fc_air;
+-- error: one period off the calendar
 SELECT * FROM automl_train('fc_bad', 'fc_irregular', 'value', task => 'forecast', time_column => 'period', horizon => 12);
 CREATE TABLE fc_short AS SELECT * FROM fc_air WHERE period < '1950-06-01';
+-- error: too short for the horizon
 SELECT * FROM automl_train('fc_bad', 'fc_short', 'value', task => 'forecast', time_column => 'period', horizon => 12);
 CREATE TABLE fc_no_values AS SELECT period, NULL::float8 AS value FROM fc_air;
+-- error: no values
 SELECT * FROM automl_train('fc_bad', 'fc_no_values', 'value', task => 'forecast', time_column => 'period', horizon => 12);
 CREATE TABLE fc_no_series AS SELECT NULL::text AS product, period, value FROM fc_air;
+-- error: NULL series keys
 SELECT * FROM automl_train('fc_bad', 'fc_no_series', 'value', task => 'forecast', time_column => 'period', series_column => 'product', horizon => 12);
 CREATE TABLE fc_mixed AS SELECT 'monthly' AS s, period, value FROM fc_air UNION ALL SELECT 'quarterly', period, value FROM fc_gas;
+-- error: series of two frequencies
 SELECT * FROM automl_train('fc_bad', 'fc_mixed', 'value', task => 'forecast', time_column => 'period', series_column => 's', horizon => 4);
 CREATE TABLE fc_infinite AS SELECT period, CASE WHEN period = '1950-01-01' THEN 'infinity'::float8 ELSE value END AS value FROM fc_air;
+-- error: an infinite value
 SELECT * FROM automl_train('fc_bad', 'fc_infinite', 'value', task => 'forecast', time_column => 'period', horizon => 12);
+-- none of them stored a model
 SELECT count(*) FROM automl.models WHERE name = 'fc_bad';
--- a forecast model does not score rows, a row model does not forecast
+
+-- error: a forecast model does not score rows
 SELECT automl_predict('fc_air', a) FROM fc_air a LIMIT 1;
 CREATE TABLE fc_rows_model AS SELECT i % 7 AS x, (i % 7) * 2.0 + i % 3 AS y FROM generate_series(1, 50) i;
 SELECT name FROM automl_train('fc_rows_model', 'fc_rows_model', 'y', max_trials => 1);
+
+-- errors: a row model does not forecast; unknown models and versions, NULL, a horizon or level out of range
 SELECT * FROM automl_forecast('fc_rows_model');
 SELECT * FROM automl_forecast('nope');
 SELECT * FROM automl_forecast('fc_air@9');
 SELECT * FROM automl_forecast(NULL);
 SELECT * FROM automl_forecast('fc_air', horizon => 0);
 SELECT * FROM automl_forecast('fc_air', level => 1);
--- damaged bytes are refused, not read
+
 CREATE TABLE fc_air_bytes AS SELECT model_bytes FROM automl.models WHERE name = 'fc_air' AND version = 2;
 UPDATE automl.models m SET model_bytes = set_byte(b.model_bytes, 70, get_byte(b.model_bytes, 70) # 1)
 FROM fc_air_bytes b WHERE m.name = 'fc_air' AND m.version = 2;
+-- error: damaged bytes are refused, not read
 SELECT * FROM automl_forecast('fc_air');
 UPDATE automl.models m SET model_bytes = b.model_bytes FROM fc_air_bytes b WHERE m.name = 'fc_air' AND m.version = 2;
 SELECT count(*) FROM automl_forecast('fc_air');
 
--- monitoring does not apply to forecasts: a clear error, never a crash
+-- errors: monitoring does not apply to forecasts: a clear error, never a crash
 SELECT * FROM automl_monitor('fc_air');
 SELECT * FROM automl_performance('fc_air');
 SELECT * FROM automl_drift('fc_air');
 SELECT * FROM automl_data_quality('fc_air');
 SELECT automl_observe('fc_air', 1, 2);
--- series on different days of the month cannot share one calendar
+
 CREATE TABLE fc_anchors AS SELECT 'first' AS s, period, value FROM fc_air
 UNION ALL SELECT 'fifteenth', period + 14, value FROM fc_air;
+-- error: series on different days of the month cannot share one calendar
 SELECT * FROM automl_train('fc_bad', 'fc_anchors', 'value', task => 'forecast', time_column => 'period', series_column => 's', horizon => 12);
 -- a series that is constant season to season before its origins has no MASE; the others decide
 CREATE TABLE fc_intermittent AS SELECT 'steady' AS s, period, value FROM fc_air
@@ -139,4 +156,12 @@ SELECT p->>'key' AS series, p->>'mase' IS NULL AS mase_undefined
 FROM automl.models, jsonb_array_elements(summary->'periods') p WHERE name = 'fc_intermittent' ORDER BY 1;
 SELECT count(*) AS periods FROM automl_forecast('fc_intermittent', series => 'zeros');
 CREATE TABLE fc_flat AS SELECT period, 5.0::float8 AS value FROM fc_air;
+-- error: with every series constant season to season, no backtest error decides
 SELECT * FROM automl_train('fc_bad', 'fc_flat', 'value', task => 'forecast', time_column => 'period', horizon => 12);
+
+-- Clean-up: this file's tables go; test/fixtures/clean_up.sql deletes the
+-- models and shows that nothing is left for the next file.
+DROP TABLE fc_air, fc_gas, fc_nottem, fc_sales, fc_daily, fc_text_time, fc_text_value, fc_dup,
+           fc_irregular, fc_short, fc_no_values, fc_no_series, fc_mixed, fc_infinite, fc_rows_model,
+           fc_air_bytes, fc_anchors, fc_intermittent, fc_flat;
+\i test/fixtures/clean_up.sql

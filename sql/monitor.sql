@@ -17,7 +17,7 @@ SELECT profile->'columns'->0->'name' AS feature, profile->'columns'->0->'bin_edg
        profile->'predictions'->>'kind' AS prediction_profile
 FROM automl.models WHERE name = 'mon_m';
 
--- Bad settings.
+-- errors: bad settings
 SELECT automl_monitor(NULL);
 SELECT automl_monitor('no_such_model');
 SELECT automl_monitor('mon_m', sample_rate => 0);
@@ -30,14 +30,18 @@ SELECT automl_monitor('mon_m', exclude => ARRAY['x3']);
 SELECT automl_monitor('mon_m', feature_thresholds => '{"x1": 0.2}');
 SELECT automl_monitor('mon_m', feature_thresholds => '{"x1": {"threshold": "high"}}');
 SELECT automl_monitor('mon_m', feature_thresholds => '{"x9": {"threshold": 0.2}}');
+
+-- none of them made a monitor
 SELECT count(*) AS monitors FROM automl.monitors;
 
 -- Flushing writes the log table: not in read-only transactions, and only in
 -- READ COMMITTED (it must see the positions other flushes committed).
 BEGIN READ ONLY;
+-- error: a read-only transaction
 SELECT automl_flush_predictions();
 ROLLBACK;
 BEGIN ISOLATION LEVEL REPEATABLE READ;
+-- error: REPEATABLE READ
 SELECT automl_flush_predictions();
 ROLLBACK;
 
@@ -107,6 +111,8 @@ FROM automl_drift('mon_m', '2000-01-01', '2000-01-02') ORDER BY kind, feature;
 SELECT feature, rows, missing_share FROM automl_data_quality('mon_m', '2000-01-01', '2000-01-02') ORDER BY feature;
 SELECT version, predictions, labelled, metric, value, degraded, reason
 FROM automl_performance('mon_m', '2000-01-01', '2000-01-02');
+
+-- errors: windows that end before they start or have no end, no model
 SELECT automl_drift('mon_m', '2000-01-02', '2000-01-01');
 SELECT automl_drift(NULL);
 SELECT automl_drift('mon_m', '-infinity', now());
@@ -114,6 +120,9 @@ SELECT automl_drift('no_such_model');
 
 -- Performance: no outcomes yet, then outcomes for half of the keys.
 SELECT version, predictions, labelled, metric, value, degraded, reason FROM automl.performance WHERE model = 'mon_m';
+
+-- errors: NULLs, an outcome that is not a number for a regression, outcome queries of
+-- the wrong shape, no model
 SELECT automl_observe('mon_m', NULL::int, 1);
 SELECT automl_observe('mon_m', 1001, NULL::float8);
 SELECT automl_observe('mon_m', 1001, 'many');
@@ -121,6 +130,7 @@ SELECT automl_observe('mon_m', 'SELECT 1, 2, 3');
 SELECT automl_observe('mon_m', 'SELECT 1 WHERE false');
 SELECT automl_observe('mon_m', NULL::text);
 SELECT automl_observe('no_such_model', 1001, 3.5);
+
 CREATE TABLE mon_outcomes AS
 SELECT id, x1 + 0.5 * coalesce(x2, 0) + 3 * (id % 4) AS actual FROM mon_new WHERE id % 2 = 0;
 SELECT automl_observe('mon_m', 'SELECT id, actual FROM mon_outcomes');
@@ -164,7 +174,8 @@ SELECT feature FROM automl_drift('mon_c') ORDER BY feature;
 SELECT name FROM automl_monitor('mon_m', feature_thresholds => '{}');
 SELECT model, kind, alerting FROM automl_check_alerts() ORDER BY model, kind;
 SELECT model, kind, alerting FROM automl_check_alerts() ORDER BY model, kind;
-UNSELECT model, kind, alerting FROM automl.alert_state ORDER BY model, kind;
+-- what each check saw is kept, for every monitored model and kind
+SELECT model, kind, alerting FROM automl.alert_state ORDER BY model, kind;
 
 -- Sampling: about half of the rows.
 SELECT name FROM automl_monitor('mon_c', sample_rate => 0.5);
@@ -180,26 +191,31 @@ SELECT count(*) AS logged FROM automl.predictions WHERE model = 'mon_m';
 
 -- Another role: cannot change the monitor, sees none of the log, and its own
 -- scoring is not logged (its rows are not the owner's to read).
-CREATE ROLE mon_reader;
-GRANT SELECT ON mon_new TO mon_reader;
+CREATE ROLE regress_mon_reader;
+GRANT SELECT ON mon_new TO regress_mon_reader;
 SELECT name, enabled FROM automl_monitor('mon_m', enabled => true);
-SET ROLE mon_reader;
+SET ROLE regress_mon_reader;
 SELECT count(automl_predict('mon_m', n)) FROM mon_new n;
+-- error: the monitor is the owner's
 SELECT automl_monitor('mon_m');
+-- error: so are the outcomes
 SELECT automl_observe('mon_m', 1, 1);
 SELECT count(*) AS visible_predictions FROM automl.predictions;
 SELECT count(*) AS visible_outcomes FROM automl.observations;
 SELECT count(*) AS drift_rows FROM automl.drift;
+-- error: checking the alerts is not for PUBLIC
 SELECT automl_check_alerts();
 RESET ROLE;
 SELECT automl_flush_predictions() >= 0 AS flushed;
 SELECT count(*) AS logged FROM automl.predictions WHERE model = 'mon_m';
-REVOKE SELECT ON mon_new FROM mon_reader;
-DROP ROLE mon_reader;
+REVOKE SELECT ON mon_new FROM regress_mon_reader;
+DROP ROLE regress_mon_reader;
 
--- Purging by age.
+-- errors: purging by age needs an age
 SELECT automl_purge_predictions(NULL);
 SELECT automl_purge_predictions('-1 day');
+
+-- Purging by age.
 SELECT automl_purge_predictions('1 day', 'mon_m') AS purged_recent;
 SELECT automl_purge_predictions('0 seconds', 'mon_m') AS purged_all;
 SELECT count(*) FILTER (WHERE model = 'mon_m') AS mon_m, count(*) FILTER (WHERE model = 'mon_c') > 0 AS mon_c_kept
@@ -208,14 +224,14 @@ SELECT event, model, detail->>'predictions_deleted' AS deleted FROM automl.audit
 
 -- A dropped owner role does not break the views, the policies or the purge
 -- for everyone else: its model just belongs to no one.
-CREATE ROLE mon_gone;
-GRANT SELECT ON mon_train TO mon_gone;
-SET ROLE mon_gone;
+CREATE ROLE regress_mon_gone;
+GRANT SELECT ON mon_train TO regress_mon_gone;
+SET ROLE regress_mon_gone;
 SELECT name FROM automl_train('mon_gone_m', 'mon_train', 'y', exclude => ARRAY['id'], algorithms => ARRAY['linear'], max_trials => 1);
 SELECT name FROM automl_monitor('mon_gone_m');
 RESET ROLE;
-REVOKE SELECT ON mon_train FROM mon_gone;
-DROP ROLE mon_gone;
+REVOKE SELECT ON mon_train FROM regress_mon_gone;
+DROP ROLE regress_mon_gone;
 SELECT DISTINCT model FROM automl.drift ORDER BY model;
 SELECT automl_purge_predictions('1 day') AS purged;
 SELECT automl_delete('mon_gone_m');
@@ -223,3 +239,8 @@ SELECT automl_delete('mon_gone_m');
 -- Deleting a model removes its monitor.
 SELECT automl_delete('mon_c');
 SELECT name FROM automl.monitors ORDER BY name;
+
+-- Clean-up: this file's tables go (its roles went above); test/fixtures/clean_up.sql
+-- deletes the models and shows that nothing is left for the next file.
+DROP TABLE mon_train, mon_new, mon_outcomes, mon_cls;
+\i test/fixtures/clean_up.sql

@@ -63,3 +63,8 @@ FROM automl_train('bank', 'bank', 'Class', max_trials => 1);
 SELECT classes, options->'class_weights' AS class_weights FROM automl.models WHERE name = 'bank';
 SELECT "Class", automl_predict_label('bank', b) AS predicted, count(*) > 0 AS some
 FROM bank b GROUP BY 1, 2 ORDER BY 1, 2;
+
+-- Clean-up: this file's tables go; test/fixtures/clean_up.sql deletes the
+-- models and shows that nothing is left for the next file.
+DROP TABLE credit_g, adult, adult_test, bank;
+\i test/fixtures/clean_up.sql

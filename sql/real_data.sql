@@ -42,3 +42,8 @@ FROM automl_train('phoneme', 'phoneme', 'Class', max_trials => 1);
 SELECT classes, features FROM automl.models WHERE name = 'phoneme';
 SELECT "Class", automl_predict_label('phoneme', p) AS predicted, count(*)
 FROM phoneme p GROUP BY 1, 2 ORDER BY 1, 2;
+
+-- Clean-up: this file's tables go; test/fixtures/clean_up.sql deletes the
+-- models and shows that nothing is left for the next file.
+DROP TABLE iris, breast_cancer, diabetes, phoneme;
+\i test/fixtures/clean_up.sql

@@ -35,6 +35,7 @@ SELECT version, deployed FROM automl_train('price', 'houses', 'price', exclude =
                                            hyperparams => '{"alpha": 0.001}');
 SELECT reason FROM automl.audit WHERE model = 'price' AND version = 4 AND event LIKE 'auto%';
 SELECT * FROM automl_set_policy('price', auto_deploy => true, min_gain => 10);
+-- error: a gain below 0
 SELECT * FROM automl_set_policy('price', min_gain => -1);
 
 -- deploy and roll back
@@ -63,12 +64,15 @@ SELECT automl_version_at('price') AS now_serving,
 SELECT automl_retire('price', 3, 'worse than version 2');
 SELECT automl_retire('price', 3);
 SELECT version, status, retired_at IS NOT NULL AS retired FROM automl.lineage WHERE model = 'price' ORDER BY version;
+
+-- errors: a retired version neither serves nor deploys; the deployed version and a
+-- missing one are not retired
 SELECT automl_predict('price@3', h) FROM houses h LIMIT 1;
 SELECT * FROM automl_deploy('price', 3);
 SELECT automl_retire('price', 2);
 SELECT automl_retire('price', 42);
 
--- errors
+-- errors: NULL arguments, unknown models and versions, nothing to roll back to
 SELECT * FROM automl_deploy(NULL, 1);
 SELECT * FROM automl_deploy('price', NULL);
 SELECT * FROM automl_deploy('nothing', 1);
@@ -78,31 +82,36 @@ SELECT * FROM automl_rollback('price_copy');
 SELECT automl_delete('nothing');
 
 -- ownership: a name belongs to the role that first trained it
-CREATE ROLE automl_alice;
-CREATE ROLE automl_bob;
-CREATE ROLE automl_team;
-GRANT automl_team TO automl_bob;
-GRANT SELECT ON houses TO automl_alice, automl_bob;
-SET ROLE automl_alice;
+CREATE ROLE regress_alice;
+CREATE ROLE regress_bob;
+CREATE ROLE regress_team;
+GRANT regress_team TO regress_bob;
+GRANT SELECT ON houses TO regress_alice, regress_bob;
+SET ROLE regress_alice;
 SELECT version FROM automl_train('alice_price', 'houses', 'price', exclude => ARRAY['id'], max_trials => 1);
 RESET ROLE;
 SELECT owner FROM automl.registry WHERE name = 'alice_price';
-SET ROLE automl_bob;
+SET ROLE regress_bob;
+
+-- errors: another role may not train, deploy, roll back, retire, delete or set the policy
 SELECT version FROM automl_train('alice_price', 'houses', 'price', exclude => ARRAY['id'], max_trials => 1);
 SELECT * FROM automl_deploy('alice_price', 1);
 SELECT * FROM automl_rollback('alice_price');
 SELECT automl_retire('alice_price', 1);
 SELECT automl_delete('alice_price');
 SELECT * FROM automl_set_policy('alice_price', auto_deploy => false);
+
 -- but anyone may score with it, and read the registry
 SELECT count(automl_predict('alice_price', h)) AS scored FROM houses h;
--- catalog tables are not writable directly
+
+-- errors: catalog tables are not writable directly
 INSERT INTO automl.deployments (name, version, reason) VALUES ('alice_price', 1, 'sneaky');
 UPDATE automl.models SET score = 1;
+
 RESET ROLE;
 -- a member of the owning role may manage the name
-UPDATE automl.registry SET owner = 'automl_team' WHERE name = 'alice_price';
-SET ROLE automl_bob;
+UPDATE automl.registry SET owner = 'regress_team' WHERE name = 'alice_price';
+SET ROLE regress_bob;
 SELECT version, deployed FROM automl_train('alice_price', 'houses', 'price', exclude => ARRAY['id'], max_trials => 1);
 RESET ROLE;
 SELECT who, event, version FROM automl.audit WHERE model = 'alice_price' ORDER BY id;
@@ -111,9 +120,16 @@ SELECT who, event, version FROM automl.audit WHERE model = 'alice_price' ORDER B
 SELECT automl_delete('price_copy', 'experiment over');
 SELECT count(*) AS versions_left FROM automl.models WHERE name = 'price_copy';
 SELECT event, version, reason, detail FROM automl.audit WHERE model = 'price_copy' AND event = 'delete';
+-- error: it no longer scores
 SELECT automl_predict('price_copy', h) FROM houses h LIMIT 1;
 SELECT automl_delete('alice_price');
-DROP OWNED BY automl_alice, automl_bob;
-DROP ROLE automl_alice, automl_bob, automl_team;
--- events are append-only too
+DROP OWNED BY regress_alice, regress_bob;
+DROP ROLE regress_alice, regress_bob, regress_team;
+-- error: events are append-only too
 DELETE FROM automl.events;
+
+-- Clean-up: this file's tables and view go (its roles went above);
+-- test/fixtures/clean_up.sql deletes the models and shows that nothing is left.
+DROP VIEW houses_small;
+DROP TABLE houses, houses_shuffled;
+\i test/fixtures/clean_up.sql

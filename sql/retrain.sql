@@ -10,7 +10,7 @@ FROM generate_series(1, 60) AS i;
 SELECT name, version, algorithm, deployed
 FROM automl_train('rt', 'rt_data', 'y', exclude => ARRAY['id'], algorithms => ARRAY['gbdt'], max_trials => 2);
 
--- Bad calls.
+-- errors: bad calls
 SELECT * FROM automl_retrain(NULL);
 SELECT * FROM automl_retrain('no_such_model');
 SELECT * FROM automl_retrain_if_needed('rt', max_age => '-1 day');
@@ -49,14 +49,19 @@ SELECT event, version, reason ~ '^(more data|requested|no drift|age: )' AS reaso
        detail->>'deployed' AS deployed, detail->>'gate_rows' AS gate_rows
 FROM automl.audit WHERE model = 'rt' AND event IN ('retrain', 'retrain_skipped') ORDER BY id;
 
--- The relation is gone: a clear error.
 ALTER TABLE rt_data RENAME TO rt_data_old;
+-- error: the relation is gone: a clear error
 SELECT * FROM automl_retrain('rt');
 ALTER TABLE rt_data_old RENAME TO rt_data;
 
--- Another role may not retrain someone else's model.
-CREATE ROLE rt_other;
-SET ROLE rt_other;
+CREATE ROLE regress_rt_other;
+SET ROLE regress_rt_other;
+-- error: another role may not retrain someone else's model
 SELECT * FROM automl_retrain('rt');
 RESET ROLE;
-DROP ROLE rt_other;
+DROP ROLE regress_rt_other;
+
+-- Clean-up: this file's table goes (its role went above); test/fixtures/clean_up.sql
+-- deletes the models and shows that nothing is left for the next file.
+DROP TABLE rt_data;
+\i test/fixtures/clean_up.sql

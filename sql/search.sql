@@ -83,21 +83,25 @@ SELECT algorithm FROM automl_train('one_fit', 'moons', 'upper', exclude => ARRAY
 SELECT trial, algorithm, hyperparams->'n_estimators' AS n_estimators, selected
 FROM automl.leaderboard WHERE model = 'one_fit';
 
--- large data is validated on a holdout
-CREATE TABLE wide AS SELECT i AS id, sin(i) AS a, cos(i) AS b, sin(i) + 0.1 * cos(i * 3) AS y
+-- large data is validated on a holdout of a fifth of the rows (cross-validation
+-- is for up to 100,000 rows)
+CREATE TABLE large AS SELECT i AS id, sin(i) AS a, cos(i) AS b, sin(i) + cos(i) + 0.1 * sin(i * 3.7) AS y
 FROM generate_series(1, 120000) i;
-SELECT task FROM automl_train('wide', 'wide', 'y', exclude => ARRAY['id'], max_trials => 1);
-SELECT options->>'validation' AS validation, metrics->>'validation_rows' AS validation_rows
-FROM automl.models WHERE name = 'wide';
-DROP TABLE wide;
+SELECT task FROM automl_train('large', 'large', 'y', exclude => ARRAY['id'], max_trials => 1);
+SELECT options->>'validation' AS validation, options->>'folds' AS folds,
+       metrics->>'validation_rows' AS validation_rows, metrics->>'training_rows' AS training_rows
+FROM automl.models WHERE name = 'large';
+DROP TABLE large;
 
--- mistakes get a hint
+-- errors: mistakes get a hint
 SELECT * FROM automl_train('m', 'moons', 'upper', metric => 'rocauc');
 SELECT * FROM automl_train('m', 'moons', 'upper', algorithms => ARRAY['gbdtt']);
 SELECT * FROM automl_train('m', 'moons', 'upper', task => 'clasification');
 SELECT * FROM automl_train('m', 'moons', 'upper', algorithms => ARRAY['gbdt'], hyperparams => '{"learning_rat": 0.1}');
 SELECT * FROM automl_train('m', 'moons', 'upper', algorithms => ARRAY['gbdt', 'linear'], hyperparams => '{"learning_rate": 0.1}');
 SELECT * FROM automl_train('m', 'moons', 'upper', metric => 'mape');
+
+-- none of them stored a model
 SELECT count(*) AS stored FROM automl.models WHERE name = 'm';
 
 -- nothing is training now
@@ -106,3 +110,8 @@ SELECT count(*) AS running FROM automl.training_progress;
 -- deleting a model deletes its trials
 SELECT automl_delete('moons_trees');
 SELECT count(*) AS trials_left FROM automl.trials WHERE name = 'moons_trees';
+
+-- Clean-up: this file's tables go; test/fixtures/clean_up.sql deletes the
+-- models and shows that nothing is left for the next file.
+DROP TABLE moons, sales;
+\i test/fixtures/clean_up.sql

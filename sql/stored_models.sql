@@ -66,5 +66,7 @@ FROM automl.models WHERE name = 'fmt_linear' ORDER BY version;
 SELECT max(abs(automl_predict('fmt_linear@2', t) - automl_predict('fmt_linear@1', t))) < 1e-9 AS same_model
 FROM fmt_diabetes t;
 
-SELECT automl_delete(name) FROM fixture_models ORDER BY name;
+-- Clean-up: this file's tables go; test/fixtures/clean_up.sql deletes the models
+-- and shows that nothing is left.
 DROP TABLE fixture_models, fmt_adult, fmt_diabetes, fmt_breast_cancer;
+\i test/fixtures/clean_up.sql

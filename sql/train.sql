@@ -98,3 +98,9 @@ CREATE SCHEMA "My Schema";
 CREATE VIEW "My Schema"."Points View" AS SELECT x1, x2, x3, y FROM points WHERE id <= 300;
 SELECT name, version, task FROM automl_train('from_view', '"My Schema"."Points View"', 'y', max_trials => 1);
 SELECT name, n_rows, source_relation, features FROM automl.models WHERE name = 'from_view';
+
+-- Clean-up: this file's tables and schema go; test/fixtures/clean_up.sql deletes
+-- the models and shows that nothing is left for the next file.
+DROP SCHEMA "My Schema" CASCADE;
+DROP TABLE points;
+\i test/fixtures/clean_up.sql

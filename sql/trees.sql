@@ -81,17 +81,21 @@ FROM before_reconnect b;
 -- damaged tree bytes are refused, never followed
 CREATE TABLE tree_bytes AS SELECT model_bytes FROM automl.models WHERE name = 'step';
 UPDATE automl.models SET model_bytes = substr(model_bytes, 1, length(model_bytes) - 3) WHERE name = 'step';
+-- error: truncated tree bytes
 SELECT automl_predict('step', s) FROM step s LIMIT 1;
 UPDATE automl.models m SET model_bytes = t.model_bytes FROM tree_bytes t WHERE m.name = 'step';
 SELECT automl_predict('step', s) IS NOT NULL AS works_again FROM step s LIMIT 1;
 
--- hyper-parameters are checked
+-- errors: hyper-parameters are checked
 SELECT * FROM automl_train('bad', 'step', 'y', algorithms => ARRAY['gbdt'], hyperparams => '{"max_bins": 300}');
 SELECT * FROM automl_train('bad', 'step', 'y', algorithms => ARRAY['random_forest'], hyperparams => '{"learning_rate": 0.1}');
 SELECT * FROM automl_train('bad', 'step', 'y', algorithms => ARRAY['extra_trees'], hyperparams => '{"max_features": 2}');
 
 -- real data: iris with every tree learner (5-fold cross-validated log loss;
 -- predicting the class shares would give 1.10)
+CREATE TABLE iris (sepal_length float8, sepal_width float8, petal_length float8,
+                   petal_width float8, species text);
+\copy iris FROM 'test/data/iris.csv' WITH (FORMAT csv, HEADER true)
 SELECT name, algorithm, metric, score < 0.5 AS low_log_loss
 FROM automl_train('iris_gbdt', 'iris', 'species', algorithms => ARRAY['gbdt'], max_trials => 1);
 SELECT name, algorithm, metric, score < 0.5 AS low_log_loss
@@ -102,5 +106,11 @@ SHOW automl.threads;
 SET automl.threads = 1;
 SELECT algorithm FROM automl_train('one_thread', 'blobs', 'shape', algorithms => ARRAY['gbdt'], exclude => ARRAY['id'],
                                    hyperparams => '{"n_estimators": 5}');
+-- error: at most 64 threads
 SET automl.threads = 65;
 RESET automl.threads;
+
+-- Clean-up: this file's tables go; test/fixtures/clean_up.sql deletes the
+-- models and shows that nothing is left for the next file.
+DROP TABLE step, holes, colours, blobs, before_reconnect, tree_bytes, iris;
+\i test/fixtures/clean_up.sql

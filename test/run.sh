@@ -4,16 +4,20 @@
 #
 #   1. make installcheck          pg_regress: sql/*.sql against expected/*.out, and the
 #                                 isolation specs in test/isolation
-#   2. test/t/*.pl                TAP tests (prove, PostgreSQL::Test::Cluster); each file a suite
-#   3. test/scripts/*.sh          executable scripts; each gets PGHOST PGPORT PGUSER PGDATABASE
-#   4. make fuzz + a short run    when test/fuzz/Makefile exists (test/fuzz/run.sh if present)
+#   2. test/t/*.pl                TAP tests (PostgreSQL::Test::Cluster), through
+#                                 make prove_installcheck; each file a suite
+#   3. test/scripts/*.sh          scripts; each gets PGHOST PGPORT PGUSER PGDATABASE; one
+#                                 that is not executable fails
+#   4. test/fuzz/run.sh           builds the fuzzers and runs them for a short while
 #   5. test/unit, test/forecast   standalone harnesses of code built outside the server
 #                                 (explanations of every learner; the forecasting core)
 #
-# Prints `N passed, M failed` (suites) last and exits non-zero if anything failed.
+# Prints each suite's result and time, then `N passed, M failed` (suites) last, and exits
+# non-zero if anything failed.
 # The cluster is stopped on exit, also on failure or interruption.
-# Environment: AUTOML_FUZZ_SECONDS (default 30) bounds the fuzz run; PROVE_FLAGS is passed
-# to prove (e.g. PROVE_FLAGS=--verbose); see test/setup.sh for the set-up knobs.
+# Environment: AUTOML_FUZZ_SECONDS (default 30) bounds the fuzz run; PROVE_FLAGS replaces
+# the Makefile's flags for prove (e.g. PROVE_FLAGS='--timer --verbose'); see
+# test/setup.sh for the set-up knobs.
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -47,26 +51,23 @@ trap on_exit EXIT
 # shellcheck source=test/setup.sh
 source "$ROOT/test/setup.sh"
 
-PGXS_SRC=$(dirname "$(dirname "$("$PG_CONFIG" --pgxs)")")   # .../lib/pgxs/src
-PG_PERL_DIR="$PGXS_SRC/test/perl"
-PG_REGRESS_BIN="$PGXS_SRC/test/regress/pg_regress"
-
 banner() { printf '\n======== %s\n' "$*"; }
 
 # run_suite NAME COMMAND...: run one suite, record its result, never abort the run.
 run_suite() {
-	local name=$1 rc=0
+	local name=$1 rc=0 start=$SECONDS took
 	shift
 	banner "suite: $name"
 	"$@" || rc=$?
+	took=$(printf '%4ds' $((SECONDS - start)))
 	if [[ $rc -eq 0 ]]; then
 		PASSED=$((PASSED + 1))
-		RESULTS+=("ok      $name")
-		echo "-------- ok: $name"
+		RESULTS+=("ok      $took  $name")
+		echo "-------- ok: $name ($took)"
 	else
 		FAILED=$((FAILED + 1))
-		RESULTS+=("FAILED  $name (exit $rc)")
-		echo "-------- FAILED: $name (exit $rc)"
+		RESULTS+=("FAILED  $took  $name (exit $rc)")
+		echo "-------- FAILED: $name (exit $rc, $took)"
 	fi
 }
 
@@ -75,7 +76,8 @@ run_suite() {
 
 suite_installcheck() {
 	local rc=0
-	make -C "$ROOT" installcheck PG_CONFIG="$PG_CONFIG" || rc=$?
+	# the TAP tests run below, one suite per file
+	make -C "$ROOT" installcheck PG_CONFIG="$PG_CONFIG" TAP_TESTS= || rc=$?
 	if [[ $rc -ne 0 ]]; then
 		local diffs found=0
 		# pg_regress (sql/) and the isolation specs (test/isolation) each write their own
@@ -95,47 +97,56 @@ suite_installcheck() {
 }
 
 # ---------------------------------------------------------------------------------------
-# 2. TAP tests. PostgreSQL::Test::Cluster runs initdb and postgres itself, which refuse
-# to run as root: as root, prove runs as the postgres system user, in a scratch directory
-# it can write (and on a copy of test/ when it cannot read the checkout).
+# 2. TAP tests, through PGXS's prove_installcheck (make prove_installcheck PROVE_TESTS=one
+# file at a time, for one suite per file). PostgreSQL::Test::Cluster runs initdb and
+# postgres itself, which refuse to run as root: as root, make runs as the postgres system
+# user. make runs in a scratch directory (PGXS puts tmp_check/ where make runs) with
+# -f the checkout's Makefile, or a copy of it and test/ when postgres cannot read the
+# checkout. Each file's logs are copied to tmp_check/log of the checkout.
 
 TAP_RUNNER=()
-TAP_CWD="$ROOT"
-TAP_TESTDIR="$ROOT"
+TAP_MAKEFILE="$ROOT/Makefile"
 
 tap_prepare() {
+	TAP_TMP=$(mktemp -d /tmp/automl-tap.XXXXXX)
 	if [[ $AUTOML_IS_ROOT -eq 1 ]]; then
-		TAP_TMP=$(mktemp -d /tmp/automl-tap.XXXXXX)
 		chown postgres: "$TAP_TMP"
-		TAP_TESTDIR="$TAP_TMP"
 		TAP_RUNNER=(runuser -u postgres --)
-		if ! runuser -u postgres -- test -r "$ROOT/test/t" -a -x "$ROOT/test/t"; then
-			echo "postgres cannot read $ROOT/test: the TAP tests run on a copy in $TAP_TMP/root"
+		if ! runuser -u postgres -- test -r "$ROOT/Makefile" -a -r "$ROOT/test/t" -a -x "$ROOT/test/t"; then
+			echo "postgres cannot read $ROOT: the TAP tests run on a copy in $TAP_TMP/root"
 			mkdir -p "$TAP_TMP/root"
-			cp -a "$ROOT/test" "$TAP_TMP/root/test"
+			cp -a "$ROOT/Makefile" "$ROOT/automl.control" "$ROOT/test" "$TAP_TMP/root/"
 			chown -R postgres: "$TAP_TMP/root"
-			TAP_CWD="$TAP_TMP/root"
+			TAP_MAKEFILE="$TAP_TMP/root/Makefile"
 		fi
 	fi
+	# this run's logs only
+	rm -rf "$ROOT/tmp_check/log" 2>/dev/null || true
+	mkdir -p "$ROOT/tmp_check/log"
 }
 
 suite_tap() {
 	local file=$1 rc=0 name
 	name=$(basename "$file" .pl)
-	# shellcheck disable=SC2086 # PROVE_FLAGS is a list of flags
-	(cd "$TAP_CWD" && "${TAP_RUNNER[@]}" env \
-		PATH="$PG_BINDIR:$PATH" PG_CONFIG="$PG_CONFIG" PG_REGRESS="$PG_REGRESS_BIN" \
-		TESTDIR="$TAP_TESTDIR" AUTOML_ROOT="$TAP_CWD" \
-		prove -I "$PG_PERL_DIR" -I "$TAP_CWD/test/t" ${PROVE_FLAGS:-} "test/t/$name.pl") || rc=$?
-	if [[ $rc -ne 0 && -f "$TAP_TESTDIR/tmp_check/log/regress_log_$name" ]]; then
+	# PROVE_FLAGS from the environment replaces the Makefile's (--timer)
+	(cd "$TAP_TMP" && "${TAP_RUNNER[@]}" make -s -f "$TAP_MAKEFILE" prove_installcheck \
+		PG_CONFIG="$PG_CONFIG" PROVE_TESTS="test/t/$name.pl" ${PROVE_FLAGS:+PROVE_FLAGS="$PROVE_FLAGS"}) || rc=$?
+	if [[ $rc -ne 0 && -f "$TAP_TMP/tmp_check/log/regress_log_$name" ]]; then
 		banner "last 100 lines of tmp_check/log/regress_log_$name"
-		tail -n 100 "$TAP_TESTDIR/tmp_check/log/regress_log_$name"
+		tail -n 100 "$TAP_TMP/tmp_check/log/regress_log_$name"
 	fi
-	if [[ $TAP_TESTDIR != "$ROOT" && -d "$TAP_TESTDIR/tmp_check/log" ]]; then
-		mkdir -p "$ROOT/tmp_check"
-		cp -a "$TAP_TESTDIR/tmp_check/log" "$ROOT/tmp_check/" 2>/dev/null || true
+	if [[ -d "$TAP_TMP/tmp_check/log" ]]; then
+		cp -a "$TAP_TMP/tmp_check/log/." "$ROOT/tmp_check/log/" 2>/dev/null || true
 	fi
 	return "$rc"
+}
+
+# 3. scripts: each executable test/scripts/*.sh is a suite; one that is not executable
+# fails (a test that cannot run must say so, not vanish).
+
+suite_not_executable() {
+	echo "$1 is not executable: chmod +x it (or remove it)"
+	return 1
 }
 
 # ---------------------------------------------------------------------------------------
@@ -159,37 +170,26 @@ suite_forecast_core() {
 
 shopt -s nullglob
 
-if compgen -G "$ROOT/sql/*.sql" >/dev/null; then
-	run_suite "pg_regress (make installcheck)" suite_installcheck
-else
-	echo "no sql/*.sql: skipping make installcheck"
-fi
+# Every suite runs: one whose files are missing fails, it is not left out.
+run_suite "pg_regress (make installcheck)" suite_installcheck
 
 tap_files=("$ROOT"/test/t/*.pl)
-if [[ ${#tap_files[@]} -gt 0 ]]; then
-	tap_prepare
-	for f in "${tap_files[@]}"; do
-		run_suite "TAP $(basename "$f")" suite_tap "$f"
-	done
-fi
+tap_prepare
+for f in "${tap_files[@]}"; do
+	run_suite "TAP $(basename "$f")" suite_tap "$f"
+done
 
 for f in "$ROOT"/test/scripts/*.sh; do
 	if [[ -x $f ]]; then
 		run_suite "script $(basename "$f")" "$f"
 	else
-		echo "warning: $f is not executable: skipped"
+		run_suite "script $(basename "$f")" suite_not_executable "$f"
 	fi
 done
 
-if [[ -f "$ROOT/test/fuzz/Makefile" ]]; then
-	run_suite "fuzz (make fuzz + ${AUTOML_FUZZ_SECONDS:-30}s run)" suite_fuzz
-fi
-if [[ -f "$ROOT/test/unit/run.sh" ]]; then
-	run_suite "unit (explanations: additivity, TreeSHAP against brute force)" suite_unit
-fi
-if [[ -f "$ROOT/test/forecast/run.sh" ]]; then
-	run_suite "forecast core (calendar, ETS against statsmodels, backtests)" suite_forecast_core
-fi
+run_suite "fuzz (make fuzz + ${AUTOML_FUZZ_SECONDS:-30}s run)" suite_fuzz
+run_suite "unit (explanations: additivity, TreeSHAP against brute force)" suite_unit
+run_suite "forecast core (calendar, ETS against statsmodels, backtests)" suite_forecast_core
 
 server_log=$AUTOML_SERVER_LOG
 if [[ -n $AUTOML_TMPDATA ]]; then
@@ -200,11 +200,12 @@ banner "summary"
 for r in "${RESULTS[@]}"; do
 	echo "$r"
 done
-if [[ $((PASSED + FAILED)) -eq 0 ]]; then
-	echo "no test suite found (sql/*.sql, test/t/*.pl, test/scripts/*.sh, test/fuzz/Makefile)"
-	FAILED=1
+if [[ ${#tap_files[@]} -eq 0 ]]; then
+	echo "no TAP test found in test/t"
+	FAILED=$((FAILED + 1))
 fi
 echo "server log: $server_log"
+echo "total time: $((SECONDS / 60))m$((SECONDS % 60))s"
 echo "$PASSED passed, $FAILED failed"
 SUMMARY_PRINTED=1
 [[ $FAILED -eq 0 ]]
