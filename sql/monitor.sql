@@ -236,6 +236,24 @@ SELECT DISTINCT model FROM automl.drift ORDER BY model;
 SELECT automl_purge_predictions('1 day') AS purged;
 SELECT automl_delete('mon_gone_m');
 
+-- A scoring call that fails on the kind of model logs nothing: the kind is
+-- checked before the row is predicted or logged.
+CREATE TABLE mon_three AS SELECT i AS id, sin(i) AS x, (i % 3)::text AS k FROM generate_series(1, 60) i;
+SELECT name FROM automl_train('mon_three', 'mon_three', 'k', exclude => ARRAY['id'],
+                              algorithms => ARRAY['linear'], max_trials => 1, calibration => 'none');
+SELECT name FROM automl_monitor('mon_three', key => 'id');
+-- error: automl_predict on a multiclass classifier
+SELECT automl_predict('mon_three', t) FROM mon_three t;
+-- error: automl_predict_label on a regression model
+SELECT automl_predict_label('mon_m', t) FROM mon_new t;
+SELECT automl_flush_predictions() >= 0 AS flushed;
+SELECT count(*) FILTER (WHERE model = 'mon_three') AS logged_three FROM automl.predictions;
+SELECT count(automl_predict_label('mon_three', t)) AS scored FROM mon_three t;
+SELECT automl_flush_predictions() >= 0 AS flushed;
+SELECT count(*) FILTER (WHERE model = 'mon_three') AS logged_three FROM automl.predictions;
+SELECT automl_delete('mon_three');
+DROP TABLE mon_three;
+
 -- Deleting a model removes its monitor.
 SELECT automl_delete('mon_c');
 SELECT name FROM automl.monitors ORDER BY name;

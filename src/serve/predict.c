@@ -321,12 +321,43 @@ log_prediction(PredictState *state)
 	log_append(&entry);
 }
 
+/* What a scoring function returns, which the model must be able to give. */
+typedef enum PredictUse
+{
+	USE_VALUE,					/* automl_predict: a value, or a binary classifier's probability */
+	USE_CLASSES,				/* automl_predict_label and _proba: a classifier's classes */
+	USE_EXPLAIN					/* automl_explain: any model, never logged */
+} PredictUse;
+
+/*
+ * Errors, before anything is predicted or logged, when the model cannot
+ * give what the function returns.
+ */
+static void
+check_use(const PredictState *state, PredictUse use, const char *function)
+{
+	const Model *model = state->model;
+
+	if (use == USE_VALUE && model->task == TASK_CLASSIFICATION && model->n_classes != 2)
+		ereport(ERROR,
+				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
+				 errmsg("model \"%s\" is a multiclass classifier", state->model_name),
+				 errdetail("automl_predict returns one number: a regression value or the probability of the positive class."),
+				 errhint("Use automl_predict_label for the class, or automl_predict_proba for the class probabilities.")));
+	if (use == USE_CLASSES && model->task != TASK_CLASSIFICATION)
+		ereport(ERROR,
+				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
+				 errmsg("model \"%s\" is a regression model", state->model_name),
+				 errdetail("%s returns class labels or probabilities.", function),
+				 errhint("Use automl_predict for the predicted value.")));
+}
+
 /*
  * Scores the row in argument 1 with the model named in argument 0, and logs
- * it when the model is monitored and may_log.
+ * it when the model is monitored (and use is not USE_EXPLAIN).
  */
 static PredictState *
-predict_row(FunctionCallInfo fcinfo, bool may_log)
+predict_row(FunctionCallInfo fcinfo, PredictUse use, const char *function)
 {
 	PredictState *state = fcinfo->flinfo->fn_extra;
 	MemoryContext cxt = fcinfo->flinfo->fn_mcxt;
@@ -391,7 +422,7 @@ predict_row(FunctionCallInfo fcinfo, bool may_log)
 	tuple.t_tableOid = InvalidOid;
 	tuple.t_data = row;
 	heap_deform_tuple(&tuple, state->row_desc, state->values, state->isnull);
-	logging = may_log && state->log != NULL &&
+	logging = use != USE_EXPLAIN && state->log != NULL &&
 		(state->log->sample_rate >= 1.0 || pg_prng_double(&pg_global_prng_state) < state->log->sample_rate);
 
 	for (int c = 0; c < prep->n_columns; c++)
@@ -421,21 +452,11 @@ predict_row(FunctionCallInfo fcinfo, bool may_log)
 			raw->isnull = !isfinite(raw->number);
 		}
 	}
+	check_use(state, use, function);
 	model_predict_raw(model, state->raw, state->x, state->out);
 	if (logging)
 		log_prediction(state);
 	return state;
-}
-
-static void
-require_classifier(const PredictState *state, const char *function)
-{
-	if (state->model->task != TASK_CLASSIFICATION)
-		ereport(ERROR,
-				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
-				 errmsg("model \"%s\" is a regression model", state->model_name),
-				 errdetail("%s returns class labels or probabilities.", function),
-				 errhint("Use automl_predict for the predicted value.")));
 }
 
 static int
@@ -461,18 +482,8 @@ automl_predict(PG_FUNCTION_ARGS)
 	PredictState *state;
 
 	RETURN_NULL_ON_NULL_ARGS();
-	state = predict_row(fcinfo, true);
-
-	if (state->model->task == TASK_REGRESSION)
-		PG_RETURN_FLOAT8(state->out[0]);
-	if (state->model->n_classes == 2)
-		PG_RETURN_FLOAT8(state->out[1]);
-	ereport(ERROR,
-			(errcode(ERRCODE_WRONG_OBJECT_TYPE),
-			 errmsg("model \"%s\" is a multiclass classifier", state->model_name),
-			 errdetail("automl_predict returns one number: a regression value or the probability of the positive class."),
-			 errhint("Use automl_predict_label for the class, or automl_predict_proba for the class probabilities.")));
-	PG_RETURN_NULL();
+	state = predict_row(fcinfo, USE_VALUE, "automl_predict");
+	PG_RETURN_FLOAT8(state->model->task == TASK_REGRESSION ? state->out[0] : state->out[1]);
 }
 
 Datum
@@ -481,9 +492,7 @@ automl_predict_label(PG_FUNCTION_ARGS)
 	PredictState *state;
 
 	RETURN_NULL_ON_NULL_ARGS();
-	state = predict_row(fcinfo, true);
-
-	require_classifier(state, "automl_predict_label");
+	state = predict_row(fcinfo, USE_CLASSES, "automl_predict_label");
 	PG_RETURN_TEXT_P(cstring_to_text(state->model->classes[best_class(state)]));
 }
 
@@ -495,10 +504,8 @@ automl_predict_proba(PG_FUNCTION_ARGS)
 	int			k;
 
 	RETURN_NULL_ON_NULL_ARGS();
-	state = predict_row(fcinfo, true);
+	state = predict_row(fcinfo, USE_CLASSES, "automl_predict_proba");
 	k = state->model->n_classes;
-
-	require_classifier(state, "automl_predict_proba");
 	elems = palloc(sizeof(Datum) * k);
 	for (int c = 0; c < k; c++)
 		elems[c] = Float8GetDatum(state->out[c]);
@@ -531,7 +538,7 @@ automl_explain(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
 				 errmsg("features must not be NULL"),
 				 errhint("Pass a whole row, as in automl_explain('model', t) ... FROM my_table t.")));
-	state = predict_row(fcinfo, false);
+	state = predict_row(fcinfo, USE_EXPLAIN, "automl_explain");
 	prep = state->model->prep;
 	if (!PG_ARGISNULL(2))
 	{
