@@ -32,6 +32,7 @@ OBJS = \
 	src/learn/gbdt.o \
 	src/learn/forest.o \
 	src/search/split.o \
+	src/search/bins.o \
 	src/search/evaluate.o \
 	src/search/space.o \
 	src/search/search.o \

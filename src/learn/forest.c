@@ -60,17 +60,20 @@ static void *
 forest_fit(const Dataset *data, const double *hp, bool extra, FitContext *ctx)
 {
 	ForestState *st = palloc0(sizeof(ForestState));
-	int64		n = data->n_rows;
+	int64		n = data->n_rows;	/* the fit's rows */
 	int			d = data->n_features;
 	int			C = data->task == TASK_REGRESSION ? 1 : data->n_classes;
 	int			n_trees = (int) hp[HP_N_ESTIMATORS];
+	const int64 *fit_rows;
 	BinnedData *bd;
+	int64		N;				/* the binned rows: g and h are indexed by row number */
 	TreeThreads *threads;
 	GrowParams	gp;
 	pg_prng_state rng;
 	double	   *g;
-	double	   *h = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(double) * n);
-	int64	   *rows = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(int64) * n);
+	double	   *h;
+	int64	   *rows = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(int64) * Max(n, 1));
+	int32	   *draws = NULL;
 
 	if (C > FOREST_MAX_CLASSES)
 		ereport(ERROR,
@@ -78,13 +81,17 @@ forest_fit(const Dataset *data, const double *hp, bool extra, FitContext *ctx)
 				 errmsg("%s supports at most %d classes, the target has %d",
 						extra ? "extra_trees" : "random_forest", FOREST_MAX_CLASSES, C),
 				 errhint("Use gbdt or linear for this target.")));
-	bd = tree_bin_data(data, (int) hp[HP_MAX_BINS]);
-	g = MemoryContextAllocHuge(CurrentMemoryContext, mul_size(sizeof(double) * C, (Size) n));
+	bd = tree_bins_of(data, (int) hp[HP_MAX_BINS], &fit_rows);
+	N = bd->n_rows;
+	g = MemoryContextAllocHuge(CurrentMemoryContext, mul_size(sizeof(double) * C, (Size) N));
+	h = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(double) * N);
 	threads = tree_threads_create(bd, C);
 
 	/* the channels: the target, or a (class-weighted) one-hot of the class */
-	for (int64 i = 0; i < n; i++)
+	for (int64 j = 0; j < n; j++)
 	{
+		int64		i = fit_rows[j];
+
 		if (data->task == TASK_REGRESSION)
 		{
 			g[i] = data->y[i];
@@ -129,8 +136,26 @@ forest_fit(const Dataset *data, const double *hp, bool extra, FitContext *ctx)
 			st->n_trees = t;
 			break;
 		}
-		for (int64 i = 0; i < n; i++)
-			rows[i] = hp[HP_BOOTSTRAP] > 0 ? (int64) pg_prng_uint64_range(&rng, 0, n - 1) : i;
+		if (hp[HP_BOOTSTRAP] > 0)
+		{
+			/*
+			 * A bootstrap sample, counted and then listed in row order, so
+			 * that the tree reads its rows' bins forward (a sum does not
+			 * mind the order of its terms, to rounding).
+			 */
+			int64		k = 0;
+
+			if (draws == NULL)
+				draws = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(int32) * Max(n, 1));
+			memset(draws, 0, sizeof(int32) * Max(n, 1));
+			for (int64 i = 0; i < n; i++)
+				draws[pg_prng_uint64_range(&rng, 0, n - 1)]++;
+			for (int64 i = 0; i < n; i++)
+				for (int32 c = 0; c < draws[i]; c++)
+					rows[k++] = fit_rows[i];
+		}
+		else
+			memcpy(rows, fit_rows, sizeof(int64) * n);
 		st->trees[t] = tree_grow(bd, rows, n, g, h, &gp, &rng,
 								 st->importance_gain, st->importance_splits, threads, NULL);
 	}

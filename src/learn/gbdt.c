@@ -106,7 +106,9 @@ row_loss(const Dataset *data, const double *F, int m, int64 row, double *scratch
 typedef struct GbdtFit
 {
 	const Dataset *data;
-	int64		n;
+	const BinnedData *bd;
+	int64		n;				/* the binned rows: arrays below are indexed by row number */
+	const int64 *rows;			/* the fit's rows, data->n_rows of them */
 	int			m;				/* outputs: 1, or the classes of a multiclass fit */
 	double	   *F;				/* current scores, n x m */
 	double	   *g;				/* output-major: output k's values for all rows are g[k * n ...] */
@@ -138,11 +140,15 @@ grow_params(const double *hp, GrowParams *gp)
 }
 
 static void
-fit_start(GbdtFit *f, const Dataset *data, const double *hp, pg_prng_state *rng)
+fit_start(GbdtFit *f, const Dataset *data, const double *hp, pg_prng_state *rng,
+		  const BinnedData *bd, const int64 *rows)
 {
-	int64		n = data->n_rows;
+	int64		n = bd->n_rows;
+	int64		n_fit = data->n_rows;
 
 	f->data = data;
+	f->bd = bd;
+	f->rows = rows;
 	f->n = n;
 	f->m = data->task == TASK_REGRESSION ? 1 : (data->n_classes == 2 ? 1 : data->n_classes);
 	f->F = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(double) * n * f->m);
@@ -154,15 +160,16 @@ fit_start(GbdtFit *f, const Dataset *data, const double *hp, pg_prng_state *rng)
 	f->round_rows = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(int64) * n);
 	f->leaf_of_row = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(int32) * n);
 	f->grown_on = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(bool) * n);
+	memset(f->grown_on, 0, sizeof(bool) * n);
 	f->n_train = f->n_valid = 0;
 
 	/* early stopping on a seeded 10 % of the rows, when there are enough */
-	for (int64 i = 0; i < n; i++)
+	for (int64 i = 0; i < n_fit; i++)
 	{
-		if (hp[HP_EARLY_STOPPING] > 0 && n >= EARLY_STOPPING_MIN_ROWS && pg_prng_double(rng) < 0.1)
-			f->valid_rows[f->n_valid++] = i;
+		if (hp[HP_EARLY_STOPPING] > 0 && n_fit >= EARLY_STOPPING_MIN_ROWS && pg_prng_double(rng) < 0.1)
+			f->valid_rows[f->n_valid++] = rows[i];
 		else
-			f->train_rows[f->n_train++] = i;
+			f->train_rows[f->n_train++] = rows[i];
 	}
 }
 
@@ -196,8 +203,8 @@ starting_scores(GbdtFit *f, double *base)
 			for (int k = 0; k < f->m; k++)
 				base[k] = log(count[k]);
 	}
-	for (int64 i = 0; i < f->n; i++)
-		memcpy(f->F + i * f->m, base, sizeof(double) * f->m);
+	for (int64 i = 0; i < f->data->n_rows; i++)
+		memcpy(f->F + f->rows[i] * f->m, base, sizeof(double) * f->m);
 }
 
 /*
@@ -252,8 +259,6 @@ add_tree_scores(GbdtFit *f, const Tree *tree, int k)
 {
 	int			m = f->m;
 
-	for (int64 i = 0; i < f->n; i++)
-		f->grown_on[i] = false;
 	for (int64 j = 0; j < f->n_round; j++)
 	{
 		int64		i = f->round_rows[j];
@@ -261,10 +266,13 @@ add_tree_scores(GbdtFit *f, const Tree *tree, int k)
 		f->F[i * m + k] += tree->leaf_value[f->leaf_of_row[i]];
 		f->grown_on[i] = true;
 	}
-	for (int64 i = 0; i < f->n; i++)
+	for (int64 j = 0; j < f->data->n_rows; j++)
 	{
+		int64		i = f->rows[j];
+
 		if (!f->grown_on[i])
-			f->F[i * m + k] += tree_leaf(tree, f->data->X + i * f->data->n_features)[0];
+			f->F[i * m + k] += tree_leaf_binned(tree, f->bd, i)[0];
+		f->grown_on[i] = false;	/* ready for the next tree */
 	}
 }
 
@@ -286,7 +294,8 @@ gbdt_fit(const Dataset *data, const double *hp, FitContext *ctx)
 	int			d = data->n_features;
 	int			max_rounds = (int) hp[HP_N_ESTIMATORS];
 	double		rate = hp[HP_LEARNING_RATE];
-	BinnedData *bd = tree_bin_data(data, (int) hp[HP_MAX_BINS]);
+	const int64 *rows;
+	BinnedData *bd = tree_bins_of(data, (int) hp[HP_MAX_BINS], &rows);
 	GrowParams	gp;
 	pg_prng_state rng;
 	GbdtFit		f;
@@ -296,7 +305,7 @@ gbdt_fit(const Dataset *data, const double *hp, FitContext *ctx)
 
 	pg_prng_seed(&rng, (uint64) hp[HP_SEED] * 7919 + 17);	/* see common/seed.h */
 	grow_params(hp, &gp);
-	fit_start(&f, data, hp, &rng);
+	fit_start(&f, data, hp, &rng, bd, rows);
 	st->base = palloc0(sizeof(double) * f.m);
 	starting_scores(&f, st->base);
 	st->n_features = d;

@@ -32,6 +32,14 @@ typedef struct Dataset
 	int			n_classes;		/* 0 for regression */
 	const double *class_weight; /* per class, or NULL for equal weights */
 	const int  *n_categories;	/* per feature: categories of a level input, 0 if numeric; or NULL */
+
+	/*
+	 * Tree learners may fit on rows of bins built once for a whole training
+	 * run instead of on X (which is then NULL): rows[0..n_rows) index
+	 * binned's rows, and y and label are indexed by those row numbers too.
+	 */
+	const struct BinnedData *binned;
+	const int64 *rows;
 } Dataset;
 
 typedef struct HyperparamDef

@@ -24,12 +24,20 @@
 #define TREE_MAX_STORED_NODES 10000000
 
 #define TREE_MAX_BINS 256			/* including bin 0, for missing values */
+#define TREE_BIN_SAMPLE 50000		/* values sorted per feature for its bin edges */
 
+/*
+ * Bins of every row and feature. Built once per training run (see
+ * tree_bins_create) and shared by every fit, fold and refit, which take
+ * subsets of its rows; or by a fit of its own from a Dataset's X.
+ */
 typedef struct BinnedData
 {
 	int64		n_rows;
 	int			n_features;
-	uint8	   *bins;				/* row-major: bins[row * n_features + f] */
+	int			max_bins;			/* the value bins it was built with (2..255) */
+	uint8	   *bins;				/* row-major: bins[row * n_features + f], for histograms */
+	uint8	   *columns;			/* feature-major: columns[f * n_rows + row], for partitions */
 	int		   *n_bins;				/* per feature, including bin 0 */
 	bool	   *categorical;
 	double	  **upper;				/* numeric: bin b >= 1 holds values <= upper[f][b] */
@@ -46,12 +54,27 @@ typedef struct TreeThreads
 {
 	int			n_threads;
 	double	   *buffers[TREE_MAX_THREADS];	/* private histograms, [0] unused */
+	double	   *g_ordered;		/* one channel: a node's gradients in its row order */
+	double	   *h_ordered;
 } TreeThreads;
 
 extern int	automl_threads;
 
 /* Bins the dataset's features (NaN = missing; categories as level indices). */
 extern BinnedData *tree_bin_data(const Dataset *data, int max_bins);
+
+/*
+ * Bins built feature by feature: create, then for each feature its edges
+ * (from a sample of its values, or its category count) and every row's
+ * value, then finish (the row-major copy).
+ */
+extern BinnedData *tree_bins_create(int64 n_rows, int n_features, int max_bins);
+extern void tree_bins_set_edges(BinnedData *bd, int f, double *sample, int64 m, int n_categories);
+extern void tree_bins_put(BinnedData *bd, int f, int64 row, double v);
+extern void tree_bins_finish(BinnedData *bd);
+
+/* The bins of a fit's data: its shared binned rows, or its X binned now (see Dataset). */
+extern BinnedData *tree_bins_of(const Dataset *data, int max_bins, const int64 **rows);
 
 typedef struct GrowParams
 {
@@ -75,6 +98,7 @@ typedef struct TreeNode
 	int32		left;				/* >= 0: a node; < 0: leaf -(left + 1) */
 	int32		right;
 	uint8		flags;				/* TREE_DEFAULT_LEFT, TREE_CATEGORICAL */
+	uint8		bin;				/* while training: numeric splits send bins <= bin left */
 } TreeNode;
 
 /*
@@ -151,6 +175,29 @@ tree_leaf(const Tree *tree, const double *x)
 
 	while (node >= 0)
 		node = tree_goes_left(tree, node, x) ? tree->nodes[node].left : tree->nodes[node].right;
+	return tree->leaf_value + (size_t) (-node - 1) * tree->n_outputs;
+}
+
+/* The leaf values of row of the binned data the tree was grown on. */
+static inline const double *
+tree_leaf_binned(const Tree *tree, const BinnedData *bd, int64 row)
+{
+	int32		node = tree->n_nodes > 0 ? 0 : -1;
+
+	while (node >= 0)
+	{
+		const TreeNode *n = &tree->nodes[node];
+		int			b = bd->columns[(size_t) n->feature * bd->n_rows + row];
+		bool		left;
+
+		if (b == 0)
+			left = (n->flags & TREE_DEFAULT_LEFT) != 0;
+		else if (n->flags & TREE_CATEGORICAL)
+			left = (tree->categories[(size_t) node * 4 + (b - 1) / 64] >> ((b - 1) % 64)) & 1;
+		else
+			left = b <= n->bin;
+		node = left ? n->left : n->right;
+	}
 	return tree->leaf_value + (size_t) (-node - 1) * tree->n_outputs;
 }
 

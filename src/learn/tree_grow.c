@@ -304,6 +304,7 @@ make_internal(TreeBuilder *tb, const GrowNode *node, const BinnedData *bd)
 	}
 	t->nodes[id].feature = s->feature;
 	t->nodes[id].threshold = s->categorical ? 0.0 : bd->upper[s->feature][s->bin];
+	t->nodes[id].bin = s->categorical ? 0 : (uint8) s->bin;
 	t->nodes[id].flags = (s->default_left ? TREE_DEFAULT_LEFT : 0) | (s->categorical ? TREE_CATEGORICAL : 0);
 	memcpy(t->categories + (size_t) id * 4, s->categories, sizeof(s->categories));
 	t->nodes[id].left = t->nodes[id].right = 0;
@@ -315,7 +316,7 @@ make_internal(TreeBuilder *tb, const GrowNode *node, const BinnedData *bd)
 static inline bool
 row_goes_left(const BinnedData *bd, const Split *s, int64 row)
 {
-	int			b = bd->bins[(size_t) row * bd->n_features + s->feature];
+	int			b = bd->columns[(size_t) s->feature * bd->n_rows + row];
 
 	if (b == 0)
 		return s->default_left;
@@ -333,6 +334,7 @@ typedef struct GrowContext
 	pg_prng_state *rng;
 	HistLayout	layout;
 	int64	   *idx;
+	int64	   *right;			/* a partition's right rows, before they go back into idx */
 	int		   *all_features;
 	int		   *sampled;
 	bool		keep_histograms;
@@ -413,6 +415,7 @@ grow_start(GrowContext *gc, const BinnedData *bd, const int64 *rows, int64 n_row
 	}
 	gc->idx = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(int64) * Max(n_rows, 1));
 	memcpy(gc->idx, rows, sizeof(int64) * n_rows);
+	gc->right = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(int64) * Max(n_rows, 1));
 	gc->all_features = palloc(sizeof(int) * d);
 	gc->sampled = palloc(sizeof(int) * d);
 	for (int f = 0; f < d; f++)
@@ -428,6 +431,7 @@ static void
 grow_end(GrowContext *gc)
 {
 	pfree(gc->idx);
+	pfree(gc->right);
 	if (gc->scratch)
 		pfree(gc->scratch);
 	pfree(gc->layout.offset);
@@ -482,22 +486,25 @@ split_node(GrowContext *gc, GrowNode *node, int32 node_id, GrowNode *children)
 {
 	const BinnedData *bd = gc->bd;
 	int			C = gc->p->n_channels;
-	int64		lo = node->start,
-				hi = node->start + node->n - 1;
+	int64		lo = node->start;
+	int64		n_right = 0;
 	int			small;
 
-	while (lo <= hi)
+	/*
+	 * A stable partition: the left rows stay in place, the right ones go
+	 * through a buffer, so that every node's rows stay in ascending order and
+	 * histograms and later partitions read the bins forward, not at random.
+	 */
+	for (int64 i = node->start; i < node->start + node->n; i++)
 	{
-		if (row_goes_left(bd, &node->split, gc->idx[lo]))
-			lo++;
-		else
-		{
-			int64		tmp = gc->idx[lo];
+		int64		row = gc->idx[i];
 
-			gc->idx[lo] = gc->idx[hi];
-			gc->idx[hi--] = tmp;
-		}
+		if (row_goes_left(bd, &node->split, row))
+			gc->idx[lo++] = row;
+		else
+			gc->right[n_right++] = row;
 	}
+	memcpy(gc->idx + lo, gc->right, sizeof(int64) * n_right);
 	memset(children, 0, sizeof(GrowNode) * 2);
 	children[0].start = node->start;
 	children[0].n = lo - node->start;

@@ -9,21 +9,75 @@
 
 #include <math.h>
 
+#include "learn/tree.h"
 #include "miscadmin.h"
 #include "search/search.h"
 #include "utils/memutils.h"
+
+/* The learner's max_bins hyperparameter, or 0 when it has none. */
+static int
+max_bins_of(const Learner *learner, const double *hyperparams)
+{
+	for (int i = 0; i < learner->n_hyperparams; i++)
+	{
+		if (strcmp(learner->hyperparams[i].name, "max_bins") == 0)
+			return (int) hyperparams[i];
+	}
+	return 0;
+}
+
+/*
+ * A tree learner's fit on rows of the run's shared bins: no per-fit prep or
+ * binning; the model keeps the shared spec. NULL when they do not apply (no
+ * shared bins, or a max_bins of its own).
+ */
+static Model *
+fit_on_shared_bins(const TrainingData *td, const Learner *learner, const double *hyperparams,
+				   const int64 *rows, int64 n_rows, FitContext *ctx)
+{
+	TreeBins   *tb;
+	Model	   *model;
+	Dataset		data;
+
+	if (!learner->raw_inputs || td->tree_bins == NULL)
+		return NULL;
+	tb = tree_bins_get(td);
+	if (max_bins_of(learner, hyperparams) != tb->bd->max_bins)
+		return NULL;
+	memset(&data, 0, sizeof(data));
+	data.task = td->task;
+	data.n_rows = n_rows;
+	data.n_features = tb->spec->n_outputs;
+	data.y = td->task == TASK_REGRESSION ? td->frame->target.values : NULL;
+	data.label = td->task == TASK_CLASSIFICATION ? td->frame->target.codes : NULL;
+	data.n_classes = td->n_classes;
+	data.class_weight = td->class_weight;
+	data.binned = tb->bd;
+	data.rows = rows;
+	model = palloc0(sizeof(Model));
+	model->task = td->task;
+	model->learner = learner;
+	model->learner_state = learner->fit(&data, hyperparams, ctx);
+	model->prep = tb->spec;
+	model->n_classes = td->n_classes;
+	return model;
+}
 
 Model *
 fit_model(const TrainingData *td, const Learner *learner, const double *hyperparams,
 		  const int64 *rows, int64 n_rows, FitContext *ctx)
 {
-	Model	   *model = palloc0(sizeof(Model));
-	PrepSpec   *prep = prep_copy_unfitted(td->features);
+	Model	   *model = fit_on_shared_bins(td, learner, hyperparams, rows, n_rows, ctx);
+	PrepSpec   *prep;
 	Dataset		data;
 	double	   *X;
 	double	   *y = NULL;
 	int		   *label = NULL;
 
+	if (model != NULL)
+		return model;
+	model = palloc0(sizeof(Model));
+	prep = prep_copy_unfitted(td->features);
 	prep->for_trees = learner->raw_inputs;
 	prep_fit(prep, td->frame, rows, n_rows);
 	X = MemoryContextAllocHuge(CurrentMemoryContext,
@@ -41,6 +95,7 @@ fit_model(const TrainingData *td, const Learner *learner, const double *hyperpar
 		for (int64 i = 0; i < n_rows; i++)
 			label[i] = td->frame->target.codes[rows[i]];
 	}
+	memset(&data, 0, sizeof(data));
 	data.task = td->task;
 	data.n_rows = n_rows;
 	data.n_features = prep->n_outputs;
@@ -110,11 +165,54 @@ predictions_for(const TrainingData *td, const Validation *v)
 	return p;
 }
 
+/*
+ * A copy of a fitted model in a memory context of its own under cxt (so that
+ * deleting it frees the copy), through the learner's and the spec's own
+ * stored forms, so that the fit's working memory can go. A spec shared by
+ * the run's tree fits (TreeBins) is shared by the copy too.
+ */
+static Model *
+copy_model(const TrainingData *td, const Model *m, MemoryContext cxt)
+{
+	ByteWriter	state;
+	ByteWriter	spec;
+	ByteReader	r;
+	bool		shared = td->tree_bins != NULL && td->tree_bins->built && m->prep == td->tree_bins->spec;
+	MemoryContext old;
+	Model	   *copy;
+
+	bytes_writer_init(&state);
+	m->learner->save(m->learner_state, &state);
+	bytes_writer_init(&spec);
+	if (!shared)
+		prep_save(m->prep, &spec);
+	old = MemoryContextSwitchTo(AllocSetContextCreate(cxt, "automl kept model", ALLOCSET_SMALL_SIZES));
+	copy = palloc0(sizeof(Model));
+	copy->task = m->task;
+	copy->learner = m->learner;
+	copy->n_classes = m->n_classes;
+	if (shared)
+		copy->prep = m->prep;
+	else
+	{
+		bytes_reader_init(&r, spec.buf.data, spec.buf.len, "feature spec");
+		copy->prep = prep_load(&r);
+		/* a stored spec is bound to no frame; the copy keeps the original's columns */
+		for (int c = 0; c < copy->prep->n_columns; c++)
+			copy->prep->columns[c].frame_column = m->prep->columns[c].frame_column;
+	}
+	bytes_reader_init(&r, state.buf.data, state.buf.len, "learner state");
+	copy->learner_state = m->learner->load(&r, m->task, copy->prep->n_outputs, m->n_classes);
+	MemoryContextSwitchTo(old);
+	return copy;
+}
+
 bool
 evaluate_config(const TrainingData *td, const Validation *v, const Learner *learner,
 				const double *hyperparams, const MetricDef *metric, double deadline,
-				Predictions *out, double *fold_scores)
+				Predictions *out, double *fold_scores, Model **first_fold)
 {
+	MemoryContext caller = CurrentMemoryContext;
 	MemoryContext fit_cxt = AllocSetContextCreate(CurrentMemoryContext, "automl fit",
 												  ALLOCSET_DEFAULT_SIZES);
 	int64		at = 0;
@@ -141,6 +239,8 @@ evaluate_config(const TrainingData *td, const Validation *v, const Learner *lear
 			return false;
 		}
 		predict_rows(td, model, NULL, fold->valid, fold->n_valid, fold_pred.pred);
+		if (f == 0 && first_fold != NULL)
+			*first_fold = copy_model(td, model, caller);
 		MemoryContextSwitchTo(old);
 		MemoryContextReset(fit_cxt);
 		fold_scores[f] = metric_score(metric, &fold_pred);

@@ -226,6 +226,9 @@ drop_extra_predictions(SearchState *st)
 		pfree(p->pred);
 		pfree(p);
 		st->trials[worst].predictions = NULL;
+		if (st->trials[worst].first_fold != NULL)
+			MemoryContextDelete(GetMemoryChunkContext(st->trials[worst].first_fold));
+		st->trials[worst].first_fold = NULL;
 	}
 }
 
@@ -297,7 +300,7 @@ run_trial(SearchState *st, LearnerState *ls, const double *values, bool use_dead
 	PG_TRY();
 	{
 		finished = evaluate_config(req->td, v, trial->learner, trial->hyperparams, req->metric,
-								   deadline, pred, fold_scores);
+								   deadline, pred, fold_scores, &trial->first_fold);
 		subxact_commit(&subxact);
 		trial->status = finished ? TRIAL_OK : TRIAL_STOPPED;
 	}
@@ -336,6 +339,9 @@ run_trial(SearchState *st, LearnerState *ls, const double *values, bool use_dead
 	{
 		pfree(pred->pred);
 		pfree(pred);
+		if (trial->first_fold != NULL)
+			MemoryContextDelete(GetMemoryChunkContext(trial->first_fold));
+		trial->first_fold = NULL;
 	}
 	pfree(fold_scores);
 	return trial;

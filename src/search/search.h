@@ -66,6 +66,21 @@ extern Validation validation_kfold(int64 n_rows, const int *label, int n_classes
 
 /* ---- fitting and scoring one configuration (evaluate.c) ---- */
 
+/*
+ * The training rows binned once for every tree fit of a run (bins.c): a
+ * feature spec for trees fitted on all of them, and their bins, built at
+ * the first tree fit in the run's memory context. Bin edges and category
+ * levels come from every training row, validation rows included, as
+ * LightGBM and XGBoost build them for cross-validation: no target is read.
+ */
+typedef struct TreeBins
+{
+	MemoryContext cxt;
+	bool		built;
+	PrepSpec   *spec;
+	struct BinnedData *bd;
+} TreeBins;
+
 /* What every fit of one training shares. */
 typedef struct TrainingData
 {
@@ -74,7 +89,14 @@ typedef struct TrainingData
 	int			n_classes;
 	double	   *class_weight;	/* balanced weights, or NULL */
 	const PrepSpec *features;	/* the chosen columns, unfitted */
+	TreeBins   *tree_bins;		/* or NULL: each tree fit prepares and bins its own rows */
 } TrainingData;
+
+/* Sets up td's shared bins, to be built at the first tree fit, in the current context. */
+extern void tree_bins_init(TrainingData *td);
+
+/* The shared bins of td, built now if they were not yet. */
+extern TreeBins *tree_bins_get(const TrainingData *td);
 
 /* A fitted model: a fresh copy of td->features fitted on rows, then the learner. */
 extern Model *fit_model(const TrainingData *td, const Learner *learner,
@@ -95,12 +117,14 @@ extern Predictions predictions_for(const TrainingData *td, const Validation *v);
 /*
  * One configuration validated: fitted on each fold's training rows, its
  * predictions for every validation row written into out->pred, the metric per
- * fold into fold_scores (n_folds). Returns false when a fit stopped at the
- * deadline (seconds_now(); 0: none) before finishing (see FitContext).
+ * fold into fold_scores (n_folds), and, unless first_fold is NULL, a copy of
+ * the first fold's model in the caller's memory context. Returns false when
+ * a fit stopped at the deadline (seconds_now(); 0: none) before finishing
+ * (see FitContext).
  */
 extern bool evaluate_config(const TrainingData *td, const Validation *v, const Learner *learner,
 							const double *hyperparams, const MetricDef *metric, double deadline,
-							Predictions *out, double *fold_scores);
+							Predictions *out, double *fold_scores, Model **first_fold);
 
 /* ---- hyper-parameter spaces (space.c) ---- */
 
@@ -159,6 +183,8 @@ typedef struct Trial
 	TrialStatus status;
 	char	   *error;			/* TRIAL_FAILED */
 	Predictions *predictions;	/* kept for the best trials only, else NULL */
+	Model	   *first_fold;		/* with predictions: the model of the first fold, validated
+								 * on its rows (permutation importance; a holdout's model) */
 } Trial;
 
 typedef struct SearchRequest

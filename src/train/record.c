@@ -164,11 +164,20 @@ members_write(const TabularRun *t, const Model *fitted, JsonBuilder *b)
 	json_end_array(b);
 }
 
+/* A trial's model of the first fold, as the search kept it (fitted again if it did not). */
+static Model *
+first_fold_model(const TrainingData *td, const Trial *trial, const Split *fold)
+{
+	if (trial->first_fold != NULL)
+		return trial->first_fold;
+	return fit_model(td, trial->learner, trial->hyperparams, fold->train, fold->n_train, NULL);
+}
+
 /*
  * Permutation importance on validation rows the model did not see: the
- * chosen configuration (or ensemble) fitted again on the first fold's
- * training rows, scored on at most IMPORTANCE_MAX_ROWS of its validation
- * rows with each column shuffled in turn. Written as member
+ * chosen configuration (or ensemble) as the search validated it on the first
+ * fold, scored on at most IMPORTANCE_MAX_ROWS of that fold's validation rows
+ * with each column shuffled in turn. Written as member
  * "permutation_importance", unless the time budget has run out.
  */
 static void
@@ -191,21 +200,17 @@ importance_write(const TabularRun *t, JsonBuilder *b)
 		return;
 	for (int64 i = 0; i < fold->n_valid; i += Max(step, 1))
 		rows[n++] = fold->valid[i];
+	/* the models the search validated on this fold, kept: no fit here */
 	if (t->use_ensemble)
 	{
 		Model	  **members = palloc(sizeof(Model *) * t->ens.n_members);
 
 		for (int m = 0; m < t->ens.n_members; m++)
-		{
-			const Trial *trial = &t->sr.trials[t->ens.trial[m]];
-
-			members[m] = fit_model(td, trial->learner, trial->hyperparams, fold->train, fold->n_train, NULL);
-			members[m]->classes = t->classes;
-		}
+			members[m] = first_fold_model(td, &t->sr.trials[t->ens.trial[m]], fold);
 		model = model_make_ensemble(members, t->ens.weight, t->ens.n_members);
 	}
 	else
-		model = fit_model(td, t->best->learner, t->best->hyperparams, fold->train, fold->n_train, NULL);
+		model = first_fold_model(td, t->best, fold);
 	model->classes = t->classes;
 
 	C = model->prep->n_columns;
@@ -227,7 +232,7 @@ importance_write(const TabularRun *t, JsonBuilder *b)
 	json_key_string(b, "metric", t->metric->name);
 	json_key_int(b, "rows", n);
 	json_key_int(b, "repeats", IMPORTANCE_REPEATS);
-	json_key_string(b, "fitted_on", "the first validation fold's training rows");
+	json_key_string(b, "fitted_on", "the first validation fold's training rows (the model the search validated there)");
 	json_key(b, "columns");
 	json_begin_array(b);
 	for (int c = 0; c < C; c++)
@@ -318,6 +323,8 @@ options_json(const TabularRun *t)
 	json_key_int(&b, "rows_used", frame->n_rows);
 	json_key_int(&b, "train_memory_mb", automl_train_memory_mb);
 	json_key_number(&b, "refit_seconds", t->refit_seconds);
+	json_key_bool(&b, "refit", t->refitted);
+	json_key_string(&b, "refit_reason", t->refit_reason);
 	json_key(&b, "class_weights");
 	if (t->td.class_weight)
 		json_numbers(&b, t->td.class_weight, t->td.n_classes);

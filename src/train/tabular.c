@@ -252,6 +252,7 @@ check_data(TabularRun *t)
 	t->td.class_weight = NULL;
 	if (t->td.task == TASK_CLASSIFICATION)
 		t->td.class_weight = balanced_class_weights(t->frame, t->td.n_classes, &t->warnings);
+	tree_bins_init(&t->td);		/* built at the first tree fit, for all of them */
 }
 
 /* ---- the search ---- */
@@ -310,56 +311,91 @@ search(TabularRun *t)
 	t->chosen = t->best->predictions;
 }
 
-/* An ensemble of the best trials when it validates better and its refits fit in the budget. */
+/* An ensemble of the best trials when it validates better than the best trial. */
 static void
 choose_ensemble(TabularRun *t)
 {
-	const TrainRequest *req = t->run.req;
-	double		refit_estimate = 0.0;
-
 	memset(&t->ens, 0, sizeof(t->ens));
 	if (t->fixed_learner != NULL || !ensemble_select(&t->sr, t->metric, t->td.n_classes, &t->ens))
 		return;
-	for (int m = 0; m < t->ens.n_members; m++)
-		refit_estimate += trial_refit_seconds(&t->sr.trials[t->ens.trial[m]],
-											  t->validation.n_folds, t->frame->n_rows);
-	t->use_ensemble = req->time_budget <= 0 ||
-		seconds_now() + refit_estimate <= t->run.started + req->time_budget * 0.98;
-	if (t->use_ensemble)
-		t->chosen = &t->ens.predictions;
-	else
-		ereport(NOTICE,
-				(errmsg("an ensemble of %d trials validated better, but refitting it would exceed the time budget; the best single trial is kept",
-						t->ens.n_members)));
+	t->use_ensemble = true;
+	t->chosen = &t->ens.predictions;
 }
 
-/* Refit on every row for the stored model. */
+/*
+ * The refit rule. The chosen configuration (or each member of the chosen
+ * ensemble) is fitted again on every training row when the estimated time of
+ * those fits fits in what is left of the time budget (always, without one):
+ * the search's models saw 4/5 of the rows (a fold's training part, or the
+ * holdout's). Otherwise the models the search validated on the first fold are
+ * the stored model: no fit is spent after the search that the budget cannot
+ * pay for. Returns whether to refit, with the reason.
+ */
+static bool
+refit_rule(TabularRun *t, const char **reason)
+{
+	const TrainRequest *req = t->run.req;
+	double		estimate = 0.0;
+	bool		kept_models = true;
+
+	if (t->use_ensemble)
+	{
+		for (int m = 0; m < t->ens.n_members; m++)
+		{
+			const Trial *trial = &t->sr.trials[t->ens.trial[m]];
+
+			estimate += trial_refit_seconds(trial, t->validation.n_folds, t->frame->n_rows);
+			kept_models &= trial->first_fold != NULL;
+		}
+	}
+	else
+	{
+		estimate = trial_refit_seconds(t->best, t->validation.n_folds, t->frame->n_rows);
+		kept_models = t->best->first_fold != NULL;
+	}
+	if (req->time_budget <= 0)
+		*reason = "no time budget";
+	else if (seconds_now() + estimate <= t->run.started + req->time_budget * 0.98)
+		*reason = "the time budget left room";
+	else if (!kept_models)
+		*reason = "the validated models were not kept";
+	else
+	{
+		*reason = "a refit on every training row would exceed the time budget";
+		return false;
+	}
+	return true;
+}
+
+/* The stored model: refitted on every row, or the validated one (refit_rule). */
 static void
 refit(TabularRun *t)
 {
 	int64		n = t->frame->n_rows;
 	int64	   *all_rows = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(int64) * n);
 	double		refit_started = seconds_now();
+	int			n_models = t->use_ensemble ? t->ens.n_members : 1;
+	Model	  **models = palloc(sizeof(Model *) * n_models);
 
 	progress_update(t->sr.n_trials, t->metric->name, t->best->score,
 					t->run.req->time_budget > 0 ? t->run.deadline - seconds_now() : NAN, "refit");
+	t->refitted = refit_rule(t, &t->refit_reason);
 	for (int64 i = 0; i < n; i++)
 		all_rows[i] = i;
-	if (t->use_ensemble)
+	for (int m = 0; m < n_models; m++)
 	{
-		Model	  **members = palloc(sizeof(Model *) * t->ens.n_members);
+		const Trial *trial = t->use_ensemble ? &t->sr.trials[t->ens.trial[m]] : t->best;
 
-		for (int m = 0; m < t->ens.n_members; m++)
-		{
-			const Trial *trial = &t->sr.trials[t->ens.trial[m]];
-
-			members[m] = fit_model(&t->td, trial->learner, trial->hyperparams, all_rows, n, NULL);
-			members[m]->classes = t->classes;
-		}
-		t->model = model_make_ensemble(members, t->ens.weight, t->ens.n_members);
+		models[m] = t->refitted
+			? fit_model(&t->td, trial->learner, trial->hyperparams, all_rows, n, NULL)
+			: trial->first_fold;
+		models[m]->classes = t->classes;
 	}
-	else
-		t->model = fit_model(&t->td, t->best->learner, t->best->hyperparams, all_rows, n, NULL);
+	if (!t->refitted)
+		ereport(NOTICE,
+				(errmsg("the stored model is the one validated on the first fold: %s", t->refit_reason),
+				 errhint("Give a larger time_budget to refit on every row.")));
+	t->model = t->use_ensemble ? model_make_ensemble(models, t->ens.weight, n_models) : models[0];
 	t->refit_seconds = seconds_now() - refit_started;
 	t->model->classes = t->classes;
 	/* The column checks read the fitted spec of the first (best) member. */

@@ -28,7 +28,9 @@ typedef struct TabularRun
 	EnsembleChoice ens;
 	bool		use_ensemble;
 	const Predictions *chosen;	/* the validated predictions of what is stored */
-	Model	   *model;			/* refitted on every training row */
+	Model	   *model;			/* refitted on every training row, or the validated one */
+	bool		refitted;
+	const char *refit_reason;
 	double		refit_seconds;
 	CalibrationChoice calibration;
 	double		score_before_calibration;

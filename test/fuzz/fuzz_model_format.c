@@ -29,7 +29,11 @@
 
 #define HEADER_SIZE 32
 
-/* A loaded model must write back exactly the bytes it was read from. */
+/*
+ * A loaded model must write back exactly the bytes it was read from: the
+ * whole of them, or, for an older format it still reads (2), the same
+ * payload under the current header.
+ */
 static void
 expect_same_bytes(const uint8 *data, size_t size, const bytea *again, const char *what)
 {
@@ -37,6 +41,9 @@ expect_same_bytes(const uint8 *data, size_t size, const bytea *again, const char
 	size_t		at = 0;
 
 	if (again_len == size && memcmp(VARDATA(again), data, size) == 0)
+		return;
+	if (again_len == size && size >= HEADER_SIZE && data[8] < MODEL_FORMAT_VERSION &&
+		memcmp((const uint8 *) VARDATA(again) + HEADER_SIZE, data + HEADER_SIZE, size - HEADER_SIZE) == 0)
 		return;
 	while (at < size && at < again_len && ((const uint8 *) VARDATA(again))[at] == data[at])
 		at++;
@@ -195,6 +202,7 @@ fit_seed_model(Frame *frame, int n, Task task, int n_classes, const Learner *lea
 	X = palloc(sizeof(double) * n * model->prep->n_outputs);
 	prep_apply_frame(model->prep, frame, rows, n, X);
 
+	memset(&data, 0, sizeof(data));
 	data.task = task;
 	data.n_rows = n;
 	data.n_features = model->prep->n_outputs;
