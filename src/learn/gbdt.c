@@ -58,6 +58,7 @@ typedef struct GbdtState
 	int			n_rounds;
 	double	   *base;			/* n_outputs starting scores */
 	Tree	  **trees;			/* n_rounds x n_outputs */
+	ServeTrees **serve;			/* per output: its trees laid out for scoring */
 	double	   *importance_gain;
 	double	   *importance_splits;
 } GbdtState;
@@ -287,6 +288,15 @@ valid_loss(GbdtFit *f)
 	return loss;
 }
 
+/* The serving layout of each output's trees, once the trees are final. */
+static void
+build_serving(GbdtState *st)
+{
+	st->serve = palloc(sizeof(ServeTrees *) * st->n_outputs);
+	for (int k = 0; k < st->n_outputs; k++)
+		st->serve[k] = tree_serve_build(st->trees + k, st->n_rounds, st->n_outputs);
+}
+
 static void *
 gbdt_fit(const Dataset *data, const double *hp, FitContext *ctx)
 {
@@ -363,6 +373,7 @@ gbdt_fit(const Dataset *data, const double *hp, FitContext *ctx)
 			best_rounds = round + 1;
 	}
 	st->n_rounds = Max(best_rounds, 1);
+	build_serving(st);
 	pfree(f.F);
 	pfree(f.g);
 	pfree(f.h);
@@ -379,10 +390,8 @@ gbdt_predict(const void *opaque, const double *x, double *out)
 	double		F[256];
 	double	   *scores = m <= 256 ? F : palloc(sizeof(double) * m);
 
-	memcpy(scores, st->base, sizeof(double) * m);
-	for (int r = 0; r < st->n_rounds; r++)
-		for (int k = 0; k < m; k++)
-			scores[k] += tree_leaf(st->trees[(size_t) r * m + k], x)[0];
+	for (int k = 0; k < m; k++)
+		scores[k] = tree_serve_add(st->serve[k], st->base[k], x);
 	if (st->n_classes == 0)
 		out[0] = scores[0];
 	else if (m == 1)
@@ -442,6 +451,7 @@ gbdt_load(ByteReader *r, Task task, int n_features, int n_classes)
 	st->trees = palloc(sizeof(Tree *) * (size_t) st->n_rounds * st->n_outputs);
 	for (int t = 0; t < st->n_rounds * st->n_outputs; t++)
 		st->trees[t] = tree_load(r, n_features, 1);
+	build_serving(st);
 	return st;
 }
 

@@ -1,12 +1,14 @@
 /*
- * tree.c: a flat tree's stored form and its importances (see tree.h for the
- * whole tree core: tree_bin.c, tree_hist.c, tree_grow.c, tree_shap.c).
+ * tree.c: a flat tree's stored form, its importances, and the serving
+ * layout of many trees (see tree.h for the whole tree core: tree_bin.c,
+ * tree_hist.c, tree_grow.c, tree_shap.c).
  */
 #include "postgres.h"
 
 #include <math.h>
 
 #include "learn/tree.h"
+#include "utils/memutils.h"
 
 /* ---- stored form ---- */
 
@@ -95,4 +97,120 @@ tree_importance_json(JsonBuilder *json, const double *gain, const double *splits
 	json_numbers(json, gain, n_features);
 	json_key(json, "importance_splits");
 	json_numbers(json, splits, n_features);
+}
+
+/* ---- the serving layout (see tree.h) ---- */
+
+ServeTrees *
+tree_serve_build(Tree *const *trees, int n, int stride)
+{
+	ServeTrees *st = palloc0(sizeof(ServeTrees));
+	int			total = 0,
+				at = 0;
+	const Tree **list = palloc(sizeof(Tree *) * Max(n, 1));
+
+	for (int i = 0; i < n; i++)
+	{
+		list[i] = trees[(size_t) i * stride];
+		total += list[i]->n_nodes + list[i]->n_leaves;
+	}
+	st->n_trees = n;
+	st->trees = list;
+	st->root = palloc(sizeof(int) * Max(n, 1));
+	st->depth = palloc(sizeof(int) * Max(n, 1));
+	st->nodes = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(ServeNode) * Max(total, 1));
+	st->value = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(double) * Max(total, 1));
+	for (int i = 0; i < n; i++)
+	{
+		const Tree *t = list[i];
+		int			leaves = at + t->n_nodes;
+		bool		categorical = false;
+
+		for (int j = 0; j < t->n_nodes; j++)
+		{
+			const TreeNode *tn = &t->nodes[j];
+			ServeNode  *sn = &st->nodes[at + j];
+
+			categorical |= (tn->flags & TREE_CATEGORICAL) != 0;
+			sn->threshold = tn->threshold;
+			sn->feature = tn->feature;
+			sn->default_left = (tn->flags & TREE_DEFAULT_LEFT) != 0;
+			sn->child[0] = tn->left >= 0 ? at + tn->left : leaves + (-tn->left - 1);
+			sn->child[1] = tn->right >= 0 ? at + tn->right : leaves + (-tn->right - 1);
+			st->value[at + j] = 0.0;
+		}
+		for (int l = 0; l < t->n_leaves; l++)
+		{
+			ServeNode  *sn = &st->nodes[leaves + l];
+
+			sn->threshold = INFINITY;	/* any value, and a missing one, stays */
+			sn->feature = 0;
+			sn->default_left = 1;
+			sn->child[0] = sn->child[1] = leaves + l;
+			st->value[leaves + l] = t->leaf_value[(size_t) l * t->n_outputs];
+		}
+		st->root[i] = categorical ? -1 : (t->n_nodes > 0 ? at : leaves);
+		st->depth[i] = t->n_nodes > 0 ? t->depth : 0;
+		at += t->n_nodes + t->n_leaves;
+	}
+	return st;
+}
+
+static inline int
+serve_step(const ServeNode *nodes, int i, const double *x)
+{
+	const ServeNode *n = &nodes[i];
+	double		v = x[n->feature];
+	int			right = !((v <= n->threshold) | ((v != v) & n->default_left));
+
+	return n->child[right];
+}
+
+double
+tree_serve_add(const ServeTrees *st, double score, const double *x)
+{
+	const ServeNode *nodes = st->nodes;
+	int			i = 0;
+
+	for (; i + 3 < st->n_trees; i += 4)
+	{
+		if (st->root[i] >= 0 && st->root[i + 1] >= 0 && st->root[i + 2] >= 0 && st->root[i + 3] >= 0)
+		{
+			int			n0 = st->root[i],
+						n1 = st->root[i + 1],
+						n2 = st->root[i + 2],
+						n3 = st->root[i + 3];
+			int			depth = Max(Max(st->depth[i], st->depth[i + 1]),
+									Max(st->depth[i + 2], st->depth[i + 3]));
+
+			for (int s = 0; s < depth; s++)
+			{
+				n0 = serve_step(nodes, n0, x);
+				n1 = serve_step(nodes, n1, x);
+				n2 = serve_step(nodes, n2, x);
+				n3 = serve_step(nodes, n3, x);
+			}
+			score += st->value[n0];
+			score += st->value[n1];
+			score += st->value[n2];
+			score += st->value[n3];
+		}
+		else
+			for (int k = i; k < i + 4; k++)
+				score += tree_leaf(st->trees[k], x)[0];
+	}
+	for (; i < st->n_trees; i++)
+	{
+		if (st->root[i] >= 0)
+		{
+			int			node = st->root[i];
+
+			for (int s = 0; s < st->depth[i]; s++)
+				node = serve_step(nodes, node, x);
+			score += st->value[node];
+		}
+		else
+			score += tree_leaf(st->trees[i], x)[0];
+	}
+	return score;
 }

@@ -178,6 +178,21 @@ tree_leaf(const Tree *tree, const double *x)
 	return tree->leaf_value + (size_t) (-node - 1) * tree->n_outputs;
 }
 
+/* One step of a walk: the child of node that x goes to (see tree_goes_left). */
+static inline int32
+tree_step(const Tree *tree, int32 node, const double *x)
+{
+	const TreeNode *n = &tree->nodes[node];
+	double		v = x[n->feature];
+	bool		left;
+
+	if (likely((n->flags & TREE_CATEGORICAL) == 0))
+		left = (v <= n->threshold) | ((v != v) & ((n->flags & TREE_DEFAULT_LEFT) != 0));
+	else
+		left = tree_goes_left(tree, node, x);
+	return left ? n->left : n->right;
+}
+
 /* The leaf values of row of the binned data the tree was grown on. */
 static inline const double *
 tree_leaf_binned(const Tree *tree, const BinnedData *bd, int64 row)
@@ -200,6 +215,43 @@ tree_leaf_binned(const Tree *tree, const BinnedData *bd, int64 row)
 	}
 	return tree->leaf_value + (size_t) (-node - 1) * tree->n_outputs;
 }
+
+/*
+ * ---- the serving layout ----
+ *
+ * Trees laid out for scoring, built once when a model is fitted or loaded:
+ * every tree's nodes in one array, leaves as nodes that lead to themselves
+ * (a threshold of +infinity, missing values left), so that a walk is a fixed
+ * number of branch-free steps (the tree's depth), and four trees are walked
+ * at once, four independent chains of loads. A tree with a categorical split
+ * is walked the usual way (tree_leaf).
+ */
+typedef struct ServeNode
+{
+	double		threshold;
+	int32		feature;
+	int32		child[2];			/* [0] left, [1] right: indexes into the layout's nodes */
+	uint8		default_left;
+} ServeNode;
+
+typedef struct ServeTrees
+{
+	int			n_trees;
+	const Tree *const *trees;		/* the trees, for categorical ones */
+	int		   *root;				/* per tree: its root's node, or -1: walk the Tree */
+	int		   *depth;
+	ServeNode  *nodes;
+	double	   *value;				/* per node: a leaf's first output */
+} ServeTrees;
+
+/* The serving layout of trees[0], trees[stride], ... (n trees), in the current context. */
+extern ServeTrees *tree_serve_build(Tree *const *trees, int n, int stride);
+
+/*
+ * Adds the first leaf value of x in each tree of st to score, in tree order
+ * (so that the sum rounds as one tree after another would).
+ */
+extern double tree_serve_add(const ServeTrees *st, double score, const double *x);
 
 /*
  * Derives the internal nodes' covers from the leaves' and the depth; false
