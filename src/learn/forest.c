@@ -52,6 +52,7 @@ typedef struct ForestState
 	int			n_outputs;		/* values per leaf: 1, or n_classes */
 	int			n_trees;
 	Tree	  **trees;
+	ServeTrees *serve;			/* the trees laid out for scoring */
 	double	   *importance_gain;
 	double	   *importance_splits;
 } ForestState;
@@ -159,6 +160,7 @@ forest_fit(const Dataset *data, const double *hp, bool extra, FitContext *ctx)
 		st->trees[t] = tree_grow(bd, rows, n, g, h, &gp, &rng,
 								 st->importance_gain, st->importance_splits, threads, NULL);
 	}
+	st->serve = tree_serve_build(st->trees, st->n_trees, 1);
 	pfree(g);
 	pfree(h);
 	pfree(rows);
@@ -184,13 +186,7 @@ forest_predict(const void *opaque, const double *x, double *out)
 	int			C = st->n_outputs;
 
 	memset(out, 0, sizeof(double) * C);
-	for (int t = 0; t < st->n_trees; t++)
-	{
-		const double *leaf = tree_leaf(st->trees[t], x);
-
-		for (int c = 0; c < C; c++)
-			out[c] += leaf[c];
-	}
+	tree_serve_add_all(st->serve, out, x);
 	for (int c = 0; c < C; c++)
 		out[c] /= st->n_trees;
 }
@@ -238,6 +234,7 @@ forest_load(ByteReader *r, Task task, int n_features, int n_classes)
 	st->trees = palloc(sizeof(Tree *) * st->n_trees);
 	for (int t = 0; t < st->n_trees; t++)
 		st->trees[t] = tree_load(r, n_features, st->n_outputs);
+	st->serve = tree_serve_build(st->trees, st->n_trees, 1);
 	return st;
 }
 

@@ -115,11 +115,13 @@ tree_serve_build(Tree *const *trees, int n, int stride)
 		total += list[i]->n_nodes + list[i]->n_leaves;
 	}
 	st->n_trees = n;
+	st->n_outputs = n > 0 ? list[0]->n_outputs : 1;
 	st->trees = list;
 	st->root = palloc(sizeof(int) * Max(n, 1));
 	st->depth = palloc(sizeof(int) * Max(n, 1));
 	st->nodes = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(ServeNode) * Max(total, 1));
-	st->value = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(double) * Max(total, 1));
+	st->value = MemoryContextAllocHuge(CurrentMemoryContext,
+									   sizeof(double) * Max(total, 1) * Max(st->n_outputs, 1));
 	for (int i = 0; i < n; i++)
 	{
 		const Tree *t = list[i];
@@ -137,7 +139,8 @@ tree_serve_build(Tree *const *trees, int n, int stride)
 			sn->default_left = (tn->flags & TREE_DEFAULT_LEFT) != 0;
 			sn->child[0] = tn->left >= 0 ? at + tn->left : leaves + (-tn->left - 1);
 			sn->child[1] = tn->right >= 0 ? at + tn->right : leaves + (-tn->right - 1);
-			st->value[at + j] = 0.0;
+			for (int c = 0; c < st->n_outputs; c++)
+				st->value[(size_t) (at + j) * st->n_outputs + c] = 0.0;
 		}
 		for (int l = 0; l < t->n_leaves; l++)
 		{
@@ -147,7 +150,8 @@ tree_serve_build(Tree *const *trees, int n, int stride)
 			sn->feature = 0;
 			sn->default_left = 1;
 			sn->child[0] = sn->child[1] = leaves + l;
-			st->value[leaves + l] = t->leaf_value[(size_t) l * t->n_outputs];
+			memcpy(st->value + (size_t) (leaves + l) * st->n_outputs,
+				   t->leaf_value + (size_t) l * t->n_outputs, sizeof(double) * st->n_outputs);
 		}
 		st->root[i] = categorical ? -1 : (t->n_nodes > 0 ? at : leaves);
 		st->depth[i] = t->n_nodes > 0 ? t->depth : 0;
@@ -166,51 +170,91 @@ serve_step(const ServeNode *nodes, int i, const double *x)
 	return n->child[right];
 }
 
+/* Whether trees i..i+3 can all be walked in the layout. */
+static inline bool
+four_laid_out(const ServeTrees *st, int i)
+{
+	return st->root[i] >= 0 && st->root[i + 1] >= 0 && st->root[i + 2] >= 0 && st->root[i + 3] >= 0;
+}
+
+/* The leaf nodes of x in trees i..i+3, walked together. */
+static inline void
+walk_four(const ServeTrees *st, int i, const double *x, int *reached)
+{
+	const ServeNode *nodes = st->nodes;
+	int			n0 = st->root[i],
+				n1 = st->root[i + 1],
+				n2 = st->root[i + 2],
+				n3 = st->root[i + 3];
+	int			depth = Max(Max(st->depth[i], st->depth[i + 1]),
+							Max(st->depth[i + 2], st->depth[i + 3]));
+
+	for (int s = 0; s < depth; s++)
+	{
+		n0 = serve_step(nodes, n0, x);
+		n1 = serve_step(nodes, n1, x);
+		n2 = serve_step(nodes, n2, x);
+		n3 = serve_step(nodes, n3, x);
+	}
+	reached[0] = n0;
+	reached[1] = n1;
+	reached[2] = n2;
+	reached[3] = n3;
+}
+
+/* The leaf values of x in tree i: in the layout, or by a walk of the Tree. */
+static inline const double *
+leaf_of(const ServeTrees *st, int i, const double *x)
+{
+	int			node = st->root[i];
+
+	if (node < 0)
+		return tree_leaf(st->trees[i], x);
+	for (int s = 0; s < st->depth[i]; s++)
+		node = serve_step(st->nodes, node, x);
+	return st->value + (size_t) node * st->n_outputs;
+}
+
 double
 tree_serve_add(const ServeTrees *st, double score, const double *x)
 {
-	const ServeNode *nodes = st->nodes;
 	int			i = 0;
+	int			reached[4];
 
-	for (; i + 3 < st->n_trees; i += 4)
+	for (; i + 3 < st->n_trees && four_laid_out(st, i); i += 4)
 	{
-		if (st->root[i] >= 0 && st->root[i + 1] >= 0 && st->root[i + 2] >= 0 && st->root[i + 3] >= 0)
-		{
-			int			n0 = st->root[i],
-						n1 = st->root[i + 1],
-						n2 = st->root[i + 2],
-						n3 = st->root[i + 3];
-			int			depth = Max(Max(st->depth[i], st->depth[i + 1]),
-									Max(st->depth[i + 2], st->depth[i + 3]));
+		walk_four(st, i, x, reached);
+		for (int k = 0; k < 4; k++)
+			score += st->value[(size_t) reached[k] * st->n_outputs];
+	}
+	for (; i < st->n_trees; i++)
+		score += leaf_of(st, i, x)[0];
+	return score;
+}
 
-			for (int s = 0; s < depth; s++)
-			{
-				n0 = serve_step(nodes, n0, x);
-				n1 = serve_step(nodes, n1, x);
-				n2 = serve_step(nodes, n2, x);
-				n3 = serve_step(nodes, n3, x);
-			}
-			score += st->value[n0];
-			score += st->value[n1];
-			score += st->value[n2];
-			score += st->value[n3];
+void
+tree_serve_add_all(const ServeTrees *st, double *out, const double *x)
+{
+	int			C = st->n_outputs;
+	int			i = 0;
+	int			reached[4];
+
+	for (; i + 3 < st->n_trees && four_laid_out(st, i); i += 4)
+	{
+		walk_four(st, i, x, reached);
+		for (int k = 0; k < 4; k++)
+		{
+			const double *v = st->value + (size_t) reached[k] * C;
+
+			for (int c = 0; c < C; c++)
+				out[c] += v[c];
 		}
-		else
-			for (int k = i; k < i + 4; k++)
-				score += tree_leaf(st->trees[k], x)[0];
 	}
 	for (; i < st->n_trees; i++)
 	{
-		if (st->root[i] >= 0)
-		{
-			int			node = st->root[i];
+		const double *v = leaf_of(st, i, x);
 
-			for (int s = 0; s < st->depth[i]; s++)
-				node = serve_step(nodes, node, x);
-			score += st->value[node];
-		}
-		else
-			score += tree_leaf(st->trees[i], x)[0];
+		for (int c = 0; c < C; c++)
+			out[c] += v[c];
 	}
-	return score;
 }

@@ -237,11 +237,12 @@ typedef struct ServeNode
 typedef struct ServeTrees
 {
 	int			n_trees;
+	int			n_outputs;			/* values per leaf */
 	const Tree *const *trees;		/* the trees, for categorical ones */
 	int		   *root;				/* per tree: its root's node, or -1: walk the Tree */
 	int		   *depth;
 	ServeNode  *nodes;
-	double	   *value;				/* per node: a leaf's first output */
+	double	   *value;				/* per node, n_outputs: a leaf's values */
 } ServeTrees;
 
 /* The serving layout of trees[0], trees[stride], ... (n trees), in the current context. */
@@ -252,6 +253,9 @@ extern ServeTrees *tree_serve_build(Tree *const *trees, int n, int stride);
  * (so that the sum rounds as one tree after another would).
  */
 extern double tree_serve_add(const ServeTrees *st, double score, const double *x);
+
+/* Adds every leaf value of x in each tree of st to out[0..n_outputs), in tree order. */
+extern void tree_serve_add_all(const ServeTrees *st, double *out, const double *x);
 
 /*
  * Derives the internal nodes' covers from the leaves' and the depth; false
