@@ -103,7 +103,7 @@ full=0
 [[ $QUICK == 0 && ${#wanted[@]} -eq ${#ALL[@]} && ${#extra[@]} -eq 0 ]] && full=1
 
 stamp=$(date -u +%Y-%m-%dT%H-%M-%SZ)
-[[ -n $RESULTS ]] || RESULTS=$ROOT/bench/results/$stamp$([[ $QUICK == 1 ]] && echo -quick)
+[[ -n $RESULTS ]] || RESULTS=$ROOT/bench/results/$stamp$([[ $QUICK == 1 ]] && echo -quick || true)
 mkdir -p "$RESULTS"
 RESULTS=$(cd "$RESULTS" && pwd)
 echo "=== bench/run.sh: ${wanted[*]} -> $RESULTS" >&2
