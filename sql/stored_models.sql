@@ -9,17 +9,7 @@ CREATE TABLE fixture_models (name text, data_file text, relation text, table_def
     extension_version text, classes text[], predictions float8[], labels text[],
     probabilities float8[], catalog_row jsonb, model_bytes_hex text);
 \copy fixture_models FROM 'test/fixtures/format2_models.csv' WITH (FORMAT csv, HEADER true)
-CREATE TABLE fmt_adult (
-    id int GENERATED ALWAYS AS IDENTITY, age int, workclass text, fnlwgt int, education text,
-    education_num int, marital_status text, occupation text, relationship text, race text, sex text,
-    capital_gain int, capital_loss int, hours_per_week int, native_country text, class text);
-\copy fmt_adult (age, workclass, fnlwgt, education, education_num, marital_status, occupation, relationship, race, sex, capital_gain, capital_loss, hours_per_week, native_country, class) FROM 'test/data/adult_sample.csv' WITH (FORMAT csv, HEADER true, NULL 'NA')
-CREATE TABLE fmt_diabetes (
-    id int GENERATED ALWAYS AS IDENTITY, age float8, sex float8, bmi float8, bp float8, s1 float8,
-    s2 float8, s3 float8, s4 float8, s5 float8, s6 float8, progression float8);
-\copy fmt_diabetes (age, sex, bmi, bp, s1, s2, s3, s4, s5, s6, progression) FROM 'test/data/diabetes.csv' WITH (FORMAT csv, HEADER true)
-CREATE TABLE fmt_breast_cancer (id int GENERATED ALWAYS AS IDENTITY, mean_radius float8, mean_texture float8, mean_perimeter float8, mean_area float8, mean_smoothness float8, mean_compactness float8, mean_concavity float8, mean_concave_points float8, mean_symmetry float8, mean_fractal_dimension float8, radius_error float8, texture_error float8, perimeter_error float8, area_error float8, smoothness_error float8, compactness_error float8, concavity_error float8, concave_points_error float8, symmetry_error float8, fractal_dimension_error float8, worst_radius float8, worst_texture float8, worst_perimeter float8, worst_area float8, worst_smoothness float8, worst_compactness float8, worst_concavity float8, worst_concave_points float8, worst_symmetry float8, worst_fractal_dimension float8, diagnosis text);
-\copy fmt_breast_cancer (mean_radius, mean_texture, mean_perimeter, mean_area, mean_smoothness, mean_compactness, mean_concavity, mean_concave_points, mean_symmetry, mean_fractal_dimension, radius_error, texture_error, perimeter_error, area_error, smoothness_error, compactness_error, concavity_error, concave_points_error, symmetry_error, fractal_dimension_error, worst_radius, worst_texture, worst_perimeter, worst_area, worst_smoothness, worst_compactness, worst_concavity, worst_concave_points, worst_symmetry, worst_fractal_dimension, diagnosis) FROM 'test/data/breast_cancer.csv' WITH (FORMAT csv, HEADER true)
+\i test/fixtures/format2_tables.sql
 -- the catalog rows as 0.1.0 stored them (as a superuser: the catalog's own writes are the extension's)
 INSERT INTO automl.registry (name, owner) SELECT name, current_user FROM fixture_models;
 INSERT INTO automl.models

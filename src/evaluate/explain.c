@@ -227,8 +227,8 @@ evaluation_importance(Evaluation *ev, int repeats, Importance *imp)
 	imp->n_columns = C;
 	imp->value = palloc0(sizeof(double) * Max(C, 1));
 	imp->std = palloc0(sizeof(double) * Max(C, 1));
-	permutation_importance(&td, ev->model, ev->binding, &ev->scored, ev->rows, metric, repeats,
-						   imp->value, imp->std);
+	(void) permutation_importance(&td, ev->model, ev->binding, &ev->scored, ev->rows, metric,
+								  repeats, 0.0, imp->value, imp->std);
 }
 
 /* Column indices by importance (arg), highest first, ties by index. */

@@ -42,10 +42,10 @@ set_row(FrameColumn *col, int64 row, double v)
 		col->codes[row] = (int32) v;
 }
 
-void
+bool
 permutation_importance(const TrainingData *td, const Model *model, const int *binding,
 					   const Predictions *scored, const int64 *rows, const MetricDef *metric,
-					   int repeats, double *mean, double *std)
+					   int repeats, double deadline, double *mean, double *std)
 {
 	int			C = model->prep->n_columns;
 	int64		n = scored->n;
@@ -62,6 +62,8 @@ permutation_importance(const TrainingData *td, const Model *model, const int *bi
 		pg_prng_state rng;
 		double		var = 0.0;
 
+		if (deadline > 0 && seconds_now() >= deadline)
+			return false;
 		mean[c] = 0.0;
 		pg_prng_seed(&rng, 42 + c);	/* see common/seed.h */
 		for (int64 i = 0; i < n; i++)
@@ -88,4 +90,5 @@ permutation_importance(const TrainingData *td, const Model *model, const int *bi
 	pfree(shuffled.pred);
 	pfree(saved);
 	pfree(drops);
+	return true;
 }

@@ -278,11 +278,14 @@ extern CalibrationChoice calibration_choose(const char *requested, int64 n, cons
  * The importance of each of the model's columns on the given frame rows,
  * whose predictions (unshuffled) are scored: mean and standard deviation
  * over seeded repeats of the rise in the loss of metric. binding maps the
- * model's columns to td->frame's; the frame's values are put back.
+ * model's columns to td->frame's; the frame's values are put back. Returns
+ * false, with the figures incomplete, when the deadline (seconds_now(); 0:
+ * none) passed before the last column.
  */
-extern void permutation_importance(const TrainingData *td, const Model *model, const int *binding,
+extern bool permutation_importance(const TrainingData *td, const Model *model, const int *binding,
 								   const Predictions *scored, const int64 *rows,
-								   const MetricDef *metric, int repeats, double *mean, double *std);
+								   const MetricDef *metric, int repeats, double deadline,
+								   double *mean, double *std);
 
 /* ---- progress (progress.c) ---- */
 

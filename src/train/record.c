@@ -11,6 +11,7 @@
 #include "train/tabular.h"
 
 #define IMPORTANCE_MAX_ROWS 10000
+#define IMPORTANCE_MIN_ROWS 500
 #define IMPORTANCE_REPEATS 3
 #define VALID_FRACTION 0.2
 
@@ -164,6 +165,17 @@ members_write(const TabularRun *t, const Model *fitted, JsonBuilder *b)
 	json_end_array(b);
 }
 
+/* "permutation_importance": why it was not measured. */
+static void
+importance_not_measured(JsonBuilder *b, const char *why)
+{
+	json_key(b, "permutation_importance");
+	json_begin_object(b);
+	json_key_bool(b, "measured", false);
+	json_key_string(b, "reason", why);
+	json_end_object(b);
+}
+
 /* A trial's model of the first fold, as the search kept it (fitted again if it did not). */
 static Model *
 first_fold_model(const TrainingData *td, const Trial *trial, const Split *fold)
@@ -195,9 +207,15 @@ importance_write(const TabularRun *t, JsonBuilder *b)
 	int			C;
 	double	   *mean,
 			   *std;
+	double		started;
 
-	if (seconds_now() >= t->run.deadline || fold->n_valid == 0)
+	if (fold->n_valid == 0)
 		return;
+	if (seconds_now() >= t->run.deadline)
+	{
+		importance_not_measured(b, "the time budget was spent");
+		return;
+	}
 	for (int64 i = 0; i < fold->n_valid; i += Max(step, 1))
 		rows[n++] = fold->valid[i];
 	/* the models the search validated on this fold, kept: no fit here */
@@ -220,12 +238,50 @@ importance_write(const TabularRun *t, JsonBuilder *b)
 	memset(&sample, 0, sizeof(sample));
 	sample.n_rows = n;
 	sample.rows = rows;
+	started = seconds_now();
 	scored = predictions_for(td, &sample);
 	predict_rows(td, model, binding, rows, n, scored.pred);
+
+	/*
+	 * The shuffles cost C x repeats times these predictions: fewer rows when
+	 * that would not end in the time budget, none below IMPORTANCE_MIN_ROWS.
+	 */
+	if (isfinite(t->run.deadline))
+	{
+		double		pass = seconds_now() - started;
+		double		left = t->run.deadline - seconds_now();
+		double		need = pass * C * IMPORTANCE_REPEATS;
+
+		if (need > left)
+		{
+			int64		keep = (int64) (n * Max(left, 0.0) / Max(need, 1e-9));
+			int64		every = keep > 0 ? (n + keep - 1) / keep : n;
+			int64	   *positions = palloc(sizeof(int64) * Max(n, 1));
+			int64		k = 0;
+			Predictions fewer;
+
+			if (keep < IMPORTANCE_MIN_ROWS)
+			{
+				importance_not_measured(b, "the time budget was spent");
+				return;
+			}
+			for (int64 i = 0; i < n; i += every)
+				positions[k++] = i;
+			fewer = predictions_subset(&scored, positions, k);
+			for (int64 i = 0; i < k; i++)
+				rows[i] = rows[positions[i]];
+			n = k;
+			scored = fewer;
+		}
+	}
 	mean = palloc(sizeof(double) * Max(C, 1));
 	std = palloc(sizeof(double) * Max(C, 1));
-	permutation_importance(td, model, binding, &scored, rows, t->metric, IMPORTANCE_REPEATS,
-						   mean, std);
+	if (!permutation_importance(td, model, binding, &scored, rows, t->metric, IMPORTANCE_REPEATS,
+								isfinite(t->run.deadline) ? t->run.deadline : 0.0, mean, std))
+	{
+		importance_not_measured(b, "the time budget was spent");
+		return;
+	}
 
 	json_key(b, "permutation_importance");
 	json_begin_object(b);
