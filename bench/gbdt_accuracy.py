@@ -353,7 +353,7 @@ def report(results, args):
         "## Models and fit times", "",
         "automl: `train_seconds` (the whole call: scan, the validation fits (k-fold "
         "cross-validation on small tables, one holdout on large ones), the refit on all rows, "
-        "the permutation importance (one more fit) and calibration) and `refit_seconds` (the "
+        "the permutation importance (on the validated model) and calibration) and `refit_seconds` (the "
         "single fit on all rows, comparable with a peer's fit); rounds after early stopping "
         "(`summary.rounds`); validation score from the catalog's `metrics`. XGBoost: %d "
         "threads; HGB: iterations after its early stopping." % args.threads, "",

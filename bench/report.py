@@ -611,7 +611,7 @@ def sec_gbdt_speed(run):
         ["  of which the refit on all rows (`refit_seconds`)", secs(a0["refit_s"])],
         ["  of which the search's fits (`options.search_seconds`)",
          secs(val.get("search_seconds"))],
-        ["  the rest: scan, checks, permutation importance (one more fit), calibration, catalog",
+        ["  the rest: scan, binning, checks, predictions, permutation importance (on the validated model), calibration, catalog",
          secs(a0["train_s"] - a0["refit_s"] - (val.get("search_seconds") or 0))],
         ["the same call with one round (`train_seconds`)", secs(one["train_s"])],
         ["  of which the one-round refit (mostly binning)", secs(one["refit_s"])],
