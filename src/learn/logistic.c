@@ -86,18 +86,24 @@ loss_and_gradient(const LossProblem *p, const double *params, double *grad)
 			{
 				double		top = -INFINITY;
 				double		sum = 0.0;
+				double		zy;
 
 				for (int k = 0; k < m; k++)
 				{
 					z[k] += b[k];
 					top = Max(top, z[k]);
 				}
-				for (int k = 0; k < m; k++)
-					sum += exp(z[k] - top);
-				loss += w * (top + log(sum) - z[yb[i]]);
+				zy = z[yb[i]];
+				/* each class's exp once: z holds e^(z - top) until the sum is known */
 				for (int k = 0; k < m; k++)
 				{
-					z[k] = w * (exp(z[k] - top) / sum - (k == yb[i] ? 1.0 : 0.0));
+					z[k] = exp(z[k] - top);
+					sum += z[k];
+				}
+				loss += w * (top + log(sum) - zy);
+				for (int k = 0; k < m; k++)
+				{
+					z[k] = w * (z[k] / sum - (k == yb[i] ? 1.0 : 0.0));
 					gb[k] += z[k];
 				}
 			}
