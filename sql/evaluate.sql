@@ -209,14 +209,16 @@ SELECT * FROM automl_fairness('adult_eval', 'eval_adult_test', NULL);
 CREATE TABLE adult_rich AS SELECT * FROM eval_adult_test WHERE class = '>50K';
 SELECT metric, value IS NULL AS undefined FROM automl_evaluate('adult_eval', 'adult_rich')
 WHERE metric IN ('roc_auc', 'accuracy', 'pr_auc') ORDER BY 1;
--- a role that does not own the model may evaluate, and is not recorded
+-- a role granted the model (not its owner) may evaluate, and is not recorded
 CREATE ROLE regress_eval_reader;
 GRANT SELECT ON eval_adult_test TO regress_eval_reader;
+SELECT automl_grant('adult_eval', 'regress_eval_reader');
 SET ROLE regress_eval_reader;
 SELECT count(*) AS metrics FROM automl_evaluate('adult_eval', 'eval_adult_test');
 RESET ROLE;
 SELECT count(*) AS recorded_by_reader FROM automl.evaluations WHERE evaluated_by = 'regress_eval_reader';
 REVOKE SELECT ON eval_adult_test FROM regress_eval_reader;
+SELECT automl_revoke('adult_eval', 'regress_eval_reader');
 DROP ROLE regress_eval_reader;
 -- deleting a model deletes its evaluations
 SELECT automl_delete('regions');
@@ -260,13 +262,19 @@ SELECT automl_model_card('adult_eval', 9);
 SELECT * FROM automl_set_intended_use('nope', 'x');
 SELECT * FROM automl_set_intended_use(NULL, 'x');
 
--- anyone reads the card; only the owner describes a model
+-- a role granted the model reads its card; only the owner describes a model
 CREATE ROLE regress_card_reader;
 SET ROLE regress_card_reader;
-SELECT position('## Intended use' IN automl_model_card('adult_eval')) > 0 AS anyone_reads_cards;
+-- error: not granted, the model does not exist for it
+SELECT automl_model_card('adult_eval');
+RESET ROLE;
+SELECT automl_grant('adult_eval', 'regress_card_reader');
+SET ROLE regress_card_reader;
+SELECT position('## Intended use' IN automl_model_card('adult_eval')) > 0 AS grantee_reads_card;
 -- error: not the owner
 SELECT * FROM automl_set_intended_use('adult_eval', 'mine now');
 RESET ROLE;
+SELECT automl_revoke('adult_eval', 'regress_card_reader');
 DROP ROLE regress_card_reader;
 SELECT name, intended_use IS NULL AS cleared FROM automl_set_intended_use('adult_eval', NULL);
 

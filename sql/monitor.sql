@@ -30,6 +30,7 @@ SELECT automl_monitor('mon_m', exclude => ARRAY['x3']);
 SELECT automl_monitor('mon_m', feature_thresholds => '{"x1": 0.2}');
 SELECT automl_monitor('mon_m', feature_thresholds => '{"x1": {"threshold": "high"}}');
 SELECT automl_monitor('mon_m', feature_thresholds => '{"x9": {"threshold": 0.2}}');
+SELECT automl_monitor('mon_m', key => 'nope');
 
 -- none of them made a monitor
 SELECT count(*) AS monitors FROM automl.monitors;
@@ -189,10 +190,11 @@ SELECT count(automl_predict('mon_m', n)) FROM mon_new n;
 SELECT automl_flush_predictions() >= 0 AS flushed;
 SELECT count(*) AS logged FROM automl.predictions WHERE model = 'mon_m';
 
--- Another role: cannot change the monitor, sees none of the log, and its own
--- scoring is not logged (its rows are not the owner's to read).
+-- Another role, granted the model: cannot change the monitor, sees none of the
+-- log, and its own scoring is not logged (its rows are not the owner's to read).
 CREATE ROLE regress_mon_reader;
 GRANT SELECT ON mon_new TO regress_mon_reader;
+SELECT automl_grant('mon_m', 'regress_mon_reader');
 SELECT name, enabled FROM automl_monitor('mon_m', enabled => true);
 SET ROLE regress_mon_reader;
 SELECT count(automl_predict('mon_m', n)) FROM mon_new n;
@@ -209,6 +211,7 @@ RESET ROLE;
 SELECT automl_flush_predictions() >= 0 AS flushed;
 SELECT count(*) AS logged FROM automl.predictions WHERE model = 'mon_m';
 REVOKE SELECT ON mon_new FROM regress_mon_reader;
+SELECT automl_revoke('mon_m', 'regress_mon_reader');
 DROP ROLE regress_mon_reader;
 
 -- errors: purging by age needs an age
@@ -251,6 +254,11 @@ SELECT count(*) FILTER (WHERE model = 'mon_three') AS logged_three FROM automl.p
 SELECT count(automl_predict_label('mon_three', t)) AS scored FROM mon_three t;
 SELECT automl_flush_predictions() >= 0 AS flushed;
 SELECT count(*) FILTER (WHERE model = 'mon_three') AS logged_three FROM automl.predictions;
+-- rows without the key column: scored and logged, with a warning (once per statement)
+-- that their key is NULL
+SELECT count(automl_predict_label('mon_three', t)) AS scored FROM (SELECT x FROM mon_three) t;
+SELECT automl_flush_predictions() >= 0 AS flushed;
+SELECT count(*) FILTER (WHERE key IS NULL) AS logged_without_key FROM automl.predictions WHERE model = 'mon_three';
 SELECT automl_delete('mon_three');
 DROP TABLE mon_three;
 

@@ -93,16 +93,69 @@ RESET ROLE;
 SELECT owner FROM automl.registry WHERE name = 'alice_price';
 SET ROLE regress_bob;
 
--- errors: another role may not train, deploy, roll back, retire, delete or set the policy
+-- another role sees nothing of the model: no row of the catalog or its views
+SELECT (SELECT count(*) FROM automl.registry WHERE name = 'alice_price') AS registry,
+       (SELECT count(*) FROM automl.models WHERE name = 'alice_price') AS models,
+       (SELECT count(*) FROM automl.trials WHERE name = 'alice_price') AS trials,
+       (SELECT count(*) FROM automl.deployments WHERE name = 'alice_price') AS deployments,
+       (SELECT count(*) FROM automl.events WHERE name = 'alice_price') AS events,
+       (SELECT count(*) FROM automl.lineage WHERE model = 'alice_price') AS lineage,
+       (SELECT count(*) FROM automl.audit WHERE model = 'alice_price') AS audit,
+       (SELECT count(*) FROM automl.leaderboard WHERE model = 'alice_price') AS leaderboard,
+       (SELECT count(*) FROM automl.deployed WHERE name = 'alice_price') AS deployed;
+-- errors: to it the model does not exist, to score or to change
+SELECT count(automl_predict('alice_price', h)) AS scored FROM houses h;
+SELECT count(automl_predict_label('alice_price@1', h)) AS scored FROM houses h;
+SELECT * FROM automl_deploy('alice_price', 1);
+-- error: and its name is taken
+SELECT version FROM automl_train('alice_price', 'houses', 'price', exclude => ARRAY['id'], max_trials => 1);
+-- error: only the owner grants
+SELECT automl_grant('alice_price', 'regress_bob');
+
+-- the owner lets bob use the model: bob sees it and scores with it
+SET ROLE regress_alice;
+SELECT automl_grant('alice_price', 'regress_bob') AS granted;
+SELECT automl_grant('alice_price', 'regress_bob') AS granted_again;
+-- errors: no such role; NULL arguments
+SELECT automl_grant('alice_price', 'regress_nobody');
+SELECT automl_grant('alice_price', NULL);
+SELECT automl_grant(NULL, 'regress_bob');
+
+SELECT name, grantee, owner, granted_by FROM automl.grants ORDER BY name, grantee;
+SET ROLE regress_bob;
+SELECT count(automl_predict('alice_price', h)) AS scored FROM houses h;
+SELECT count(*) AS versions_seen FROM automl.lineage WHERE model = 'alice_price';
+SELECT name, grantee FROM automl.grants ORDER BY name, grantee;
+
+-- errors: a grant is not ownership: bob may not train, deploy, roll back, retire,
+-- delete, set the policy or pass the grant on
 SELECT version FROM automl_train('alice_price', 'houses', 'price', exclude => ARRAY['id'], max_trials => 1);
 SELECT * FROM automl_deploy('alice_price', 1);
 SELECT * FROM automl_rollback('alice_price');
 SELECT automl_retire('alice_price', 1);
 SELECT automl_delete('alice_price');
 SELECT * FROM automl_set_policy('alice_price', auto_deploy => false);
+SELECT automl_grant('alice_price', 'regress_team');
+SELECT automl_revoke('alice_price', 'regress_bob');
 
--- but anyone may score with it, and read the registry
+-- revoked, the model is hidden again; granted to PUBLIC, every role sees it
+SET ROLE regress_alice;
+SELECT automl_revoke('alice_price', 'regress_bob') AS revoked;
+SELECT automl_revoke('alice_price', 'regress_bob') AS revoked_again;
+SET ROLE regress_bob;
+SELECT count(*) AS models_seen FROM automl.models WHERE name = 'alice_price';
+SET ROLE regress_alice;
+SELECT automl_grant('alice_price', 'PUBLIC') AS granted_to_public;
+SET ROLE regress_bob;
 SELECT count(automl_predict('alice_price', h)) AS scored FROM houses h;
+SET ROLE regress_alice;
+SELECT automl_revoke('alice_price', 'public') AS revoked_from_public;
+SELECT event, detail FROM automl.audit WHERE model = 'alice_price' AND event IN ('grant', 'revoke') ORDER BY id;
+SET ROLE regress_bob;
+
+-- errors: version 0 or a negative one is not a reference to the deployed version
+SELECT automl_predict('alice_price@0', h) FROM houses h LIMIT 1;
+SELECT automl_predict('alice_price@-1', h) FROM houses h LIMIT 1;
 
 -- errors: catalog tables are not writable directly
 INSERT INTO automl.deployments (name, version, reason) VALUES ('alice_price', 1, 'sneaky');

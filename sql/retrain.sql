@@ -56,9 +56,15 @@ ALTER TABLE rt_data_old RENAME TO rt_data;
 
 CREATE ROLE regress_rt_other;
 SET ROLE regress_rt_other;
--- error: another role may not retrain someone else's model
+-- error: another role does not see the model
 SELECT * FROM automl_retrain('rt');
 RESET ROLE;
+SELECT automl_grant('rt', 'regress_rt_other');
+SET ROLE regress_rt_other;
+-- error: granted the model, it still may not retrain it
+SELECT * FROM automl_retrain('rt');
+RESET ROLE;
+SELECT automl_revoke('rt', 'regress_rt_other');
 DROP ROLE regress_rt_other;
 
 -- Clean-up: this file's table goes (its role went above); test/fixtures/clean_up.sql

@@ -59,3 +59,75 @@ ALTER FUNCTION @extschema@.automl_pr_curve(text, text, integer) PARALLEL RESTRIC
 ALTER FUNCTION @extschema@.automl_calibration_curve(text, text, integer) PARALLEL RESTRICTED;
 ALTER FUNCTION @extschema@.automl_lift_curve(text, text, integer) PARALLEL RESTRICTED;
 ALTER FUNCTION @extschema@.automl_feature_importance(text, text, integer, integer) PARALLEL RESTRICTED;
+
+-- Private catalogs: a role sees (and scores with) the models of its owner roles and
+-- those granted to it (issue 21). See the "Who may use a model" part of automl.sql.
+ALTER TABLE automl.events DROP CONSTRAINT events_event_check;
+ALTER TABLE automl.events ADD CONSTRAINT events_event_check
+    CHECK (event IN ('train', 'deploy', 'auto_deploy', 'auto_deploy_refused',
+                     'rollback', 'retire', 'delete', 'policy',
+                     'monitor', 'purge', 'retrain', 'retrain_skipped',
+                     'schedule', 'grant', 'revoke'));
+
+CREATE TABLE automl.grants (
+    name       text        NOT NULL REFERENCES automl.registry (name) ON DELETE CASCADE,
+    grantee    name        NOT NULL,
+    owner      name        NOT NULL,
+    granted_by name        NOT NULL,
+    granted_at timestamptz NOT NULL DEFAULT now(),
+    PRIMARY KEY (name, grantee)
+);
+COMMENT ON TABLE automl.grants IS 'roles other than the owner''s that may see and score with a model (automl_grant, automl_revoke)';
+SELECT pg_catalog.pg_extension_config_dump('automl.grants', '');
+GRANT SELECT ON automl.grants TO PUBLIC;
+
+ALTER TABLE automl.registry ENABLE ROW LEVEL SECURITY;
+CREATE POLICY registry_of_visible_models ON automl.registry FOR SELECT
+    USING (automl.caller_owns(owner)
+           OR EXISTS (SELECT 1 FROM automl.grants g
+                      WHERE g.name = registry.name
+                        AND (g.grantee = 'public' OR automl.caller_owns(g.grantee))));
+ALTER TABLE automl.grants ENABLE ROW LEVEL SECURITY;
+CREATE POLICY grants_of_owner_or_grantee ON automl.grants FOR SELECT
+    USING (automl.caller_owns(owner) OR grantee = 'public' OR automl.caller_owns(grantee));
+ALTER TABLE automl.models ENABLE ROW LEVEL SECURITY;
+CREATE POLICY models_of_visible_models ON automl.models FOR SELECT
+    USING (EXISTS (SELECT 1 FROM automl.registry r WHERE r.name = models.name));
+ALTER TABLE automl.trials ENABLE ROW LEVEL SECURITY;
+CREATE POLICY trials_of_visible_models ON automl.trials FOR SELECT
+    USING (EXISTS (SELECT 1 FROM automl.registry r WHERE r.name = trials.name));
+ALTER TABLE automl.deployments ENABLE ROW LEVEL SECURITY;
+CREATE POLICY deployments_of_visible_models ON automl.deployments FOR SELECT
+    USING (EXISTS (SELECT 1 FROM automl.registry r WHERE r.name = deployments.name));
+ALTER TABLE automl.monitors ENABLE ROW LEVEL SECURITY;
+CREATE POLICY monitors_of_visible_models ON automl.monitors FOR SELECT
+    USING (EXISTS (SELECT 1 FROM automl.registry r WHERE r.name = monitors.name));
+ALTER TABLE automl.events ENABLE ROW LEVEL SECURITY;
+CREATE POLICY events_of_visible_models ON automl.events FOR SELECT
+    USING (automl.caller_owns(who) OR EXISTS (SELECT 1 FROM automl.registry r WHERE r.name = events.name));
+ALTER TABLE automl.alert_state ENABLE ROW LEVEL SECURITY;
+CREATE POLICY alert_state_of_own_models ON automl.alert_state FOR SELECT
+    USING (EXISTS (SELECT 1 FROM automl.registry r WHERE r.name = alert_state.model AND automl.caller_owns(r.owner)));
+ALTER TABLE automl.evaluations ENABLE ROW LEVEL SECURITY;
+CREATE POLICY evaluations_of_visible_models ON automl.evaluations FOR SELECT
+    USING (EXISTS (SELECT 1 FROM automl.registry r WHERE r.name = evaluations.name));
+ALTER TABLE automl.descriptions ENABLE ROW LEVEL SECURITY;
+CREATE POLICY descriptions_of_visible_models ON automl.descriptions FOR SELECT
+    USING (EXISTS (SELECT 1 FROM automl.registry r WHERE r.name = descriptions.name));
+
+-- the views read the catalog as the caller, so the policies apply to them
+ALTER VIEW automl.deployed SET (security_invoker = true);
+ALTER VIEW automl.lineage SET (security_invoker = true);
+ALTER VIEW automl.audit SET (security_invoker = true);
+ALTER VIEW automl.leaderboard SET (security_invoker = true);
+
+CREATE FUNCTION @extschema@.automl_grant(model text, role text) RETURNS boolean
+AS 'MODULE_PATHNAME', 'automl_grant' LANGUAGE C VOLATILE PARALLEL UNSAFE;
+COMMENT ON FUNCTION @extschema@.automl_grant IS 'let a role (or public) see the model''s catalog rows and score with it; true if it could not before';
+CREATE FUNCTION @extschema@.automl_revoke(model text, role text) RETURNS boolean
+AS 'MODULE_PATHNAME', 'automl_revoke' LANGUAGE C VOLATILE PARALLEL UNSAFE;
+COMMENT ON FUNCTION @extschema@.automl_revoke IS 'withdraw what automl_grant gave a role; true if the role had been granted the model';
+-- a model the caller may not see never reaches the monitoring functions
+ALTER VIEW automl.drift SET (security_invoker = true);
+ALTER VIEW automl.data_quality SET (security_invoker = true);
+ALTER VIEW automl.performance SET (security_invoker = true);

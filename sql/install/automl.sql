@@ -109,7 +109,7 @@ CREATE TABLE automl.events (
     event   text        NOT NULL CHECK (event IN ('train', 'deploy', 'auto_deploy', 'auto_deploy_refused',
                                                   'rollback', 'retire', 'delete', 'policy',
                                                   'monitor', 'purge', 'retrain', 'retrain_skipped',
-                                                  'schedule')),
+                                                  'schedule', 'grant', 'revoke')),
     name    text        NOT NULL,
     version integer,
     reason  text,
@@ -257,7 +257,7 @@ SELECT pg_catalog.pg_extension_config_dump('automl.observations', '');
 SELECT pg_catalog.pg_extension_config_dump('automl.alert_state', '');
 
 -- The deployed version of every model, one row per name.
-CREATE VIEW automl.deployed AS
+CREATE VIEW automl.deployed WITH (security_invoker = true) AS
 SELECT DISTINCT ON (d.name)
        d.name, d.version, m.task, m.algorithm, m.metric, m.score,
        d.deployed_at, d.deployed_by, d.reason
@@ -267,7 +267,7 @@ ORDER BY d.name, d.id DESC;
 COMMENT ON VIEW automl.deployed IS 'the version of each model that automl_predict uses';
 
 -- One row per version: its data, options, results and deployment history.
-CREATE VIEW automl.lineage AS
+CREATE VIEW automl.lineage WITH (security_invoker = true) AS
 SELECT m.name AS model, m.version,
        CASE WHEN m.version = d.version THEN 'deployed'
             WHEN m.retired_at IS NOT NULL THEN 'retired'
@@ -285,13 +285,13 @@ LEFT JOIN automl.deployed d ON d.name = m.name;
 COMMENT ON VIEW automl.lineage IS 'every model version with its data, results and deployment history';
 
 -- The audit trail, newest last.
-CREATE VIEW automl.audit AS
+CREATE VIEW automl.audit WITH (security_invoker = true) AS
 SELECT e.id, e.at, e.who, e.event, e.name AS model, e.version, e.reason, e.detail
 FROM automl.events e;
 COMMENT ON VIEW automl.audit IS 'who trained, deployed, rolled back, retired or deleted what, when and why';
 
 -- The search's trials, best first within each version.
-CREATE VIEW automl.leaderboard AS
+CREATE VIEW automl.leaderboard WITH (security_invoker = true) AS
 SELECT t.name AS model, t.version, t.rank, t.trial, t.algorithm, m.metric, t.score, t.score_std,
        t.fit_seconds, t.rows_used, t.status, t.selected, t.ensemble_weight, t.hyperparams, t.error
 FROM automl.trials t
@@ -312,13 +312,65 @@ CREATE VIEW automl.training_progress AS
 SELECT * FROM automl_training_progress();
 COMMENT ON VIEW automl.training_progress IS 'one row per automl_train running now: trials done, best score, seconds left';
 
--- Everyone may read the registry; it is written only through the functions,
--- which check that the caller owns the name and write as the extension owner.
+-- Who may use a model besides its owner role's members: automl_grant adds a row,
+-- automl_revoke removes it. The owner is copied here so that this table's own
+-- policy need not read automl.registry, whose policy reads this table.
+CREATE TABLE automl.grants (
+    name       text        NOT NULL REFERENCES automl.registry (name) ON DELETE CASCADE,
+    grantee    name        NOT NULL,
+    owner      name        NOT NULL,
+    granted_by name        NOT NULL,
+    granted_at timestamptz NOT NULL DEFAULT now(),
+    PRIMARY KEY (name, grantee)
+);
+COMMENT ON TABLE automl.grants IS 'roles other than the owner''s that may see and score with a model (automl_grant, automl_revoke)';
+SELECT pg_catalog.pg_extension_config_dump('automl.grants', '');
+
+-- A role sees a model, its versions, trials, deployments, events, monitor and
+-- evaluations only if it belongs to the model's owner role or was granted the
+-- model (grantee 'public': every role). Scoring reads the catalog as the caller,
+-- so the same rule decides who may score. The functions that write check
+-- ownership and write as the extension owner, which these policies do not bind;
+-- the views read as the caller (security_invoker). The prediction log, its
+-- outcomes and the alert state stay the owner's alone (policies above and below).
+ALTER TABLE automl.registry ENABLE ROW LEVEL SECURITY;
+CREATE POLICY registry_of_visible_models ON automl.registry FOR SELECT
+    USING (automl.caller_owns(owner)
+           OR EXISTS (SELECT 1 FROM automl.grants g
+                      WHERE g.name = registry.name
+                        AND (g.grantee = 'public' OR automl.caller_owns(g.grantee))));
+ALTER TABLE automl.grants ENABLE ROW LEVEL SECURITY;
+CREATE POLICY grants_of_owner_or_grantee ON automl.grants FOR SELECT
+    USING (automl.caller_owns(owner) OR grantee = 'public' OR automl.caller_owns(grantee));
+ALTER TABLE automl.models ENABLE ROW LEVEL SECURITY;
+CREATE POLICY models_of_visible_models ON automl.models FOR SELECT
+    USING (EXISTS (SELECT 1 FROM automl.registry r WHERE r.name = models.name));
+ALTER TABLE automl.trials ENABLE ROW LEVEL SECURITY;
+CREATE POLICY trials_of_visible_models ON automl.trials FOR SELECT
+    USING (EXISTS (SELECT 1 FROM automl.registry r WHERE r.name = trials.name));
+ALTER TABLE automl.deployments ENABLE ROW LEVEL SECURITY;
+CREATE POLICY deployments_of_visible_models ON automl.deployments FOR SELECT
+    USING (EXISTS (SELECT 1 FROM automl.registry r WHERE r.name = deployments.name));
+ALTER TABLE automl.monitors ENABLE ROW LEVEL SECURITY;
+CREATE POLICY monitors_of_visible_models ON automl.monitors FOR SELECT
+    USING (EXISTS (SELECT 1 FROM automl.registry r WHERE r.name = monitors.name));
+-- the trail of a deleted model stays readable by whoever acted on it
+ALTER TABLE automl.events ENABLE ROW LEVEL SECURITY;
+CREATE POLICY events_of_visible_models ON automl.events FOR SELECT
+    USING (automl.caller_owns(who) OR EXISTS (SELECT 1 FROM automl.registry r WHERE r.name = events.name));
+ALTER TABLE automl.alert_state ENABLE ROW LEVEL SECURITY;
+CREATE POLICY alert_state_of_own_models ON automl.alert_state FOR SELECT
+    USING (EXISTS (SELECT 1 FROM automl.registry r WHERE r.name = alert_state.model AND automl.caller_owns(r.owner)));
+
+-- Everyone may read the catalog, through the policies above; it is written only
+-- through the functions, which check that the caller owns the name and write as
+-- the extension owner.
 GRANT USAGE ON SCHEMA automl TO PUBLIC;
 GRANT SELECT ON automl.registry, automl.models, automl.deployments, automl.events,
                 automl.deployed, automl.lineage, automl.audit, automl.trials,
                 automl.leaderboard, automl.training_progress, automl.monitors,
-                automl.predictions, automl.observations, automl.alert_state TO PUBLIC;
+                automl.predictions, automl.observations, automl.alert_state,
+                automl.grants TO PUBLIC;
 
 -- Training -----------------------------------------------------------------
 
@@ -383,6 +435,14 @@ CREATE FUNCTION automl_set_policy(model text, auto_deploy boolean DEFAULT NULL, 
 RETURNS TABLE (name text, auto_deploy boolean, min_gain float8)
 AS 'MODULE_PATHNAME', 'automl_set_policy' LANGUAGE C VOLATILE PARALLEL UNSAFE;
 COMMENT ON FUNCTION automl_set_policy IS 'whether and by how much a new version must beat the deployed one to be deployed';
+
+CREATE FUNCTION automl_grant(model text, role text) RETURNS boolean
+AS 'MODULE_PATHNAME', 'automl_grant' LANGUAGE C VOLATILE PARALLEL UNSAFE;
+COMMENT ON FUNCTION automl_grant IS 'let a role (or public) see the model''s catalog rows and score with it; true if it could not before';
+
+CREATE FUNCTION automl_revoke(model text, role text) RETURNS boolean
+AS 'MODULE_PATHNAME', 'automl_revoke' LANGUAGE C VOLATILE PARALLEL UNSAFE;
+COMMENT ON FUNCTION automl_revoke IS 'withdraw what automl_grant gave a role; true if the role had been granted the model';
 
 CREATE FUNCTION automl_version_at(model text, at timestamptz DEFAULT now())
 RETURNS integer
@@ -458,7 +518,7 @@ AS 'MODULE_PATHNAME', 'automl_performance' LANGUAGE C STABLE PARALLEL SAFE;
 COMMENT ON FUNCTION automl_performance IS 'metrics of the window''s predictions that have observed outcomes, beside the validation score at training';
 
 -- The views: every monitored model the caller's roles own, over its drift_window.
-CREATE VIEW automl.drift AS
+CREATE VIEW automl.drift WITH (security_invoker = true) AS
 SELECT d.*
 FROM automl.monitors o
 JOIN automl.registry r ON r.name = o.name
@@ -467,7 +527,7 @@ WHERE automl.caller_owns(r.owner)
   AND EXISTS (SELECT 1 FROM automl.deployments x WHERE x.name = o.name);
 COMMENT ON VIEW automl.drift IS 'per-feature drift of each monitored model over its drift window; feature NULL: the dataset and prediction rows';
 
-CREATE VIEW automl.data_quality AS
+CREATE VIEW automl.data_quality WITH (security_invoker = true) AS
 SELECT q.*
 FROM automl.monitors o
 JOIN automl.registry r ON r.name = o.name
@@ -476,7 +536,7 @@ WHERE automl.caller_owns(r.owner)
   AND EXISTS (SELECT 1 FROM automl.deployments x WHERE x.name = o.name);
 COMMENT ON VIEW automl.data_quality IS 'missing, unseen and out-of-range shares per feature of each monitored model, beside training';
 
-CREATE VIEW automl.performance AS
+CREATE VIEW automl.performance WITH (security_invoker = true) AS
 SELECT p.*
 FROM automl.monitors o
 JOIN automl.registry r ON r.name = o.name

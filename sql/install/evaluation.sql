@@ -32,6 +32,13 @@ COMMENT ON TABLE automl.descriptions IS 'intended use of each model name, as its
 SELECT pg_catalog.pg_extension_config_dump('automl.evaluations', '');
 SELECT pg_catalog.pg_extension_config_dump('automl.evaluations_id_seq', '');
 SELECT pg_catalog.pg_extension_config_dump('automl.descriptions', '');
+-- seen by the roles that see the model (see automl.registry's policy)
+ALTER TABLE automl.evaluations ENABLE ROW LEVEL SECURITY;
+CREATE POLICY evaluations_of_visible_models ON automl.evaluations FOR SELECT
+    USING (EXISTS (SELECT 1 FROM automl.registry r WHERE r.name = evaluations.name));
+ALTER TABLE automl.descriptions ENABLE ROW LEVEL SECURITY;
+CREATE POLICY descriptions_of_visible_models ON automl.descriptions FOR SELECT
+    USING (EXISTS (SELECT 1 FROM automl.registry r WHERE r.name = descriptions.name));
 GRANT SELECT ON automl.evaluations, automl.descriptions TO PUBLIC;
 
 -- Labels: automl_evaluate and automl_fairness record their figures (VOLATILE, PARALLEL

@@ -102,6 +102,31 @@ automl_monitor(PG_FUNCTION_ARGS)
 		query_add(&p, types[a - 1], PG_ARGISNULL(a) ? (Datum) 0 : PG_GETARG_DATUM(a), PG_ARGISNULL(a));
 	}
 
+	/*
+	 * The key must be a column of the relation the model was trained on (the
+	 * rows it scores have its columns): a typo would log every prediction with
+	 * a NULL key, to which no outcome can ever be joined.
+	 */
+	if (!PG_ARGISNULL(3) && VARSIZE_ANY_EXHDR(PG_GETARG_TEXT_PP(3)) > 0)
+	{
+		query_run("SELECT m.source_relation FROM automl.models m"
+				  " JOIN automl.deployed d ON d.name OPERATOR(pg_catalog.=) m.name"
+				  " AND d.version OPERATOR(pg_catalog.=) m.version"
+				  " WHERE m.name OPERATOR(pg_catalog.=) $1"
+				  " AND pg_catalog.to_regclass(m.source_relation) IS NOT NULL"
+				  " AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_attribute a"
+				  "  WHERE a.attrelid OPERATOR(pg_catalog.=) pg_catalog.to_regclass(m.source_relation)"
+				  "  AND a.attname::pg_catalog.text OPERATOR(pg_catalog.=) $4"
+				  "  AND a.attnum OPERATOR(pg_catalog.>) 0 AND NOT a.attisdropped)", &p, SPI_OK_SELECT);
+		if (SPI_processed > 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_UNDEFINED_COLUMN),
+					 errmsg("key column \"%s\" is not a column of %s, which model \"%s\" was trained on",
+							text_to_cstring(PG_GETARG_TEXT_PP(3)),
+							SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1), model),
+					 errhint("The key identifies each scored row (its id, say), so that automl_observe can join outcomes to its prediction.")));
+	}
+
 	/* names must be the model's features: a typo must not silently log a column */
 	if (!PG_ARGISNULL(4))
 		check_features(model, "excluded column", "pg_catalog.unnest($5::pg_catalog.text[])", &p);

@@ -146,30 +146,59 @@ catalog_extension_version(void)
 
 /* ---- ownership and policy ---- */
 
+/* Whether role 'who' may change models owned by role 'owner' (a dropped owner: no one). */
+static bool
+role_owns(Oid who, const char *owner)
+{
+	Oid			owner_id = get_role_oid(owner, true);
+
+	return superuser_arg(who) || (OidIsValid(owner_id) && has_privs_of_role(who, owner_id));
+}
+
+/* Whether the caller sees the name in automl.registry (its row-level policy decides). */
+static bool
+caller_sees_name(const char *name)
+{
+	QueryParams p = {0};
+
+	query_add_text(&p, name);
+	query_run("SELECT 1 FROM automl.registry WHERE name OPERATOR(pg_catalog.=) $1", &p, SPI_OK_SELECT);
+	return SPI_processed > 0;
+}
+
 void
 catalog_check_owner(const char *name, const char *action, bool must_exist)
 {
 	QueryParams p = {0};
+	CatalogWriter writer;
 	char	   *owner;
-	Oid			owner_id;
 
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
 	query_add_text(&p, name);
+	/* as the extension owner: a name the caller may not see is taken all the same */
+	catalog_begin_write(&writer);
 	query_run("SELECT owner FROM automl.registry WHERE name OPERATOR(pg_catalog.=) $1", &p, SPI_OK_SELECT);
 	owner = query_text_result();
-	if (owner == NULL)
+	catalog_end_write(&writer);
+	if (owner == NULL || (!role_owns(GetUserId(), owner) && !caller_sees_name(name)))
 	{
 		SPI_finish();
+		if (owner == NULL && !must_exist)
+			return;
+		/* a model the caller may not see is, to it, one that does not exist */
 		if (must_exist)
 			ereport(ERROR,
 					(errcode(ERRCODE_UNDEFINED_OBJECT),
 					 errmsg("model \"%s\" does not exist", name),
 					 errhint("automl.models lists the trained models.")));
-		return;
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("permission denied to %s model \"%s\"", action, name),
+				 errdetail("Model names are unique in a database, and this one belongs to a role whose models you may not see."),
+				 errhint("Choose another name.")));
 	}
-	owner_id = get_role_oid(owner, true);
-	if (!superuser() && (!OidIsValid(owner_id) || !has_privs_of_role(GetUserId(), owner_id)))
+	if (!role_owns(GetUserId(), owner))
 		ereport(ERROR,
 				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
 				 errmsg("permission denied to %s model \"%s\"", action, name),
@@ -231,6 +260,13 @@ catalog_store_model(ModelRecord *rec)
 	query_run("INSERT INTO automl.registry (name, owner) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING",
 			  &key, SPI_OK_INSERT);
 	key.n = 1;
+	/* another role may have taken the name while this one trained */
+	query_run("SELECT owner FROM automl.registry WHERE name OPERATOR(pg_catalog.=) $1", &key, SPI_OK_SELECT);
+	if (!role_owns(writer.saved_user, query_text_result()))
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("permission denied to train model \"%s\"", rec->name),
+				 errdetail("Another role created a model of this name while this one trained.")));
 	query_run("SELECT COALESCE(pg_catalog.max(version), 0) OPERATOR(pg_catalog.+) 1"
 			  " FROM automl.models WHERE name OPERATOR(pg_catalog.=) $1",
 			  &key, SPI_OK_SELECT);

@@ -1,6 +1,7 @@
 /*
  * lifecycle.c: what happens to a model after training: automl_deploy,
- * automl_rollback, automl_retire, automl_delete and automl_set_policy.
+ * automl_rollback, automl_retire, automl_delete, automl_set_policy, and who
+ * else may use it: automl_grant and automl_revoke.
  *
  * Each checks that the caller owns the model name, then writes as the
  * extension's owner under the name's advisory lock, and leaves an event in
@@ -20,6 +21,7 @@
 #include "funcapi.h"
 #include "registry/catalog_sql.h"
 #include "registry/registry.h"
+#include "utils/acl.h"
 #include "utils/builtins.h"
 #include "utils/tuplestore.h"
 
@@ -28,6 +30,8 @@ PG_FUNCTION_INFO_V1(automl_rollback);
 PG_FUNCTION_INFO_V1(automl_retire);
 PG_FUNCTION_INFO_V1(automl_delete);
 PG_FUNCTION_INFO_V1(automl_set_policy);
+PG_FUNCTION_INFO_V1(automl_grant);
+PG_FUNCTION_INFO_V1(automl_revoke);
 
 static int
 required_version(FunctionCallInfo fcinfo, int argno)
@@ -343,4 +347,91 @@ automl_set_policy(PG_FUNCTION_ARGS)
 	values[2] = Float8GetDatum(min_gain);
 	tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
 	return (Datum) 0;
+}
+
+/*
+ * The grantee as automl.grants stores it: an existing role's name, or
+ * "public" for every role (PUBLIC, as in GRANT, in any case).
+ */
+static char *
+grantee_name(FunctionCallInfo fcinfo)
+{
+	char	   *role = arg_required_text(fcinfo, 1, "role");
+
+	if (pg_strcasecmp(role, "public") == 0)
+		return "public";
+	(void) get_role_oid(role, false);	/* role "x" does not exist */
+	return role;
+}
+
+/* A grant or revoke as one event of the audit trail, with the role in its detail. */
+static Jsonb *
+role_detail(const char *role)
+{
+	JsonBuilder b;
+
+	json_begin(&b);
+	json_key_string(&b, "role", role);
+	return json_end(&b);
+}
+
+Datum
+automl_grant(PG_FUNCTION_ARGS)
+{
+	char	   *name = arg_required_text(fcinfo, 0, "model");
+	char	   *role = grantee_name(fcinfo);
+	CatalogWriter writer;
+	QueryParams p = {0};
+	bool		granted;
+
+	catalog_check_owner(name, "grant", true);
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	catalog_begin_write(&writer);
+	catalog_lock_name(name);
+	query_add_text(&p, name);
+	query_add_text(&p, role);
+	query_add_text(&p, writer.caller);
+	query_run("INSERT INTO automl.grants (name, grantee, owner, granted_by)"
+			  " SELECT r.name, $2, r.owner, $3 FROM automl.registry r WHERE r.name OPERATOR(pg_catalog.=) $1"
+			  " ON CONFLICT (name, grantee) DO NOTHING", &p, SPI_OK_INSERT);
+	granted = SPI_processed > 0;
+	if (granted)
+		catalog_add_event(&writer, "grant", name, 0, NULL, role_detail(role));
+	else
+		ereport(NOTICE,
+				(errmsg("role \"%s\" was already granted model \"%s\"", role, name)));
+	catalog_end_write(&writer);
+	SPI_finish();
+	PG_RETURN_BOOL(granted);
+}
+
+Datum
+automl_revoke(PG_FUNCTION_ARGS)
+{
+	char	   *name = arg_required_text(fcinfo, 0, "model");
+	char	   *role = grantee_name(fcinfo);
+	CatalogWriter writer;
+	QueryParams p = {0};
+	bool		revoked;
+
+	catalog_check_owner(name, "revoke", true);
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	catalog_begin_write(&writer);
+	catalog_lock_name(name);
+	query_add_text(&p, name);
+	query_add_text(&p, role);
+	query_run("DELETE FROM automl.grants WHERE name OPERATOR(pg_catalog.=) $1"
+			  " AND grantee OPERATOR(pg_catalog.=) $2", &p, SPI_OK_DELETE);
+	revoked = SPI_processed > 0;
+	if (revoked)
+		catalog_add_event(&writer, "revoke", name, 0, NULL, role_detail(role));
+	else
+		ereport(NOTICE,
+				(errmsg("role \"%s\" had not been granted model \"%s\"", role, name),
+				 errdetail("Members of the owner role use the model without a grant; automl.grants lists the grants.")));
+	catalog_end_write(&writer);
+	SPI_finish();
+	PG_RETURN_BOOL(revoked);
 }

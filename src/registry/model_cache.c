@@ -72,6 +72,12 @@ parse_ref(const char *ref, char **name, int *version)
 				 errmsg("invalid model reference \"%s\"", ref),
 				 errhint("Name a model as \"name\" for its deployed version or \"name@N\" for version N.")));
 	*version = atoi(at + 1);
+	if (*version < 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("invalid model reference \"%s\"", ref),
+				 errdetail("Versions are numbered from 1."),
+				 errhint("Name a model as \"name\" for its deployed version or \"name@N\" for version N.")));
 }
 
 static bool

@@ -158,6 +158,12 @@ build_row_mapping(PredictState *state, HeapTupleHeader row, MemoryContext cxt)
 			fmgr_info_cxt(output, &log->key_output, cxt);
 			break;
 		}
+		if (log->key_att < 0 && log->key_column != NULL)
+			ereport(WARNING,
+					(errmsg("the scored rows have no column \"%s\", the key of model \"%s\"'s monitor",
+							log->key_column, state->model_name),
+					 errdetail("Their predictions are logged with a NULL key: no outcome can be joined to them."),
+					 errhint("Score rows that carry the key column, or change it with automl_monitor(model, key => ...).")));
 	}
 	{
 		MemoryContext old = MemoryContextSwitchTo(cxt);

@@ -58,6 +58,7 @@ automl_fairness(text,text,text,integer)|volatile|unsafe
 automl_feature_importance(text,text,integer,integer)|stable|restricted
 automl_flush_predictions()|volatile|unsafe
 automl_forecast(text,integer,text,double precision)|stable|safe
+automl_grant(text,text)|volatile|unsafe
 automl_lift_curve(text,text,integer)|stable|restricted
 automl_model_card(text,integer)|stable|safe
 automl_model_card_json(text,integer)|stable|safe
@@ -73,6 +74,7 @@ automl_purge_predictions(interval,text)|volatile|unsafe
 automl_retire(text,integer,text)|volatile|unsafe
 automl_retrain(text,text)|volatile|unsafe
 automl_retrain_if_needed(text,interval)|volatile|unsafe
+automl_revoke(text,text)|volatile|unsafe
 automl_roc_curve(text,text,integer)|stable|restricted
 automl_rollback(text,text)|volatile|unsafe
 automl_schedule_retrain(text,text,boolean,interval)|volatile|unsafe
