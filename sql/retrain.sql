@@ -39,13 +39,13 @@ SELECT name, version, previous_version, deployed, gate_rows, reason ~ '^version 
 FROM automl_retrain('rt');
 SELECT version FROM automl.deployed WHERE name = 'rt';
 
--- If needed: nothing drifted, nothing degraded, not too old: skipped, and recorded.
+-- If needed: no monitor to say so, no max_age: skipped, and recorded with why.
 SELECT name, version, deployed, reason FROM automl_retrain_if_needed('rt');
 -- older than max_age: retrained
 SELECT name, version, deployed, gate_rows FROM automl_retrain_if_needed('rt', max_age => '0 seconds');
 
 -- Every decision is in the audit trail.
-SELECT event, version, reason ~ '^(more data|requested|no drift|age: )' AS reason_ok,
+SELECT event, version, reason ~ '^(more data|requested|no monitor|age: )' AS reason_ok,
        detail->>'deployed' AS deployed, detail->>'gate_rows' AS gate_rows
 FROM automl.audit WHERE model = 'rt' AND event IN ('retrain', 'retrain_skipped') ORDER BY id;
 

@@ -253,6 +253,7 @@ automl_retrain_if_needed(PG_FUNCTION_ARGS)
 	QueryParams p = {0};
 	StringInfoData why;
 	Jsonb	   *checks;
+	char	   *skipped_because;
 	bool		isnull;
 
 	catalog_check_owner(model, "retrain", true);
@@ -290,7 +291,11 @@ automl_retrain_if_needed(PG_FUNCTION_ARGS)
 					   " SELECT (SELECT what FROM drift), (SELECT what FROM perf),"
 					   "  (SELECT pg_catalog.now() OPERATOR(pg_catalog.-) created_at FROM dep)::text,"
 					   "  (SELECT created_at OPERATOR(pg_catalog.<) (pg_catalog.now() OPERATOR(pg_catalog.-) $2) FROM dep),"
-					   "  (SELECT version FROM dep)",
+					   "  (SELECT version FROM dep),"
+					   "  EXISTS (SELECT 1 FROM automl.monitors o WHERE o.name OPERATOR(pg_catalog.=) $1 AND o.enabled),"
+					   "  EXISTS (SELECT 1 FROM w, automl.predictions l WHERE l.model OPERATOR(pg_catalog.=) $1"
+					   "          AND l.predicted_at OPERATOR(pg_catalog.>=) (pg_catalog.now() OPERATOR(pg_catalog.-) w.len)),"
+					   "  (SELECT w.len::pg_catalog.text FROM w)",
 					   extension_schema(), extension_schema()),
 			  &p, SPI_OK_SELECT);
 	{
@@ -302,6 +307,15 @@ automl_retrain_if_needed(PG_FUNCTION_ARGS)
 		Datum		too_old = SPI_getbinval(row, desc, 4, &isnull);
 		bool		old = !isnull && DatumGetBool(too_old);
 
+		bool		monitored = DatumGetBool(SPI_getbinval(row, desc, 6, &isnull));
+		bool		logged = DatumGetBool(SPI_getbinval(row, desc, 7, &isnull));
+
+		/* why nothing is needed, as precisely as the checks allow */
+		skipped_because = psprintf("%s, %s",
+								   !monitored ? "no monitor (no drift or performance to check)" :
+								   !logged ? psprintf("no prediction logged in the last %s", SPI_getvalue(row, desc, 8)) :
+								   "no drift, no degraded performance",
+								   PG_ARGISNULL(1) ? "no max_age" : "not too old");
 		if (SPI_getvalue(row, desc, 5) == NULL)
 			ereport(ERROR,
 					(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
@@ -329,6 +343,7 @@ automl_retrain_if_needed(PG_FUNCTION_ARGS)
 		MemoryContext keep = AllocSetContextCreate(TopTransactionContext, "automl retrain check",
 												   ALLOCSET_SMALL_SIZES);
 		char	   *why_copy = MemoryContextStrdup(keep, why.data);
+		char	   *skipped_copy = MemoryContextStrdup(keep, skipped_because);
 		Jsonb	   *checks_copy = MemoryContextAlloc(keep, VARSIZE(checks));
 		bool		needed = why.len > 0;
 
@@ -339,8 +354,8 @@ automl_retrain_if_needed(PG_FUNCTION_ARGS)
 			retrain(fcinfo, model, why_copy);
 		else
 		{
-			add_event("retrain_skipped", model, 0, "no drift, no degraded performance, not too old", checks_copy);
-			put_result(fcinfo, model, 0, 0, false, "not needed: no drift, no degraded performance, not too old", 0);
+			add_event("retrain_skipped", model, 0, skipped_copy, checks_copy);
+			put_result(fcinfo, model, 0, 0, false, psprintf("not needed: %s", skipped_copy), 0);
 		}
 		MemoryContextDelete(keep);
 	}
@@ -436,6 +451,20 @@ automl_schedule_retrain(PG_FUNCTION_ARGS)
 
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
+	/* "if needed" with nothing that can say it is needed would run forever and do nothing */
+	if (if_needed && PG_ARGISNULL(3))
+	{
+		query_add_text(&p, model);
+		query_run("SELECT 1 FROM automl.monitors o WHERE o.name OPERATOR(pg_catalog.=) $1 AND o.enabled",
+				  &p, SPI_OK_SELECT);
+		if (SPI_processed == 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+					 errmsg("retraining model \"%s\" if needed would never retrain it", model),
+					 errdetail("It has no monitor, so no drift or degraded performance can call for retraining, and no max_age was given."),
+					 errhint("Monitor it first (automl_monitor), give max_age => '30 days', or schedule it with if_needed => false.")));
+		p.n = 0;
+	}
 	/* as the caller: pg_cron runs the job as the role that scheduled it */
 	query_add_text(&p, job_name(model));
 	query_add_text(&p, schedule);

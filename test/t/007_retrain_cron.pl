@@ -156,6 +156,16 @@ sub schedule
 	return $ret == 0 ? $out : undef;
 }
 
+# "if needed" on a model nothing watches (no monitor, no max_age) would never retrain:
+# refused, and nothing scheduled. Monitored, calm may be scheduled so.
+my ($never_ret, $never_out, $never_err) =
+  $node->psql('postgres', q{SELECT automl_schedule_retrain('calm', '* * * * *')});
+isnt($never_ret, 0, 'calm: if needed without a monitor or max_age is refused');
+like($never_err, qr/ERROR:  retraining model "calm" if needed would never retrain it/,
+	'calm: the refusal says why');
+is($node->safe_psql('postgres', q{SELECT count(*) FROM cron.job}), '0', 'calm: no job was scheduled');
+$node->safe_psql('postgres', q{SELECT automl_monitor('calm')});
+
 my $first = schedule('up', q{'0 3 * * *', if_needed => false});
 my %job = (
 	up => schedule('up', q{'* * * * *', if_needed => false}),
@@ -333,7 +343,7 @@ is(predictions('postgres', 'down', 'down_data'), $p_down2, 'down: version 2 stil
 # calm: if needed, and nothing drifted: skipped and recorded, no new version.
 
 my $calm = last_event('calm', 'retrain_skipped');
-is($calm->{reason} // '', 'no drift, no degraded performance, not too old',
+is($calm->{reason} // '', 'no prediction logged in the last 1 day, no max_age',
 	'calm: audit retrain_skipped says why');
 ok(defined $calm && !defined $calm->{detail}{drift} && !defined $calm->{detail}{performance},
 	'calm: the skipped check found no drift and no degraded performance');
@@ -363,7 +373,7 @@ for my $model (sort keys %job)
 			'postgres', qq{
 SELECT (SELECT count(*) FROM cron.job_run_details WHERE jobid = $job{$model} AND status = 'succeeded')
      = (SELECT count(*) FROM automl.audit WHERE model = '$model' AND event = '$check{$model}'
-          AND reason IN ('scheduled', 'no drift, no degraded performance, not too old'))}),
+          AND reason IN ('scheduled', 'no prediction logged in the last 1 day, no max_age'))}),
 		't', "$model: one audit event per succeeded run");
 }
 
