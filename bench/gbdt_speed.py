@@ -181,7 +181,7 @@ def proc_status(pid):
 def train_automl(hp, threads, model=None):
     """Run automl_train in one psql session; watch its backend's memory while it runs.
 
-    threads: the session's automl.threads (0: one per core, the default)."""
+    threads: the session's automl.threads (0: one per core)."""
     model = model or MODEL
     p = subprocess.Popen(["psql", "-X", "-A", "-t", "-q", "-F", "\t", "-v", "ON_ERROR_STOP=1"],
                          stdin=subprocess.PIPE, stdout=subprocess.PIPE,
@@ -369,7 +369,7 @@ def main():
             % (a[0], a[1], b[0], b[1]))
     R["table_mb"] = float(psql("SELECT pg_table_size('%s') / 1048576.0;\n" % TRAIN))
 
-    # ---- automl, with automl.threads = 1 and the default (one per core)
+    # ---- automl, with automl.threads = 1 and 0 (one per core)
     R["build_start"] = build_id()
     R["automl"] = {}
     for threads in (1, 0):

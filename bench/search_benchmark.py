@@ -206,7 +206,12 @@ def run_automl(split, task, model, train_table, test_table, budget, args, classe
     if args.automl_extra:
         argl.append(args.automl_extra)
     call = "automl_train(%s)" % ", ".join(argl)
-    sql = "SELECT version, algorithm FROM %s;\n" % call
+    # Seeds and budgets train versions of one name; each is scored by its own version, so
+    # no deployment decision is needed, and none is timed: automatic deployment off
+    # (deciding would refit the deployed version's configuration after the search).
+    sql = ("DO $$ BEGIN IF EXISTS (SELECT 1 FROM automl.registry WHERE name = %s) THEN "
+           "PERFORM automl_set_policy(%s, auto_deploy => false); END IF; END $$;\n"
+           "SELECT version, algorithm FROM %s;\n" % (lit(model), lit(model), call))
     t0 = time.perf_counter()
     out, notices = psql_notices(sql)
     wall = time.perf_counter() - t0

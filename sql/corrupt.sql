@@ -44,8 +44,10 @@ UPDATE automl.models m SET model_bytes = g.model_bytes || '\x00'::bytea FROM goo
 -- error: the loader refuses these bytes
 SELECT automl_predict('victim', c) FROM corrupt_src c LIMIT 1;
 
--- damaged bytes of the deployed version do not stop a new training: the new
--- version is stored, not deployed, and the reason says why
+-- damaged bytes of the deployed version do not stop a new training (the
+-- comparison refits the deployed version's configuration and never loads its
+-- bytes); the same recipe on the same rows is stored, not deployed, and the
+-- reason says why
 SELECT version, deployed FROM automl_train('victim', 'corrupt_src', 'label', max_trials => 1);
 SELECT event, version, reason FROM automl.audit WHERE model = 'victim' AND event LIKE 'auto%';
 

@@ -367,8 +367,24 @@ SELECT * FROM automl_explain('adult_raw', (SELECT i FROM eval_iris i ORDER BY id
 
 SELECT name, algorithm FROM automl_train('iris_ensemble', 'eval_iris', 'species', exclude => ARRAY['id'],
     algorithms => ARRAY['logistic', 'gbdt'], max_trials => 8);
--- error: an ensemble of classifiers has no additive margin
-SELECT * FROM automl_explain('iris_ensemble', (SELECT i FROM eval_iris i ORDER BY id LIMIT 1));
+-- an ensemble of classifiers is explained on the scale of its probabilities: for every
+-- row and class the contributions plus the base add up to automl_predict_proba's value
+SELECT count(*) AS explained, max(abs(e.total - pr.p)) < 1e-9 AS additive,
+       bool_and(e.scale = 'probability') AS probability_scale
+FROM eval_iris i
+CROSS JOIN unnest(ARRAY['setosa', 'versicolor', 'virginica']) WITH ORDINALITY AS c(label, k)
+CROSS JOIN LATERAL (SELECT sum(contribution) AS total, min(scale) AS scale
+                    FROM automl_explain('iris_ensemble', i, c.label)) e
+CROSS JOIN LATERAL (SELECT (automl_predict_proba('iris_ensemble', i))[c.k] AS p) pr;
+-- calibrated too: the shares are scaled to the calibrated probability
+SELECT name, algorithm FROM automl_train('iris_ensemble_cal', 'eval_iris', 'species', exclude => ARRAY['id'],
+    algorithms => ARRAY['logistic', 'gbdt'], max_trials => 8, calibration => 'platt');
+SELECT calibration->>'method' AS calibration FROM automl.models WHERE name = 'iris_ensemble_cal';
+SELECT count(*) AS explained, max(abs(e.total - pr.p)) < 1e-9 AS additive
+FROM eval_iris i
+CROSS JOIN unnest(ARRAY['setosa', 'versicolor', 'virginica']) WITH ORDINALITY AS c(label, k)
+CROSS JOIN LATERAL (SELECT sum(contribution) AS total FROM automl_explain('iris_ensemble_cal', i, c.label)) e
+CROSS JOIN LATERAL (SELECT (automl_predict_proba('iris_ensemble_cal', i))[c.k] AS p) pr;
 
 -- the negative class of a binary booster: its log-odds are the positive class's, negated
 SELECT abs(n.m + p.m) < 1e-12 AS negated

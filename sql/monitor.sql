@@ -30,7 +30,6 @@ SELECT automl_monitor('mon_m', exclude => ARRAY['x3']);
 SELECT automl_monitor('mon_m', feature_thresholds => '{"x1": 0.2}');
 SELECT automl_monitor('mon_m', feature_thresholds => '{"x1": {"threshold": "high"}}');
 SELECT automl_monitor('mon_m', feature_thresholds => '{"x9": {"threshold": 0.2}}');
-SELECT automl_monitor('mon_m', key => 'nope');
 
 -- none of them made a monitor
 SELECT count(*) AS monitors FROM automl.monitors;
@@ -54,6 +53,10 @@ SELECT count(*) AS logged FROM automl.predictions;
 -- On, with a key. The row comes back; settings not given keep their values.
 SELECT name, enabled, sample_rate, key_column, exclude, drift_threshold
 FROM automl_monitor('mon_m', key => 'id');
+-- a key the training relation does not have: accepted with a warning (the scored rows
+-- may have it), then set back
+SELECT key_column FROM automl_monitor('mon_m', key => 'nope');
+SELECT key_column FROM automl_monitor('mon_m', key => 'id');
 SELECT name, enabled, sample_rate, key_column, drift_threshold, psi_threshold
 FROM automl_monitor('mon_m', drift_threshold => 0.1);
 SELECT event, model, detail->>'key_column' AS key FROM automl.audit WHERE event = 'monitor' ORDER BY id;

@@ -26,6 +26,8 @@ SELECT a.data_digest = b.data_digest AS same_digest
 FROM automl.models a, automl.models b
 WHERE a.name = 'price' AND a.version = 2 AND b.name = 'price_copy' AND b.version = 1;
 UPDATE houses_shuffled SET price = price + 1 WHERE id = 7;
+-- (kept from serving: this name must keep one deployment for the rollback error below)
+SELECT name, auto_deploy FROM automl_set_policy('price_copy', auto_deploy => false);
 SELECT version FROM automl_train('price_copy', 'houses_shuffled', 'price', exclude => ARRAY['id'], max_trials => 1);
 SELECT count(DISTINCT data_digest) AS digests FROM automl.models WHERE name = 'price_copy';
 
@@ -145,7 +147,7 @@ SELECT automl_revoke('alice_price', 'regress_bob') AS revoked_again;
 SET ROLE regress_bob;
 SELECT count(*) AS models_seen FROM automl.models WHERE name = 'alice_price';
 SET ROLE regress_alice;
-SELECT automl_grant('alice_price', 'PUBLIC') AS granted_to_public;
+SELECT automl_grant('alice_price', 'PUBLIC') AS granted_to_public;  -- PUBLIC, as in GRANT
 SET ROLE regress_bob;
 SELECT count(automl_predict('alice_price', h)) AS scored FROM houses h;
 SET ROLE regress_alice;

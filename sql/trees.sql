@@ -109,6 +109,26 @@ SELECT algorithm FROM automl_train('one_thread', 'blobs', 'shape', algorithms =>
 -- error: at most 64 threads
 SET automl.threads = 65;
 RESET automl.threads;
+-- the server's ceiling: a superuser's setting, or a role's granted SET on it
+SHOW automl.max_threads;
+CREATE ROLE regress_threads;
+GRANT SELECT ON blobs TO regress_threads;
+SET ROLE regress_threads;
+SET automl.threads = 8;
+-- error: an ordinary role may not raise the ceiling
+SET automl.max_threads = 64;
+RESET ROLE;
+GRANT SET ON PARAMETER automl.max_threads TO regress_threads;
+SET ROLE regress_threads;
+SET automl.max_threads = 1;
+SELECT algorithm FROM automl_train('capped_threads', 'blobs', 'shape', algorithms => ARRAY['gbdt'], exclude => ARRAY['id'],
+                                   hyperparams => '{"n_estimators": 5}');
+RESET ROLE;
+RESET automl.threads;
+RESET automl.max_threads;
+REVOKE SET ON PARAMETER automl.max_threads FROM regress_threads;
+REVOKE SELECT ON blobs FROM regress_threads;
+DROP ROLE regress_threads;
 
 -- Clean-up: this file's tables go; test/fixtures/clean_up.sql deletes the
 -- models and shows that nothing is left for the next file.

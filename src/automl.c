@@ -36,12 +36,24 @@ _PG_init(void)
 							 false,
 							 PGC_USERSET, 0,
 							 NULL, NULL, NULL);
+	/*
+	 * Two by default, like max_parallel_workers_per_gather: ten sessions
+	 * training at once start twenty threads, not ten per core. The server's
+	 * ceiling, automl.max_threads, is a superuser's (or a role granted SET on it).
+	 */
 	DefineCustomIntVariable("automl.threads",
-							"Threads that build tree histograms during training (0: one per core).",
+							"Threads that build tree histograms during training (0: one per core), within automl.max_threads.",
 							"They run only arithmetic; everything else stays on the backend's thread.",
 							&automl_threads,
-							0, 0, TREE_MAX_THREADS,
+							2, 0, TREE_MAX_THREADS,
 							PGC_USERSET, 0,
+							NULL, NULL, NULL);
+	DefineCustomIntVariable("automl.max_threads",
+							"The most threads one training may use, whatever automl.threads says (0: no limit).",
+							"Only superusers, and roles granted SET on it, change it.",
+							&automl_max_threads,
+							0, 0, TREE_MAX_THREADS,
+							PGC_SUSET, 0,
 							NULL, NULL, NULL);
 	/* set only by automl_delete, for its own transaction (see automl.forbid_change) */
 	DefineCustomStringVariable("automl.deleting",

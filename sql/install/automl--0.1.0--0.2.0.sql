@@ -104,7 +104,8 @@ CREATE POLICY monitors_of_visible_models ON automl.monitors FOR SELECT
     USING (EXISTS (SELECT 1 FROM automl.registry r WHERE r.name = monitors.name));
 ALTER TABLE automl.events ENABLE ROW LEVEL SECURITY;
 CREATE POLICY events_of_visible_models ON automl.events FOR SELECT
-    USING (automl.caller_owns(who) OR EXISTS (SELECT 1 FROM automl.registry r WHERE r.name = events.name));
+    USING (automl.caller_owns(who)
+           OR EXISTS (SELECT 1 FROM automl.registry r WHERE r.name = events.name AND events.at >= r.created_at));
 ALTER TABLE automl.alert_state ENABLE ROW LEVEL SECURITY;
 CREATE POLICY alert_state_of_own_models ON automl.alert_state FOR SELECT
     USING (EXISTS (SELECT 1 FROM automl.registry r WHERE r.name = alert_state.model AND automl.caller_owns(r.owner)));

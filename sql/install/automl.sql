@@ -354,10 +354,12 @@ CREATE POLICY deployments_of_visible_models ON automl.deployments FOR SELECT
 ALTER TABLE automl.monitors ENABLE ROW LEVEL SECURITY;
 CREATE POLICY monitors_of_visible_models ON automl.monitors FOR SELECT
     USING (EXISTS (SELECT 1 FROM automl.registry r WHERE r.name = monitors.name));
--- the trail of a deleted model stays readable by whoever acted on it
+-- the trail of a deleted model stays readable by whoever acted on it, and a name
+-- trained again after a deletion does not show its earlier owner's trail
 ALTER TABLE automl.events ENABLE ROW LEVEL SECURITY;
 CREATE POLICY events_of_visible_models ON automl.events FOR SELECT
-    USING (automl.caller_owns(who) OR EXISTS (SELECT 1 FROM automl.registry r WHERE r.name = events.name));
+    USING (automl.caller_owns(who)
+           OR EXISTS (SELECT 1 FROM automl.registry r WHERE r.name = events.name AND events.at >= r.created_at));
 ALTER TABLE automl.alert_state ENABLE ROW LEVEL SECURITY;
 CREATE POLICY alert_state_of_own_models ON automl.alert_state FOR SELECT
     USING (EXISTS (SELECT 1 FROM automl.registry r WHERE r.name = alert_state.model AND automl.caller_owns(r.owner)));

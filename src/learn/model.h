@@ -60,12 +60,14 @@ typedef struct RowExplanation
 } RowExplanation;
 
 /*
- * Exact contributions of a row's raw values to the model's margin for class
+ * Contributions of a row's raw values to the model's margin for class
  * class_index (-1: the predicted class of a multiclass model, the positive
- * class of two, nothing for regression): TreeSHAP for trees, w (x - mean)
- * for linear models, the weighted sum of members' for a regression
- * ensemble. x is scratch of model_input_width. Errors for a classification
- * ensemble, whose averaged probabilities have no additive margin.
+ * class of two, nothing for regression): exact TreeSHAP for trees, w (x -
+ * mean) for linear models, the weighted sum of members' for a regression
+ * ensemble. A classification ensemble's are on the scale of its (calibrated)
+ * probabilities, which probabilities holds: each member's change of
+ * probability shared in proportion to its exact margin contributions (see
+ * add_probability_contributions). x is scratch of model_input_width.
  */
 extern RowExplanation model_explain_row(const Model *model, const RawValue *raw,
 								  double *x, const double *probabilities, int class_index,

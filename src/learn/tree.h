@@ -59,6 +59,8 @@ typedef struct TreeThreads
 } TreeThreads;
 
 extern int	automl_threads;
+extern int	automl_max_threads;
+extern int	tree_thread_count(void);
 
 /* Bins the dataset's features (NaN = missing; categories as level indices). */
 extern BinnedData *tree_bin_data(const Dataset *data, int max_bins);

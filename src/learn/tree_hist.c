@@ -315,16 +315,30 @@ tree_build_histogram(const BinnedData *bd, const HistLayout *layout, const int *
 
 /* ---- threads ---- */
 
-int			automl_threads = 0;
+int			automl_threads = 2;
+int			automl_max_threads = 0;
+
+/*
+ * The threads a training uses: automl.threads (0: one per core), within
+ * automl.max_threads when that is set.
+ */
+int
+tree_thread_count(void)
+{
+	int			wanted = automl_threads > 0 ? automl_threads : (int) sysconf(_SC_NPROCESSORS_ONLN);
+
+	if (automl_max_threads > 0)
+		wanted = Min(wanted, automl_max_threads);
+	return Max(1, Min(wanted, TREE_MAX_THREADS));
+}
 
 TreeThreads *
 tree_threads_create(const BinnedData *bd, int n_channels)
 {
 	TreeThreads *threads = palloc0(sizeof(TreeThreads));
-	int			n = automl_threads > 0 ? automl_threads : (int) sysconf(_SC_NPROCESSORS_ONLN);
 	int			total_bins = 0;
 
-	threads->n_threads = Max(1, Min(n, TREE_MAX_THREADS));
+	threads->n_threads = tree_thread_count();
 	if (bd->n_rows < 2 * THREAD_MIN_ROWS)
 		threads->n_threads = 1;	/* no node is large enough to share: no buffers */
 	for (int f = 0; f < bd->n_features; f++)

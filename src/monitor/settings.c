@@ -103,9 +103,10 @@ automl_monitor(PG_FUNCTION_ARGS)
 	}
 
 	/*
-	 * The key must be a column of the relation the model was trained on (the
-	 * rows it scores have its columns): a typo would log every prediction with
-	 * a NULL key, to which no outcome can ever be joined.
+	 * The key should be a column of the relation the model was trained on: a
+	 * typo would log every prediction with a NULL key, to which no outcome can
+	 * ever be joined. A warning, not an error: the scored rows may come from
+	 * another relation that has the key (scoring warns when they do not).
 	 */
 	if (!PG_ARGISNULL(3) && VARSIZE_ANY_EXHDR(PG_GETARG_TEXT_PP(3)) > 0)
 	{
@@ -119,12 +120,13 @@ automl_monitor(PG_FUNCTION_ARGS)
 				  "  AND a.attname::pg_catalog.text OPERATOR(pg_catalog.=) $4"
 				  "  AND a.attnum OPERATOR(pg_catalog.>) 0 AND NOT a.attisdropped)", &p, SPI_OK_SELECT);
 		if (SPI_processed > 0)
-			ereport(ERROR,
+			ereport(WARNING,
 					(errcode(ERRCODE_UNDEFINED_COLUMN),
 					 errmsg("key column \"%s\" is not a column of %s, which model \"%s\" was trained on",
 							text_to_cstring(PG_GETARG_TEXT_PP(3)),
 							SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1), model),
-					 errhint("The key identifies each scored row (its id, say), so that automl_observe can join outcomes to its prediction.")));
+					 errdetail("Scored rows without that column are logged with a NULL key, to which no outcome can be joined."),
+					 errhint("The key identifies each scored row (its id, say). Keep it if the rows you score have it; otherwise name one they have.")));
 	}
 
 	/* names must be the model's features: a typo must not silently log a column */

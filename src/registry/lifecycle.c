@@ -351,14 +351,15 @@ automl_set_policy(PG_FUNCTION_ARGS)
 
 /*
  * The grantee as automl.grants stores it: an existing role's name, or
- * "public" for every role (PUBLIC, as in GRANT, in any case).
+ * "public" for every role (a name no role may have; PUBLIC in any case, as
+ * in GRANT, unless a role of that exact name exists).
  */
 static char *
 grantee_name(FunctionCallInfo fcinfo)
 {
 	char	   *role = arg_required_text(fcinfo, 1, "role");
 
-	if (pg_strcasecmp(role, "public") == 0)
+	if (pg_strcasecmp(role, "public") == 0 && !OidIsValid(get_role_oid(role, true)))
 		return "public";
 	(void) get_role_oid(role, false);	/* role "x" does not exist */
 	return role;

@@ -1,8 +1,8 @@
 /*
  * progress.c: how a running training is going, for its own session (a NOTICE
  * every 10 s, or every fifth of a smaller budget, at least 2 s apart) and for
- * every other session (the view automl.training_progress, over a small array
- * in shared memory).
+ * the sessions of the trainer's roles (the view automl.training_progress,
+ * over a small array in shared memory).
  *
  * The array is reserved at server start when automl is in
  * shared_preload_libraries; otherwise it is carved out of the few kilobytes
@@ -25,6 +25,7 @@
 #include "storage/lwlock.h"
 #include "storage/shmem.h"
 #include "storage/spin.h"
+#include "utils/acl.h"
 #include "utils/builtins.h"
 #include "utils/timestamp.h"
 
@@ -35,6 +36,7 @@
 typedef struct ProgressSlot
 {
 	int			pid;			/* 0: free */
+	Oid			role;			/* who trains: only its roles' members see the row */
 	char		model[PROGRESS_NAME_LEN];
 	char		metric[16];
 	char		phase[16];
@@ -152,6 +154,7 @@ progress_start(const char *model_name, double time_budget)
 		{
 			memset(slot, 0, sizeof(*slot));
 			slot->pid = MyProcPid;
+			slot->role = GetUserId();
 			strlcpy(slot->model, model_name, sizeof(slot->model));
 			strlcpy(slot->phase, "reading", sizeof(slot->phase));
 			slot->started = GetCurrentTimestamp();
@@ -223,7 +226,8 @@ automl_training_progress(PG_FUNCTION_ARGS)
 		Datum		values[8];
 		bool		nulls[8] = {false};
 
-		if (slot->pid == 0)
+		/* like the catalog's rows: the trainer's roles and superusers see a training */
+		if (slot->pid == 0 || (!superuser() && !has_privs_of_role(GetUserId(), slot->role)))
 			continue;
 		values[0] = Int32GetDatum(slot->pid);
 		values[1] = CStringGetTextDatum(slot->model);

@@ -158,7 +158,8 @@ build_row_mapping(PredictState *state, HeapTupleHeader row, MemoryContext cxt)
 			fmgr_info_cxt(output, &log->key_output, cxt);
 			break;
 		}
-		if (log->key_att < 0 && log->key_column != NULL)
+		/* once per statement: parallel workers leave it to their leader */
+		if (log->key_att < 0 && log->key_column != NULL && !IsParallelWorker())
 			ereport(WARNING,
 					(errmsg("the scored rows have no column \"%s\", the key of model \"%s\"'s monitor",
 							log->key_column, state->model_name),
@@ -406,7 +407,7 @@ predict_row(FunctionCallInfo fcinfo, PredictUse use, const char *function)
 		state->raw = palloc(sizeof(RawValue) * found->prep->n_columns);
 		state->x = palloc(sizeof(double) * model_input_width(found));
 		state->out = palloc(sizeof(double) * Max(found->n_classes, 1));
-		state->log = make_log_plan(&monitor, found, name);
+		state->log = use != USE_EXPLAIN ? make_log_plan(&monitor, found, name) : NULL;
 		state->category = palloc0(sizeof(char *) * Max(found->prep->n_columns, 1));
 		state->category_len = palloc0(sizeof(int) * Max(found->prep->n_columns, 1));
 		MemoryContextSwitchTo(old);
@@ -521,8 +522,9 @@ automl_predict_proba(PG_FUNCTION_ARGS)
 
 /*
  * automl_explain(model, features, class): per feature column, its value and
- * its exact contribution to the row's margin, then a (base) row with the
- * expected margin; base plus contributions is the margin (see model_explain_row).
+ * its contribution to the row's margin (an ensemble of classifiers: to its
+ * probability), then a (base) row with the expected one; base plus
+ * contributions is the margin or probability (see model_explain_row).
  * Explanations are not logged.
  */
 Datum
