@@ -223,13 +223,11 @@ CREATE TABLE automl.alert_state (
 );
 COMMENT ON TABLE automl.alert_state IS 'the state each model''s drift and performance alerts had at the last check';
 
--- Whether the calling role belongs to a model's owner role: who may read its
--- log and see it in the monitoring views. A dropped owner role matches no one
--- (pg_has_role on a missing name would fail the whole query). Inlined by the planner.
+-- Whether the calling role belongs to a model's owner role (as pg_has_role(...,
+-- 'MEMBER') says): who sees a model and reads its log. A dropped owner role matches
+-- no one. In C: every row-level policy of the catalog calls it for each row it checks.
 CREATE FUNCTION automl.caller_owns(owner name) RETURNS boolean
-LANGUAGE sql STABLE PARALLEL SAFE
-RETURN EXISTS (SELECT 1 FROM pg_catalog.pg_roles ro
-               WHERE ro.rolname OPERATOR(pg_catalog.=) owner AND pg_catalog.pg_has_role(ro.oid, 'MEMBER'));
+AS 'MODULE_PATHNAME', 'automl_caller_owns' LANGUAGE C STABLE PARALLEL SAFE;
 COMMENT ON FUNCTION automl.caller_owns(name) IS 'whether the calling role is a member of this owner role (a dropped role matches no one): whose logged predictions and monitoring rows a role sees';
 
 -- Anyone may read the log of the models whose owner role they belong to.

@@ -146,6 +146,25 @@ catalog_extension_version(void)
 
 /* ---- ownership and policy ---- */
 
+PG_FUNCTION_INFO_V1(automl_caller_owns);
+
+/*
+ * automl.caller_owns(owner): whether the calling role is a member of the
+ * owner role (superusers are members of every role; a dropped role has no
+ * members). The catalog's row-level policies call it for every row they
+ * check, so it is a syscache lookup in C, not a query.
+ */
+Datum
+automl_caller_owns(PG_FUNCTION_ARGS)
+{
+	Oid			role;
+
+	if (PG_ARGISNULL(0))
+		PG_RETURN_BOOL(false);
+	role = get_role_oid(NameStr(*PG_GETARG_NAME(0)), true);
+	PG_RETURN_BOOL(OidIsValid(role) && is_member_of_role(GetUserId(), role));
+}
+
 /* Whether role 'who' may change models owned by role 'owner' (a dropped owner: no one). */
 static bool
 role_owns(Oid who, const char *owner)

@@ -43,6 +43,31 @@ static uint64 use_clock = 0;
 static MemoryContext cache_cxt = NULL;
 
 /*
+ * The lookup queries, planned once per backend: with row-level security on
+ * the catalog, planning them costs more than the rest of a one-row statement.
+ * The plan cache replans them when the catalog changes, and for another role
+ * (the policies depend on it).
+ */
+static SPIPlanPtr lookup_deployed_plan = NULL;
+static SPIPlanPtr lookup_pinned_plan = NULL;
+
+static SPIPlanPtr
+saved_plan(SPIPlanPtr *plan, const char *sql, int nargs, Oid *types)
+{
+	if (*plan == NULL)
+	{
+		SPIPlanPtr	p = SPI_prepare(sql, nargs, types);
+
+		if (p == NULL)
+			elog(ERROR, "automl could not prepare the model lookup: %s", SPI_result_code_string(SPI_result));
+		if (SPI_keepplan(p) != 0)
+			elog(ERROR, "automl could not keep the model lookup's plan");
+		*plan = p;
+	}
+	return *plan;
+}
+
+/*
  * A slot's memory may still be in use by a statement of this transaction, so
  * a replaced model's context is handed to the transaction and freed at its end.
  */
@@ -158,25 +183,27 @@ model_cache_lookup(const char *ref, char **name_out, int *version_out, MonitorSe
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
 	if (version == 0)
-		rc = SPI_execute_with_args("SELECT d.version, m.xmin, m.cmin, m.ctid,"
-								   " o.enabled, o.sample_rate, o.key_column, o.exclude, r.owner"
-								   " FROM automl.deployments d"
-								   " JOIN automl.models m ON m.name OPERATOR(pg_catalog.=) d.name"
-								   " AND m.version OPERATOR(pg_catalog.=) d.version"
-								   " LEFT JOIN automl.monitors o ON o.name OPERATOR(pg_catalog.=) d.name"
-								   " LEFT JOIN automl.registry r ON r.name OPERATOR(pg_catalog.=) d.name"
-								   " WHERE d.name OPERATOR(pg_catalog.=) $1"
-								   " ORDER BY d.id DESC LIMIT 1",
-								   1, types, values, NULL, true, 1);
+		rc = SPI_execute_plan(saved_plan(&lookup_deployed_plan,
+										 "SELECT d.version, m.xmin, m.cmin, m.ctid,"
+										 " o.enabled, o.sample_rate, o.key_column, o.exclude, r.owner"
+										 " FROM automl.deployments d"
+										 " JOIN automl.models m ON m.name OPERATOR(pg_catalog.=) d.name"
+										 " AND m.version OPERATOR(pg_catalog.=) d.version"
+										 " LEFT JOIN automl.monitors o ON o.name OPERATOR(pg_catalog.=) d.name"
+										 " LEFT JOIN automl.registry r ON r.name OPERATOR(pg_catalog.=) d.name"
+										 " WHERE d.name OPERATOR(pg_catalog.=) $1"
+										 " ORDER BY d.id DESC LIMIT 1", 1, types),
+							  values, NULL, true, 1);
 	else
-		rc = SPI_execute_with_args("SELECT m.version, m.xmin, m.cmin, m.ctid,"
-								   " o.enabled, o.sample_rate, o.key_column, o.exclude, r.owner"
-								   " FROM automl.models m"
-								   " LEFT JOIN automl.monitors o ON o.name OPERATOR(pg_catalog.=) m.name"
-								   " LEFT JOIN automl.registry r ON r.name OPERATOR(pg_catalog.=) m.name"
-								   " WHERE m.name OPERATOR(pg_catalog.=) $1"
-								   " AND m.version OPERATOR(pg_catalog.=) $2",
-								   2, types, values, NULL, true, 1);
+		rc = SPI_execute_plan(saved_plan(&lookup_pinned_plan,
+										 "SELECT m.version, m.xmin, m.cmin, m.ctid,"
+										 " o.enabled, o.sample_rate, o.key_column, o.exclude, r.owner"
+										 " FROM automl.models m"
+										 " LEFT JOIN automl.monitors o ON o.name OPERATOR(pg_catalog.=) m.name"
+										 " LEFT JOIN automl.registry r ON r.name OPERATOR(pg_catalog.=) m.name"
+										 " WHERE m.name OPERATOR(pg_catalog.=) $1"
+										 " AND m.version OPERATOR(pg_catalog.=) $2", 2, types),
+							  values, NULL, true, 1);
 	if (rc != SPI_OK_SELECT)
 		elog(ERROR, "automl model lookup failed: %s", SPI_result_code_string(rc));
 	if (SPI_processed == 0)
