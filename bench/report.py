@@ -1025,6 +1025,15 @@ def run_header(run):
                     len(run.info.get("benchmarks", [])),
                     "" if len(run.info.get("benchmarks", [])) == 1 else "s",
                     "%.1f" % ((run.info.get("seconds") or 0) / 60)))
+    later = sorted((name, (r.get("measured") or {}).get("commit_short", "?")[:10])
+                   for name, r in run.res.items()
+                   if (r.get("measured") or {}).get("commit_short", "?")[:10]
+                   != m.get("commit_short", "?")[:10])
+    if later:
+        lines.append("")
+        lines.append("Measured again at another commit and merged into this run's results "
+                     "(each table's caption names its commit): %s."
+                     % ", ".join("%s at `%s`" % (name.replace("_", " "), c) for name, c in later))
     if m.get("dirty_code"):
         lines.append("")
         lines.append("Uncommitted changes at the start of the run: %s."
