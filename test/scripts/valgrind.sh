@@ -33,6 +33,9 @@ SELECT sum(automl_predict('tg', p)), sum((automl_predict_proba('tc', p))[1]), su
 SELECT * FROM automl_train('sr', 'p', 'y', exclude => ARRAY['id','c','g'], algorithms => ARRAY['linear','gbdt'], max_trials => 4);
 SELECT * FROM automl_train('sm', 'p', 'g', exclude => ARRAY['id','y','c'], algorithms => ARRAY['linear','extra_trees'], max_trials => 3);
 SELECT * FROM automl_train('sb', 'p', 'c', exclude => ARRAY['id','y','g'], time_budget => 3);
+-- a second version of a name: the gate refits the deployed configuration on the new folds
+SELECT * FROM automl_train('sm', 'p', 'g', exclude => ARRAY['id','y','c'], algorithms => ARRAY['linear','gbdt'], max_trials => 4, seed => 3);
+SELECT reason AS sm_gate FROM automl.audit WHERE model = 'sm' AND event LIKE 'auto%';
 SELECT sum(automl_predict('sr', p)), sum((automl_predict_proba('sm', p))[1]), sum(automl_predict('sb', p)) FROM p;
 SELECT count(*) FROM automl.leaderboard;
 SELECT count(*) FROM automl.training_progress;
@@ -76,6 +79,8 @@ SELECT sum(contribution) FROM p, LATERAL automl_explain('tr', p) e WHERE p.id < 
 SELECT sum(contribution) FROM p, LATERAL automl_explain('r', p) e WHERE p.id < 20;
 SELECT sum(contribution) FROM p, LATERAL automl_explain('sr', p) e WHERE p.id < 20;
 SELECT * FROM automl_explain('sb', (SELECT p FROM p LIMIT 1));
+SELECT sum(contribution) AS sm_explained FROM p, LATERAL automl_explain('sm@1', p) e WHERE p.id < 10;
+SELECT sum(contribution) AS sm_explained FROM p, LATERAL automl_explain('sm@2', p) e WHERE p.id < 10;
 SELECT * FROM automl_train('ci', 'p', 'c', exclude => ARRAY['id','y','g'], algorithms => ARRAY['gbdt'], hyperparams => '{"n_estimators": 5}', calibration => 'isotonic');
 SELECT sum(automl_predict('ci', p)) FROM p;
 SELECT automl_set_intended_use('tc', 'testing');
@@ -100,7 +105,7 @@ as_server_user valgrind --quiet --error-exitcode=99 --suppressions="$ROOT/test/v
 # the statements' results must be there: the run did not stop early
 for expected in 'model "m" is a multiclass classifier' 'features must be a row value' \
 	'stored model is corrupted' 'target column "nope" does not exist' 'drifted_feature_share' 'still serves\|deployed:' \
-	'horizon must be at least 1' 'card_ok = "t"'; do
+	'horizon must be at least 1' 'card_ok = "t"' 'sm_explained = "' 'configuration'; do
 	if ! grep -q "$expected" "$WORK/out.txt"; then
 		echo "valgrind.sh: expected '$expected' in the output"
 		status=1
