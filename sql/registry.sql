@@ -178,6 +178,15 @@ SELECT event, version, reason, detail FROM automl.audit WHERE model = 'price_cop
 -- error: it no longer scores
 SELECT automl_predict('price_copy', h) FROM houses h LIMIT 1;
 SELECT automl_delete('alice_price');
+-- a deleted name trained again by another role: the new owner does not see the
+-- earlier owners' trail, and those who acted on it still see their own events
+SET ROLE regress_alice;
+SELECT version FROM automl_train('alice_price', 'houses', 'price', exclude => ARRAY['id'], max_trials => 1);
+SELECT who, event, version FROM automl.audit WHERE model = 'alice_price' ORDER BY id;
+SET ROLE regress_bob;
+SELECT count(*) AS events_seen_by_bob FROM automl.audit WHERE model = 'alice_price' AND who = 'regress_bob';
+RESET ROLE;
+SELECT automl_delete('alice_price');
 DROP OWNED BY regress_alice, regress_bob;
 DROP ROLE regress_alice, regress_bob, regress_team;
 -- error: events are append-only too

@@ -69,24 +69,6 @@ sigmoid(double t)
 	return t >= 0 ? 1.0 / (1.0 + exp(-t)) : exp(t) / (1.0 + exp(t));
 }
 
-/* Probabilities from raw scores, in place (softmax for more than one output). */
-static void
-scores_to_probabilities(const double *F, int m, double *p)
-{
-	double		top = -INFINITY,
-				sum = 0.0;
-
-	for (int k = 0; k < m; k++)
-		top = Max(top, F[k]);
-	for (int k = 0; k < m; k++)
-	{
-		p[k] = exp(F[k] - top);
-		sum += p[k];
-	}
-	for (int k = 0; k < m; k++)
-		p[k] /= sum;
-}
-
 /* The loss of one row, for early stopping. */
 static double
 row_loss(const Dataset *data, const double *F, int m, int64 row, double *scratch)
@@ -99,7 +81,7 @@ row_loss(const Dataset *data, const double *F, int m, int64 row, double *scratch
 
 		return -log(Max(data->label[row] == 1 ? p : 1.0 - p, 1e-15));
 	}
-	scores_to_probabilities(F, m, scratch);
+	learner_softmax(F, m, scratch);
 	return -log(Max(scratch[data->label[row]], 1e-15));
 }
 
@@ -242,7 +224,7 @@ round_gradients(GbdtFit *f)
 			f->h[i] = w * Max(p * (1.0 - p), 1e-16);
 			continue;
 		}
-		scores_to_probabilities(Fi, m, f->prob);
+		learner_softmax(Fi, m, f->prob);
 		for (int k = 0; k < m; k++)
 		{
 			f->g[k * n + i] = w * ((data->label[i] == k ? 1.0 : 0.0) - f->prob[k]);
@@ -400,7 +382,7 @@ gbdt_predict(const void *opaque, const double *x, double *out)
 		out[0] = 1.0 - out[1];
 	}
 	else
-		scores_to_probabilities(scores, m, out);
+		learner_softmax(scores, m, out);
 	if (scores != F)
 		pfree(scores);
 }

@@ -9,6 +9,9 @@
 #define AUTOML_LEARNER_H
 
 #include "postgres.h"
+
+#include <math.h>
+
 #include "common/bytes.h"
 #include "common/json.h"
 #include "lib/stringinfo.h"
@@ -159,5 +162,23 @@ extern const Learner *learner_default_for(Task task);
 
 extern const char *task_name(Task task);
 
+
+/* softmax(z) into p (K values), shifted by the largest for range; z and p may be the same. */
+static inline void
+learner_softmax(const double *z, int K, double *p)
+{
+	double		top = -INFINITY,
+				sum = 0.0;
+
+	for (int k = 0; k < K; k++)
+		top = Max(top, z[k]);
+	for (int k = 0; k < K; k++)
+	{
+		p[k] = exp(z[k] - top);
+		sum += p[k];
+	}
+	for (int k = 0; k < K; k++)
+		p[k] /= sum;
+}
 
 #endif							/* AUTOML_LEARNER_H */

@@ -446,9 +446,6 @@ logistic_predict(const void *opaque, const double *x, double *out)
 	}
 	else
 	{
-		double		top = -INFINITY;
-		double		sum = 0.0;
-
 		for (int k = 0; k < state->n_outputs; k++)
 		{
 			const double *w = state->weights + (size_t) k * d;
@@ -457,15 +454,8 @@ logistic_predict(const void *opaque, const double *x, double *out)
 			for (int j = 0; j < d; j++)
 				t += w[j] * x[j];
 			out[k] = t;
-			top = Max(top, t);
 		}
-		for (int k = 0; k < state->n_outputs; k++)
-		{
-			out[k] = exp(out[k] - top);
-			sum += out[k];
-		}
-		for (int k = 0; k < state->n_outputs; k++)
-			out[k] /= sum;
+		learner_softmax(out, state->n_outputs, out);
 	}
 }
 

@@ -108,24 +108,6 @@ add_contributions(const Model *model, const RawValue *raw, double *x, int m, dou
 /* Points of the midpoint rule that integrates softmax gradients along the path. */
 #define PATH_POINTS 32
 
-/* softmax(z) into p (K values). */
-static void
-softmax(const double *z, int K, double *p)
-{
-	double		top = -INFINITY;
-	double		total = 0.0;
-
-	for (int k = 0; k < K; k++)
-		top = Max(top, z[k]);
-	for (int k = 0; k < K; k++)
-	{
-		p[k] = exp(z[k] - top);
-		total += p[k];
-	}
-	for (int k = 0; k < K; k++)
-		p[k] /= total;
-}
-
 /*
  * Adds to share the residual so that share sums to change: in proportion to
  * each share's size (signs kept), or, when every share is 0, to none (the
@@ -214,14 +196,14 @@ add_probability_contributions(const Model *member, const RawValue *raw, double *
 			for (int j = 0; j < F; j++)
 				dz[m] += phi[(size_t) m * (F + 1) + j];
 		}
-		softmax(z0, K, b);
+		learner_softmax(z0, K, b);
 		for (int step = 0; step < PATH_POINTS; step++)
 		{
 			double		t = (step + 0.5) / PATH_POINTS;
 
 			for (int m = 0; m < K; m++)
 				zt[m] = z0[m] + t * dz[m];
-			softmax(zt, K, pt);
+			learner_softmax(zt, K, pt);
 			for (int j = 0; j < F; j++)
 			{
 				double		mean = 0.0;
@@ -281,7 +263,7 @@ explain_classification_ensemble(const Model *model, const RawValue *raw, double 
 
 RowExplanation
 model_explain_row(const Model *model, const RawValue *raw, double *x, const double *probabilities,
-			int class_index, const char *model_name)
+			int class_index)
 {
 	RowExplanation ex;
 	const Model *first = model->n_members > 0 ? model->members[0] : model;
@@ -292,7 +274,6 @@ model_explain_row(const Model *model, const RawValue *raw, double *x, const doub
 	ex.n_columns = model->prep->n_columns;
 	ex.contribution = palloc0(sizeof(double) * Max(ex.n_columns, 1));
 	ex.class_index = -1;
-	(void) model_name;
 	if (model->task == TASK_CLASSIFICATION)
 	{
 		if (class_index < 0)

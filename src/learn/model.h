@@ -70,7 +70,6 @@ typedef struct RowExplanation
  * add_probability_contributions). x is scratch of model_input_width.
  */
 extern RowExplanation model_explain_row(const Model *model, const RawValue *raw,
-								  double *x, const double *probabilities, int class_index,
-								  const char *model_name);
+								  double *x, const double *probabilities, int class_index);
 
 #endif							/* AUTOML_MODEL_H */

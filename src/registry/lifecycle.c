@@ -365,74 +365,66 @@ grantee_name(FunctionCallInfo fcinfo)
 	return role;
 }
 
-/* A grant or revoke as one event of the audit trail, with the role in its detail. */
-static Jsonb *
-role_detail(const char *role)
-{
-	JsonBuilder b;
-
-	json_begin(&b);
-	json_key_string(&b, "role", role);
-	return json_end(&b);
-}
-
-Datum
-automl_grant(PG_FUNCTION_ARGS)
+/*
+ * automl_grant (grant true) and automl_revoke: the row of automl.grants added
+ * or removed as the extension owner, under the name's lock, and one audit
+ * event with the role in its detail. Returns whether anything changed.
+ */
+static bool
+change_grant(FunctionCallInfo fcinfo, bool grant)
 {
 	char	   *name = arg_required_text(fcinfo, 0, "model");
 	char	   *role = grantee_name(fcinfo);
 	CatalogWriter writer;
 	QueryParams p = {0};
-	bool		granted;
+	bool		changed;
 
-	catalog_check_owner(name, "grant", true);
+	catalog_check_owner(name, grant ? "grant" : "revoke", true);
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
 	catalog_begin_write(&writer);
 	catalog_lock_name(name);
 	query_add_text(&p, name);
 	query_add_text(&p, role);
-	query_add_text(&p, writer.caller);
-	query_run("INSERT INTO automl.grants (name, grantee, owner, granted_by)"
-			  " SELECT r.name, $2, r.owner, $3 FROM automl.registry r WHERE r.name OPERATOR(pg_catalog.=) $1"
-			  " ON CONFLICT (name, grantee) DO NOTHING", &p, SPI_OK_INSERT);
-	granted = SPI_processed > 0;
-	if (granted)
-		catalog_add_event(&writer, "grant", name, 0, NULL, role_detail(role));
+	if (grant)
+	{
+		query_add_text(&p, writer.caller);
+		query_run("INSERT INTO automl.grants (name, grantee, owner, granted_by)"
+				  " SELECT r.name, $2, r.owner, $3 FROM automl.registry r WHERE r.name OPERATOR(pg_catalog.=) $1"
+				  " ON CONFLICT (name, grantee) DO NOTHING", &p, SPI_OK_INSERT);
+	}
 	else
+		query_run("DELETE FROM automl.grants WHERE name OPERATOR(pg_catalog.=) $1"
+				  " AND grantee OPERATOR(pg_catalog.=) $2", &p, SPI_OK_DELETE);
+	changed = SPI_processed > 0;
+	if (changed)
+	{
+		JsonBuilder b;
+
+		json_begin(&b);
+		json_key_string(&b, "role", role);
+		catalog_add_event(&writer, grant ? "grant" : "revoke", name, 0, NULL, json_end(&b));
+	}
+	else if (grant)
 		ereport(NOTICE,
 				(errmsg("role \"%s\" was already granted model \"%s\"", role, name)));
-	catalog_end_write(&writer);
-	SPI_finish();
-	PG_RETURN_BOOL(granted);
-}
-
-Datum
-automl_revoke(PG_FUNCTION_ARGS)
-{
-	char	   *name = arg_required_text(fcinfo, 0, "model");
-	char	   *role = grantee_name(fcinfo);
-	CatalogWriter writer;
-	QueryParams p = {0};
-	bool		revoked;
-
-	catalog_check_owner(name, "revoke", true);
-	if (SPI_connect() != SPI_OK_CONNECT)
-		elog(ERROR, "SPI_connect failed");
-	catalog_begin_write(&writer);
-	catalog_lock_name(name);
-	query_add_text(&p, name);
-	query_add_text(&p, role);
-	query_run("DELETE FROM automl.grants WHERE name OPERATOR(pg_catalog.=) $1"
-			  " AND grantee OPERATOR(pg_catalog.=) $2", &p, SPI_OK_DELETE);
-	revoked = SPI_processed > 0;
-	if (revoked)
-		catalog_add_event(&writer, "revoke", name, 0, NULL, role_detail(role));
 	else
 		ereport(NOTICE,
 				(errmsg("role \"%s\" had not been granted model \"%s\"", role, name),
 				 errdetail("Members of the owner role use the model without a grant; automl.grants lists the grants.")));
 	catalog_end_write(&writer);
 	SPI_finish();
-	PG_RETURN_BOOL(revoked);
+	return changed;
+}
+
+Datum
+automl_grant(PG_FUNCTION_ARGS)
+{
+	PG_RETURN_BOOL(change_grant(fcinfo, true));
+}
+
+Datum
+automl_revoke(PG_FUNCTION_ARGS)
+{
+	PG_RETURN_BOOL(change_grant(fcinfo, false));
 }

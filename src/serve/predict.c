@@ -568,7 +568,7 @@ automl_explain(PG_FUNCTION_ARGS)
 					 errmsg("model \"%s\" has no class \"%s\"", state->model_name, wanted),
 					 errhint("automl.models lists its classes.")));
 	}
-	ex = model_explain_row(state->model, state->raw, state->x, state->out, class_index, state->model_name);
+	ex = model_explain_row(state->model, state->raw, state->x, state->out, class_index);
 
 	for (int c = 0; c <= prep->n_columns; c++)
 	{

@@ -217,13 +217,8 @@ read_member(Jsonb *hyperparams, const char *algorithm, double weight, ChampionMe
 static Jsonb *
 jsonb_field(Jsonb *object, const char *key)
 {
-	JsonbValue	k;
-	JsonbValue *v;
+	JsonbValue *v = getKeyJsonValueFromContainer(&object->root, key, strlen(key), NULL);
 
-	k.type = jbvString;
-	k.val.string.val = (char *) key;
-	k.val.string.len = strlen(key);
-	v = findJsonbValueFromContainer(&object->root, JB_FOBJECT, &k);
 	return v != NULL ? JsonbValueToJsonb(v) : NULL;
 }
 
