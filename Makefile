@@ -55,6 +55,7 @@ OBJS = \
 	src/registry/model_format.o \
 	src/registry/forecast_format.o \
 	src/registry/model_cache.o \
+	src/registry/replica.o \
 	src/train/request.o \
 	src/train/run.o \
 	src/train/tabular.o \
@@ -125,9 +126,9 @@ prove_installcheck:
 
 
 # The current version's install script: the catalog, training and serving, then
-# evaluation. Every change to these pieces also goes into the upgrade script from the
+# evaluation, then the scale-out replica. Every change to these pieces also goes into the upgrade script from the
 # previous release (see the head of sql/install/automl.sql).
-sql/install/$(EXTENSION)--$(EXTVERSION).sql: sql/install/$(EXTENSION).sql sql/install/evaluation.sql
+sql/install/$(EXTENSION)--$(EXTVERSION).sql: sql/install/$(EXTENSION).sql sql/install/evaluation.sql sql/install/scale_out.sql
 	cat $^ > $@
 
 # The source folders depend one way, in the order of the data flow (src/README.md).

@@ -192,6 +192,21 @@ DROP ROLE regress_alice, regress_bob, regress_team;
 -- error: events are append-only too
 DELETE FROM automl.events;
 
+-- The Citus set-up: on a node without Citus it says so (docs/scale-out.md); the replica
+-- it would fill stays empty on a single node, whatever the catalog did above.
+-- error: no citus extension here
+SELECT automl_citus_setup();
+SELECT count(*) AS replica_rows, automl.replica_enabled() AS replica_enabled FROM automl.replica;
+-- Only a superuser (or whom one grants it to) sets up the cluster, or reads the replica.
+CREATE ROLE regress_citus_user;
+SET ROLE regress_citus_user;
+-- errors: not for ordinary roles
+SELECT automl_citus_setup();
+SELECT count(*) FROM automl.replica;
+
+RESET ROLE;
+DROP ROLE regress_citus_user;
+
 -- Clean-up: this file's tables and view go (its roles went above);
 -- test/fixtures/clean_up.sql deletes the models and shows that nothing is left.
 DROP VIEW houses_small;

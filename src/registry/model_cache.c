@@ -10,6 +10,9 @@
  * another session is seen by the next statement and a rewritten row is never
  * served from a stale copy. Model bytes are read and deserialised only on a
  * miss.
+ *
+ * On a Citus worker the same queries read automl.replica, the coordinator's
+ * catalog as replicated for scoring (replica.c).
  */
 #include "postgres.h"
 
@@ -50,6 +53,13 @@ static MemoryContext cache_cxt = NULL;
  */
 static SPIPlanPtr lookup_deployed_plan = NULL;
 static SPIPlanPtr lookup_pinned_plan = NULL;
+
+/* The same from automl.replica, on a Citus worker (replica.c); column 10 is the readers. */
+static SPIPlanPtr replica_deployed_plan = NULL;
+static SPIPlanPtr replica_pinned_plan = NULL;
+
+#define REPLICA_LOOKUP_COLUMNS "SELECT version, xmin, cmin, ctid, monitor_enabled, sample_rate," \
+	" key_column, exclude, owner, readers FROM automl.replica WHERE name OPERATOR(pg_catalog.=) $1"
 
 static SPIPlanPtr
 saved_plan(SPIPlanPtr *plan, const char *sql, int nargs, Oid *types)
@@ -105,12 +115,32 @@ parse_ref(const char *ref, char **name, int *version)
 				 errhint("Name a model as \"name\" for its deployed version or \"name@N\" for version N.")));
 }
 
+/* On a Citus worker: whether the name is in automl.replica and the caller may score with it. */
+static bool
+replica_name_exists(const char *name)
+{
+	ReplicaRead read;
+	bool		found = false;
+	bool		isnull;
+
+	replica_begin_read(&read);
+	SPI_execute_with_args("SELECT owner, readers FROM automl.replica WHERE name OPERATOR(pg_catalog.=) $1 LIMIT 1",
+						  1, (Oid[]) {TEXTOID}, (Datum[]) {CStringGetTextDatum(name)}, NULL, true, 1);
+	replica_end_read(&read);
+	if (SPI_processed > 0)
+		found = replica_caller_may_score(&read, SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1),
+										 SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull));
+	return found;
+}
+
 static bool
 model_name_exists(const char *name)
 {
 	Oid			types[1] = {TEXTOID};
 	Datum		values[1] = {CStringGetTextDatum(name)};
 
+	if (replica_in_use())
+		return replica_name_exists(name);
 	SPI_execute_with_args("SELECT 1 FROM automl.models WHERE name OPERATOR(pg_catalog.=) $1 LIMIT 1",
 						  1, types, values, NULL, true, 1);
 	return SPI_processed > 0;
@@ -175,6 +205,8 @@ model_cache_lookup(const char *ref, char **name_out, int *version_out, MonitorSe
 	CachedModel *slot = NULL;
 	MemoryContext caller_cxt = CurrentMemoryContext;
 	int			rc;
+	bool		on_replica;
+	ReplicaRead read;
 
 	parse_ref(ref, &name, &version);
 	values[0] = CStringGetTextDatum(name);
@@ -182,7 +214,30 @@ model_cache_lookup(const char *ref, char **name_out, int *version_out, MonitorSe
 
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
-	if (version == 0)
+	on_replica = replica_in_use();
+	if (on_replica)
+	{
+		replica_begin_read(&read);
+		if (version == 0)
+			rc = SPI_execute_plan(saved_plan(&replica_deployed_plan,
+											 REPLICA_LOOKUP_COLUMNS " AND deployed", 1, types),
+								  values, NULL, true, 1);
+		else
+			rc = SPI_execute_plan(saved_plan(&replica_pinned_plan,
+											 REPLICA_LOOKUP_COLUMNS " AND version OPERATOR(pg_catalog.=) $2",
+											 2, types),
+								  values, NULL, true, 1);
+		replica_end_read(&read);
+		/* a name the caller may not score with is, to it, one that does not exist */
+		if (rc == SPI_OK_SELECT && SPI_processed > 0 &&
+			!replica_caller_may_score(&read, SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 9),
+									  SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 10, &isnull)))
+			ereport(ERROR,
+					(errcode(ERRCODE_UNDEFINED_OBJECT),
+					 errmsg("model \"%s\" does not exist", name),
+					 errhint("automl.models lists the trained models.")));
+	}
+	else if (version == 0)
 		rc = SPI_execute_plan(saved_plan(&lookup_deployed_plan,
 										 "SELECT d.version, m.xmin, m.cmin, m.ctid,"
 										 " o.enabled, o.sample_rate, o.key_column, o.exclude, r.owner"
@@ -243,11 +298,19 @@ model_cache_lookup(const char *ref, char **name_out, int *version_out, MonitorSe
 		Datum		bytes_datum;
 		bytea	   *bytes;
 
-		rc = SPI_execute_with_args("SELECT model_bytes FROM automl.models"
+		if (on_replica)
+			replica_begin_read(&read);
+		rc = SPI_execute_with_args(on_replica
+								   ? "SELECT model_bytes FROM automl.replica"
+								   " WHERE name OPERATOR(pg_catalog.=) $1"
+								   " AND version OPERATOR(pg_catalog.=) $2"
+								   : "SELECT model_bytes FROM automl.models"
 								   " WHERE name OPERATOR(pg_catalog.=) $1"
 								   " AND version OPERATOR(pg_catalog.=) $2",
 								   2, types, (Datum[]) {values[0], Int32GetDatum(version)},
 								   NULL, true, 1);
+		if (on_replica)
+			replica_end_read(&read);
 		if (rc != SPI_OK_SELECT || SPI_processed != 1)
 			elog(ERROR, "automl could not read the bytes of model \"%s\" version %d", name, version);
 		bytes_datum = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);

@@ -148,6 +148,26 @@ extern void catalog_end_write(CatalogWriter *writer);
 
 extern const char *catalog_extension_version(void);
 
+/* ---- the scoring replica on Citus workers (replica.c, sql/install/scale_out.sql) ---- */
+
+/* Whether this backend runs on a Citus worker, where models come from automl.replica. Connected to SPI. */
+extern bool replica_in_use(void);
+
+/* automl.replica is read as the extension owner, with Citus's nested execution allowed. */
+typedef struct ReplicaRead
+{
+	Oid			caller;			/* the role that scores */
+	Oid			saved_user;
+	int			saved_context;
+	int			guc_nest_level;
+} ReplicaRead;
+
+extern void replica_begin_read(ReplicaRead *read);
+extern void replica_end_read(ReplicaRead *read);
+
+/* Whether read->caller may score with a name of this owner and these automl.grants grantees (name[]). */
+extern bool replica_caller_may_score(const ReplicaRead *read, const char *owner, Datum readers);
+
 /* ---- per-backend cache (model_cache.c) ---- */
 
 /* How a model name's predictions are logged (automl.monitors), read with its version. */

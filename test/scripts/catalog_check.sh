@@ -45,8 +45,12 @@ EXPECTED_LABELS=$(
 	cat <<'EOF'
 automl.caller_owns(name)|stable|safe
 automl.forbid_change()|volatile|safe
+automl.replica_enabled()|stable|safe
+automl.replica_follow()|volatile|unsafe
+automl.replica_sync(text)|volatile|unsafe
 automl_calibration_curve(text,text,integer)|stable|restricted
 automl_check_alerts(text)|volatile|unsafe
+automl_citus_setup()|volatile|unsafe
 automl_confusion_matrix(text,text,integer)|stable|restricted
 automl_data_quality(text,timestamp with time zone,timestamp with time zone)|stable|safe
 automl_delete(text,text)|volatile|unsafe
@@ -173,6 +177,7 @@ EOF
 # A query per PARALLEL SAFE function (a trigger function cannot be called by a query).
 declare -A CALL=(
 	["automl.caller_owns(name)"]="SELECT automl.caller_owns(current_user)"
+	["automl.replica_enabled()"]="SELECT automl.replica_enabled()"
 	["automl_data_quality(text,timestamp with time zone,timestamp with time zone)"]="SELECT * FROM automl_data_quality('cc_clf') ORDER BY feature"
 	["automl_drift(text,timestamp with time zone,timestamp with time zone)"]="SELECT * FROM automl_drift('cc_clf') ORDER BY feature NULLS FIRST, kind"
 	["automl_explain(text,anyelement,text)"]="SELECT e.* FROM cc_rows r, automl_explain('cc_clf', r) e WHERE r.id <= 3"
