@@ -2,7 +2,7 @@
 -- Scale-out on Citus (docs/scale-out.md) -----------------------------------
 
 -- What a Citus worker needs to score: every live version's bytes, which version is
--- deployed, who may score, and the name's log settings. The catalog stays on the
+-- deployed, and who may score. The catalog stays on the
 -- coordinator, the one source of truth; automl_citus_setup() makes this table a Citus
 -- reference table, and from then on the triggers below copy every change of the catalog
 -- into it in the same transaction, so a worker's next statement sees a deployment.
@@ -14,13 +14,9 @@ CREATE TABLE automl.replica (
     deployed        boolean NOT NULL,
     owner           name    NOT NULL,
     readers         name[]  NOT NULL,
-    monitor_enabled boolean,
-    sample_rate     float8,
-    key_column      text,
-    exclude         text[],
     PRIMARY KEY (name, version)
 );
-COMMENT ON TABLE automl.replica IS 'on a Citus cluster, the live model versions and their deployment, readers and log settings, replicated to every node for scoring there (automl_citus_setup)';
+COMMENT ON TABLE automl.replica IS 'on a Citus cluster, the live model versions, their deployment and readers, replicated to every node for scoring there (automl_citus_setup)';
 REVOKE ALL ON automl.replica FROM PUBLIC;
 
 -- Whether automl.replica is a Citus table (automl_citus_setup has run).
@@ -49,7 +45,6 @@ DECLARE
     the_owner   name;
     dep         integer;
     the_readers name[];
-    mon         record;
     live        integer[];
     present     integer[];
     v           record;
@@ -63,8 +58,6 @@ BEGIN
     ORDER BY d.id DESC LIMIT 1;
     SELECT coalesce(array_agg(g.grantee ORDER BY g.grantee), '{}') INTO the_readers
     FROM automl.grants g WHERE g.name = model_name;
-    SELECT o.enabled, o.sample_rate, o.key_column, o.exclude INTO mon
-    FROM automl.monitors o WHERE o.name = model_name;
     SELECT coalesce(array_agg(m.version), '{}') INTO live
     FROM automl.models m WHERE m.name = model_name AND m.model_bytes IS NOT NULL;
     SELECT coalesce(array_agg(p.version), '{}') INTO present
@@ -76,19 +69,15 @@ BEGIN
     FOR v IN SELECT m.version, m.model_bytes FROM automl.models m
              WHERE m.name = model_name AND m.model_bytes IS NOT NULL
                AND NOT (m.version = ANY (present)) LOOP
-        INSERT INTO automl.replica (name, version, model_bytes, deployed, owner, readers,
-                                    monitor_enabled, sample_rate, key_column, exclude)
+        INSERT INTO automl.replica (name, version, model_bytes, deployed, owner, readers)
         VALUES (model_name, v.version, v.model_bytes, v.version IS NOT DISTINCT FROM dep,
-                the_owner, the_readers, mon.enabled, mon.sample_rate, mon.key_column, mon.exclude);
+                the_owner, the_readers);
     END LOOP;
     UPDATE automl.replica
-    SET deployed = version IS NOT DISTINCT FROM dep, owner = the_owner, readers = the_readers,
-        monitor_enabled = mon.enabled, sample_rate = mon.sample_rate,
-        key_column = mon.key_column, exclude = mon.exclude
+    SET deployed = version IS NOT DISTINCT FROM dep, owner = the_owner, readers = the_readers
     WHERE name = model_name
-      AND (deployed, owner, readers, monitor_enabled, sample_rate, key_column, exclude)
-          IS DISTINCT FROM (version IS NOT DISTINCT FROM dep, the_owner, the_readers,
-                            mon.enabled, mon.sample_rate, mon.key_column, mon.exclude);
+      AND (deployed, owner, readers)
+          IS DISTINCT FROM (version IS NOT DISTINCT FROM dep, the_owner, the_readers);
 END
 $$;
 COMMENT ON FUNCTION automl.replica_sync(text) IS 'copy one model name''s catalog state into automl.replica (on a Citus cluster)';
@@ -112,8 +101,6 @@ CREATE TRIGGER replica_follow AFTER INSERT OR DELETE ON automl.deployments
     FOR EACH ROW EXECUTE FUNCTION automl.replica_follow();
 CREATE TRIGGER replica_follow AFTER INSERT OR UPDATE OR DELETE ON automl.grants
     FOR EACH ROW EXECUTE FUNCTION automl.replica_follow();
-CREATE TRIGGER replica_follow AFTER INSERT OR UPDATE OR DELETE ON automl.monitors
-    FOR EACH ROW EXECUTE FUNCTION automl.replica_follow();
 
 -- The one call of the set-up on a Citus coordinator. Idempotent.
 -- VOLATILE PARALLEL UNSAFE: it creates a Citus table and writes.
@@ -135,6 +122,11 @@ BEGIN
         PERFORM create_reference_table('automl.replica');
     END IF;
     PERFORM automl.replica_sync(r.name) FROM automl.registry r;
+    IF EXISTS (SELECT 1 FROM automl.monitors o WHERE o.enabled) THEN
+        RAISE WARNING 'predictions scored on Citus workers are not logged'
+            USING DETAIL = 'Statements that Citus pushes down to the workers score there; only rows scored on the coordinator reach automl.predictions.',
+                  HINT = 'See docs/scale-out.md.';
+    END IF;
     SELECT count(*) INTO n FROM automl.replica;
     RETURN n;
 END
