@@ -346,7 +346,9 @@ SELECT automl_model_card('Sales Model');
 SELECT automl_model_card_json('Sales Model');
 SELECT * FROM automl_forecast('Store Forecast');
 
--- the training progress shows nothing of the others'
+-- its own purge (it owns no model: nothing to purge) and the training progress show
+-- nothing of the others'
+SELECT automl_purge_predictions('1 day') AS purged;
 SELECT count(*) AS trainings FROM automl_training_progress();
 RESET ROLE;
 

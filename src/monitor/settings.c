@@ -391,7 +391,9 @@ automl_purge_predictions(PG_FUNCTION_ARGS)
 			  " AND ($2::text IS NOT NULL OR automl.caller_owns(r.owner))", &p, SPI_OK_SELECT);
 	query_add(&p, TEXTARRAYOID, SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &(bool) {false}),
 			  SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1) == NULL);
-	p.values[2] = SPI_datumTransfer(p.values[2], false, -1);
+	/* NULL when the caller owns no model: nothing to copy (and nothing to delete) */
+	if (p.nulls[2] != 'n')
+		p.values[2] = SPI_datumTransfer(p.values[2], false, -1);
 
 	catalog_begin_write(&writer);
 	query_run("DELETE FROM automl.predictions WHERE model OPERATOR(pg_catalog.=) ANY ($3)"
