@@ -150,6 +150,8 @@ SELECT automl_monitor('Amount Model', feature_thresholds => '[]');
 SELECT automl_monitor('Amount Model', feature_thresholds => '{"Unit Price": {"threshold": -1}}');
 SELECT automl_monitor('Amount Model', feature_thresholds => '{"Unit Price": {"limit": 0.3}}');
 SELECT automl_monitor('Amount Model', exclude => ARRAY['region']);
+SELECT automl_monitor('Amount Model', exclude => ARRAY[NULL]);
+SELECT automl_monitor('Amount Model', exclude => ARRAY[['Region']]);
 SELECT automl_monitor('Store Forecast');
 
 SELECT name, enabled, key_column, exclude FROM automl_monitor('Amount Model', key => 'id', exclude => ARRAY['Region']);

@@ -88,6 +88,20 @@ automl_monitor(PG_FUNCTION_ARGS)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("drift_window must be longer than zero")));
+	/* as automl_train's exclude: a NULL would be stored and match no feature */
+	if (!PG_ARGISNULL(4))
+	{
+		ArrayType  *exclude = PG_GETARG_ARRAYTYPE_P(4);
+
+		if (ARR_NDIM(exclude) > 1)
+			ereport(ERROR,
+					(errcode(ERRCODE_ARRAY_SUBSCRIPT_ERROR),
+					 errmsg("exclude must be a one-dimensional array")));
+		if (array_contains_nulls(exclude))
+			ereport(ERROR,
+					(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+					 errmsg("exclude must not contain NULL")));
+	}
 
 	catalog_check_owner(model, "monitor", true);
 	monitor_refuse_forecast(model);
