@@ -257,12 +257,13 @@ SELECT * FROM automl_lift_curve('Amount Model', 'bi_one');
 SELECT * FROM automl_lift_curve('no model', 'bi_one');
 
 -- errors: fairness: NULL arguments, an empty relation, sensitive columns spelled otherwise
--- or empty, a regression
+-- or empty, the target as sensitive column, a regression
 SELECT * FROM automl_fairness(NULL, 'bi_one', 'Region');
 SELECT * FROM automl_fairness('Sales Model', NULL, 'Region');
 SELECT * FROM automl_fairness('Sales Model', 'bi_empty', 'Region');
 SELECT * FROM automl_fairness('Sales Model', 'bi_one', 'region');
 SELECT * FROM automl_fairness('Sales Model', 'bi_one', '');
+SELECT * FROM automl_fairness('Sales Model', 'bi_one', 'Bought');
 SELECT * FROM automl_fairness('Amount Model', 'bi_one', 'Region');
 
 -- errors: importance: an empty relation, a missing feature, an unknown relation or
