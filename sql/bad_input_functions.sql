@@ -216,6 +216,9 @@ SELECT sum(rows) AS rows FROM automl_calibration_curve('Sales Model', 'bi_one');
 SELECT sum(rows) AS rows FROM automl_lift_curve('Sales Model', 'bi_one');
 SELECT sensitive_value, rows FROM automl_fairness('Sales Model', 'bi_one', 'Region');
 SELECT sensitive_value, rows FROM automl_fairness('Sales Model', '"Bad Input"."Sales Data"', 'Region') ORDER BY 1;
+-- permutation importance on rows of one class, where the ROC AUC is undefined: NULL
+SELECT feature, importance, importance_std, share, rank
+FROM automl_feature_importance('Sales Model', 'bi_one') WHERE method = 'permutation' ORDER BY rank;
 -- NULL for the optional arguments: the defaults
 SELECT count(*) AS metrics FROM automl_evaluate('Sales Model', 'bi_one', NULL, NULL, NULL);
 SELECT count(*) AS features FROM automl_feature_importance('Sales Model', NULL, NULL, NULL);
