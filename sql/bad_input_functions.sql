@@ -110,6 +110,15 @@ SELECT automl_revoke('Sales Model', NULL);
 SELECT automl_revoke('Sales Model', 'regress_bi_nobody');
 SELECT automl_revoke('no model', 'public');
 
+-- errors: automl_version_at: NULL arguments, an unknown model, a reference where a name is due
+SELECT automl_version_at(NULL);
+SELECT automl_version_at('Sales Model', NULL);
+SELECT automl_version_at('no model');
+SELECT automl_version_at('Sales Model@1');
+
+-- NULL is the answer for a time before the first deployment
+SELECT automl_version_at('Sales Model', '2000-01-01') IS NULL AS before_any, automl_version_at('Sales Model') AS now_serving;
+
 -- NULL for the optional arguments: keep (set_policy), no reason (deploy, rollback)
 SELECT * FROM automl_set_policy('Sales Model', NULL, NULL);
 SELECT name, version FROM automl_deploy('Sales Model', 1, NULL);
@@ -336,6 +345,7 @@ SELECT automl_delete('Sales Model');
 SELECT * FROM automl_set_policy('Sales Model', auto_deploy => false);
 SELECT automl_grant('Sales Model', 'regress_bi_stranger');
 SELECT automl_revoke('Sales Model', 'public');
+SELECT automl_version_at('Sales Model');
 SELECT * FROM automl_retrain('Amount Model');
 SELECT * FROM automl_retrain_if_needed('Amount Model');
 SELECT automl_schedule_retrain('Amount Model', '0 3 * * *');
@@ -377,6 +387,7 @@ SELECT automl_grant('Sales Model', 'regress_bi_reader') AS granted, automl_grant
 SET ROLE regress_bi_reader;
 SELECT automl_predict_label('Sales Model', s) IN ('true', 'false') AS scored FROM bi_one s;
 SELECT count(*) > 0 AS forecast FROM automl_forecast('Store Forecast');
+SELECT automl_version_at('Sales Model') AS serving;
 SELECT count(*) AS metrics FROM automl_evaluate('Sales Model', 'bi_one');
 -- errors: what only the owner may do
 SELECT * FROM automl_retrain_if_needed('Amount Model');
