@@ -125,13 +125,16 @@ SELECT name, version FROM automl_deploy('Sales Model', 1, NULL);
 
 -- Retraining -----------------------------------------------------------------------
 
--- errors: NULL and unknown models; scheduling checks the model before pg_cron
+-- errors: NULL and unknown models, "if needed" for a forecast (which has no monitor);
+-- scheduling checks the model before pg_cron
 SELECT * FROM automl_retrain_if_needed(NULL);
 SELECT * FROM automl_retrain_if_needed('no model');
 SELECT automl_schedule_retrain(NULL, '0 3 * * *');
 SELECT automl_schedule_retrain('no model', '0 3 * * *');
 SELECT automl_unschedule_retrain(NULL);
 SELECT automl_unschedule_retrain('no model');
+SELECT * FROM automl_retrain_if_needed('Store Forecast', max_age => '1 day');
+SELECT automl_schedule_retrain('Store Forecast', '0 3 * * *', max_age => '1 day');
 
 -- NULL max_age: no age limit (nothing else says it is needed here)
 SELECT name, version, deployed, reason FROM automl_retrain_if_needed('Amount Model', NULL);
