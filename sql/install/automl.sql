@@ -446,13 +446,28 @@ COMMENT ON FUNCTION automl_revoke IS 'withdraw what automl_grant gave a role; tr
 
 CREATE FUNCTION automl_version_at(model text, at timestamptz DEFAULT now())
 RETURNS integer
-LANGUAGE sql STABLE PARALLEL SAFE
+LANGUAGE plpgsql STABLE PARALLEL SAFE
 SET search_path = pg_catalog, pg_temp
-BEGIN ATOMIC
-    SELECT d.version FROM automl.deployments d
-    WHERE d.name = automl_version_at.model AND d.deployed_at <= automl_version_at.at
-    ORDER BY d.id DESC LIMIT 1;
-END;
+AS $version_at$
+BEGIN
+    IF automl_version_at.model IS NULL THEN
+        RAISE EXCEPTION 'model must not be NULL' USING ERRCODE = 'null_value_not_allowed';
+    END IF;
+    IF automl_version_at.at IS NULL THEN
+        RAISE EXCEPTION 'at must not be NULL' USING ERRCODE = 'null_value_not_allowed',
+            HINT = 'Leave it out for the version that serves now.';
+    END IF;
+    -- NULL only for a time before its first deployment: an unknown name (or one the
+    -- caller may not see) is an error, as in every other function
+    IF NOT EXISTS (SELECT 1 FROM automl.registry r WHERE r.name = automl_version_at.model) THEN
+        RAISE EXCEPTION 'model "%" does not exist', automl_version_at.model USING ERRCODE = 'undefined_object',
+            HINT = 'automl.models lists the trained models.';
+    END IF;
+    RETURN (SELECT d.version FROM automl.deployments d
+            WHERE d.name = automl_version_at.model AND d.deployed_at <= automl_version_at.at
+            ORDER BY d.id DESC LIMIT 1);
+END
+$version_at$;
 COMMENT ON FUNCTION automl_version_at IS 'the version of the model that served at a given time';
 
 -- Monitoring ---------------------------------------------------------------

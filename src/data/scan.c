@@ -141,12 +141,14 @@ describe_columns(Frame *frame, Oid relid, const char *target, List *exclude, Str
 	{
 		Form_pg_attribute att = TupleDescAttr(desc, i);
 		const char *name = NameStr(att->attname);
-		Oid			base_type = getBaseType(att->atttypid);
+		Oid			base_type;
 		FeatureKind kind;
 		FrameColumn *col;
 
+		/* a dropped column keeps its place, with no type */
 		if (att->attisdropped)
 			continue;
+		base_type = getBaseType(att->atttypid);
 		if (strcmp(name, target) == 0)
 		{
 			found_target = true;

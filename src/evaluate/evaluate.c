@@ -223,11 +223,15 @@ evaluation_column(const Evaluation *ev, const char *name, const char *argname)
 		if (strcmp(ev->frame->columns[c].name, name) == 0)
 			return &ev->frame->columns[c];
 	}
+	if (strcmp(name, ev->target) == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("%s column \"%s\" is the target column of model \"%s\"", argname, name, ev->name),
+				 errhint("The target column cannot slice its own metrics.")));
 	ereport(ERROR,
 			(errcode(ERRCODE_UNDEFINED_COLUMN),
 			 errmsg("%s column \"%s\" is not a column of the relation", argname, name),
-			 errhint(strcmp(name, ev->target) == 0 ? "The target column cannot slice its own metrics."
-					 : "Name a column of a supported type: numbers, booleans, text, dates or times.")));
+			 errhint("Name a column of a supported type: numbers, booleans, text, dates or times.")));
 	return NULL;
 }
 

@@ -239,7 +239,10 @@ compare_by_value_desc(const void *a, const void *b, void *arg)
 	double		x = value[*(const int *) a],
 				y = value[*(const int *) b];
 
-	if (x != y)
+	/* an undefined importance (NaN) last */
+	if (isnan(x) != isnan(y))
+		return isnan(x) ? 1 : -1;
+	if (!isnan(x) && x != y)
 		return x < y ? 1 : -1;
 	return *(const int *) a - *(const int *) b;
 }
@@ -266,9 +269,11 @@ put_importance(ReturnSetInfo *rsinfo, const Model *model, const Importance *imp)
 
 		values[0] = CStringGetTextDatum(model->prep->columns[c].name);
 		values[1] = CStringGetTextDatum(imp->method);
+		/* undefined on these rows (the metric is: ROC AUC of one class): NULL, as automl_evaluate */
 		values[2] = Float8GetDatum(imp->value[c]);
+		nulls[2] = isnan(imp->value[c]);
 		values[3] = imp->std ? Float8GetDatum(imp->std[c]) : (Datum) 0;
-		nulls[3] = imp->std == NULL;
+		nulls[3] = imp->std == NULL || isnan(imp->std[c]);
 		values[4] = Float8GetDatum(total > 0 ? Max(imp->value[c], 0.0) / total : 0.0);
 		values[5] = Int32GetDatum(r + 1);
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);

@@ -88,6 +88,20 @@ automl_monitor(PG_FUNCTION_ARGS)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("drift_window must be longer than zero")));
+	/* as automl_train's exclude: a NULL would be stored and match no feature */
+	if (!PG_ARGISNULL(4))
+	{
+		ArrayType  *exclude = PG_GETARG_ARRAYTYPE_P(4);
+
+		if (ARR_NDIM(exclude) > 1)
+			ereport(ERROR,
+					(errcode(ERRCODE_ARRAY_SUBSCRIPT_ERROR),
+					 errmsg("exclude must be a one-dimensional array")));
+		if (array_contains_nulls(exclude))
+			ereport(ERROR,
+					(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+					 errmsg("exclude must not contain NULL")));
+	}
 
 	catalog_check_owner(model, "monitor", true);
 	monitor_refuse_forecast(model);
@@ -400,7 +414,9 @@ automl_purge_predictions(PG_FUNCTION_ARGS)
 			  " AND ($2::text IS NOT NULL OR automl.caller_owns(r.owner))", &p, SPI_OK_SELECT);
 	query_add(&p, TEXTARRAYOID, SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &(bool) {false}),
 			  SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1) == NULL);
-	p.values[2] = SPI_datumTransfer(p.values[2], false, -1);
+	/* NULL when the caller owns no model: nothing to copy (and nothing to delete) */
+	if (p.nulls[2] != 'n')
+		p.values[2] = SPI_datumTransfer(p.values[2], false, -1);
 
 	catalog_begin_write(&writer);
 	query_run("DELETE FROM automl.predictions WHERE model OPERATOR(pg_catalog.=) ANY ($3)"

@@ -246,6 +246,31 @@ extension_schema(void)
 	return schema_of_extension("automl");
 }
 
+/*
+ * "If needed" asks the model's monitor, and a forecast has none (automl_monitor
+ * refuses it): without this its drift query fails deep inside, or a scheduled job
+ * fails at every run.
+ */
+static void
+refuse_forecast_if_needed(const char *model)
+{
+	QueryParams p = {0};
+	bool		forecast;
+
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	query_add_text(&p, model);
+	query_run("SELECT 1 FROM automl.deployed d WHERE d.name OPERATOR(pg_catalog.=) $1"
+			  " AND d.task OPERATOR(pg_catalog.=) 'forecast'", &p, SPI_OK_SELECT);
+	forecast = SPI_processed > 0;
+	SPI_finish();
+	if (forecast)
+		ereport(ERROR,
+				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
+				 errmsg("model \"%s\" forecasts a time series, which has no monitor to say when retraining is needed", model),
+				 errhint("Retrain it with automl_retrain, or schedule that with if_needed => false.")));
+}
+
 Datum
 automl_retrain_if_needed(PG_FUNCTION_ARGS)
 {
@@ -257,6 +282,7 @@ automl_retrain_if_needed(PG_FUNCTION_ARGS)
 	bool		isnull;
 
 	catalog_check_owner(model, "retrain", true);
+	refuse_forecast_if_needed(model);
 	if (!PG_ARGISNULL(1))
 	{
 		Interval   *age = PG_GETARG_INTERVAL_P(1);
@@ -434,6 +460,8 @@ automl_schedule_retrain(PG_FUNCTION_ARGS)
 				 errhint("A cron expression, for example '0 3 * * *' for 03:00 every day.")));
 	schedule = text_to_cstring(PG_GETARG_TEXT_PP(1));
 	catalog_check_owner(model, "schedule retraining of", true);
+	if (if_needed)
+		refuse_forecast_if_needed(model);
 
 	if (if_needed)
 		command = psprintf("SELECT * FROM %s.automl_retrain_if_needed(%s%s)", extension_schema(),
