@@ -197,6 +197,7 @@ DELETE FROM automl.events;
 -- error: no citus extension here
 SELECT automl_citus_setup();
 SELECT count(*) AS replica_rows, automl.replica_enabled() AS replica_enabled FROM automl.replica;
+SELECT automl_collect_predictions() AS collected_on_one_node;
 -- Only a superuser (or whom one grants it to) sets up the cluster, or reads the replica.
 CREATE ROLE regress_citus_user;
 SET ROLE regress_citus_user;

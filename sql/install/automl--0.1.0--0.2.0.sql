@@ -137,141 +137,6 @@ ALTER VIEW automl.performance SET (security_invoker = true);
 -- version over pg_roles made a one-row scoring statement of another role 4x slower)
 CREATE OR REPLACE FUNCTION automl.caller_owns(owner name) RETURNS boolean
 AS 'MODULE_PATHNAME', 'automl_caller_owns' LANGUAGE C STABLE PARALLEL SAFE;
-
--- Scale-out on Citus (docs/scale-out.md) -----------------------------------
-
--- What a Citus worker needs to score: every live version's bytes, which version is
--- deployed, and who may score. The catalog stays on the
--- coordinator, the one source of truth; automl_citus_setup() makes this table a Citus
--- reference table, and from then on the triggers below copy every change of the catalog
--- into it in the same transaction, so a worker's next statement sees a deployment.
--- On a single node it stays empty and the triggers return at once.
-CREATE TABLE automl.replica (
-    name            text    NOT NULL,
-    version         integer NOT NULL,
-    model_bytes     bytea   NOT NULL,
-    deployed        boolean NOT NULL,
-    owner           name    NOT NULL,
-    readers         name[]  NOT NULL,
-    PRIMARY KEY (name, version)
-);
-COMMENT ON TABLE automl.replica IS 'on a Citus cluster, the live model versions, their deployment and readers, replicated to every node for scoring there (automl_citus_setup)';
-REVOKE ALL ON automl.replica FROM PUBLIC;
-
--- Whether automl.replica is a Citus table (automl_citus_setup has run).
--- STABLE PARALLEL SAFE: it reads Citus's metadata, if Citus is there.
-CREATE FUNCTION automl.replica_enabled() RETURNS boolean
-LANGUAGE plpgsql STABLE PARALLEL SAFE SET search_path = pg_catalog, pg_temp AS $$
-DECLARE
-    found boolean;
-BEGIN
-    IF to_regclass('pg_catalog.pg_dist_partition') IS NULL THEN
-        RETURN false;
-    END IF;
-    EXECUTE 'SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_dist_partition'
-            ' WHERE logicalrelid OPERATOR(pg_catalog.=) ''automl.replica''::regclass)' INTO found;
-    RETURN found;
-END
-$$;
-COMMENT ON FUNCTION automl.replica_enabled() IS 'whether automl.replica is a Citus reference table (automl_citus_setup has run)';
-
--- Brings one name's rows of automl.replica in line with the catalog. Sends only what
--- changed: a version's bytes once, the per-name columns where they differ.
--- VOLATILE PARALLEL UNSAFE: it writes.
-CREATE FUNCTION automl.replica_sync(model_name text) RETURNS void
-LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE SET search_path = pg_catalog, pg_temp AS $$
-DECLARE
-    the_owner   name;
-    dep         integer;
-    the_readers name[];
-    live        integer[];
-    present     integer[];
-    v           record;
-BEGIN
-    SELECT r.owner INTO the_owner FROM automl.registry r WHERE r.name = model_name;
-    IF the_owner IS NULL THEN
-        DELETE FROM automl.replica WHERE name = model_name;
-        RETURN;
-    END IF;
-    SELECT d.version INTO dep FROM automl.deployments d WHERE d.name = model_name
-    ORDER BY d.id DESC LIMIT 1;
-    SELECT coalesce(array_agg(g.grantee ORDER BY g.grantee), '{}') INTO the_readers
-    FROM automl.grants g WHERE g.name = model_name;
-    SELECT coalesce(array_agg(m.version), '{}') INTO live
-    FROM automl.models m WHERE m.name = model_name AND m.model_bytes IS NOT NULL;
-    SELECT coalesce(array_agg(p.version), '{}') INTO present
-    FROM automl.replica p WHERE p.name = model_name;
-
-    IF NOT present <@ live THEN
-        DELETE FROM automl.replica WHERE name = model_name AND NOT (version = ANY (live));
-    END IF;
-    FOR v IN SELECT m.version, m.model_bytes FROM automl.models m
-             WHERE m.name = model_name AND m.model_bytes IS NOT NULL
-               AND NOT (m.version = ANY (present)) LOOP
-        INSERT INTO automl.replica (name, version, model_bytes, deployed, owner, readers)
-        VALUES (model_name, v.version, v.model_bytes, v.version IS NOT DISTINCT FROM dep,
-                the_owner, the_readers);
-    END LOOP;
-    UPDATE automl.replica
-    SET deployed = version IS NOT DISTINCT FROM dep, owner = the_owner, readers = the_readers
-    WHERE name = model_name
-      AND (deployed, owner, readers)
-          IS DISTINCT FROM (version IS NOT DISTINCT FROM dep, the_owner, the_readers);
-END
-$$;
-COMMENT ON FUNCTION automl.replica_sync(text) IS 'copy one model name''s catalog state into automl.replica (on a Citus cluster)';
-
--- The trigger of every catalog table whose rows a worker's scoring depends on.
-CREATE FUNCTION automl.replica_follow() RETURNS trigger
-LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE SET search_path = pg_catalog, pg_temp AS $$
-BEGIN
-    IF automl.replica_enabled() THEN
-        PERFORM automl.replica_sync(CASE WHEN TG_OP = 'DELETE' THEN OLD.name ELSE NEW.name END);
-    END IF;
-    RETURN NULL;
-END
-$$;
-COMMENT ON FUNCTION automl.replica_follow() IS 'trigger of the catalog tables: on a Citus cluster, copies the changed name into automl.replica';
-CREATE TRIGGER replica_follow AFTER INSERT OR UPDATE OR DELETE ON automl.registry
-    FOR EACH ROW EXECUTE FUNCTION automl.replica_follow();
-CREATE TRIGGER replica_follow AFTER INSERT OR UPDATE OR DELETE ON automl.models
-    FOR EACH ROW EXECUTE FUNCTION automl.replica_follow();
-CREATE TRIGGER replica_follow AFTER INSERT OR DELETE ON automl.deployments
-    FOR EACH ROW EXECUTE FUNCTION automl.replica_follow();
-CREATE TRIGGER replica_follow AFTER INSERT OR UPDATE OR DELETE ON automl.grants
-    FOR EACH ROW EXECUTE FUNCTION automl.replica_follow();
-
--- The one call of the set-up on a Citus coordinator. Idempotent.
--- VOLATILE PARALLEL UNSAFE: it creates a Citus table and writes.
-CREATE FUNCTION @extschema@.automl_citus_setup() RETURNS bigint
-LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE SET search_path = pg_catalog, pg_temp AS $$
-DECLARE
-    n bigint;
-BEGIN
-    IF NOT EXISTS (SELECT 1 FROM pg_extension WHERE extname = 'citus') THEN
-        RAISE EXCEPTION 'automl_citus_setup needs the citus extension'
-            USING ERRCODE = 'feature_not_supported',
-                  HINT = 'Run it on a Citus coordinator, after CREATE EXTENSION citus; a single node needs no set-up.';
-    END IF;
-    IF (SELECT groupid FROM pg_dist_local_group) <> 0 THEN
-        RAISE EXCEPTION 'automl_citus_setup runs on the coordinator, not on a worker'
-            USING ERRCODE = 'feature_not_supported';
-    END IF;
-    IF NOT automl.replica_enabled() THEN
-        PERFORM create_reference_table('automl.replica');
-    END IF;
-    PERFORM automl.replica_sync(r.name) FROM automl.registry r;
-    IF EXISTS (SELECT 1 FROM automl.monitors o WHERE o.enabled) THEN
-        RAISE WARNING 'predictions scored on Citus workers are not logged'
-            USING DETAIL = 'Statements that Citus pushes down to the workers score there; only rows scored on the coordinator reach automl.predictions.',
-                  HINT = 'See docs/scale-out.md.';
-    END IF;
-    SELECT count(*) INTO n FROM automl.replica;
-    RETURN n;
-END
-$$;
-COMMENT ON FUNCTION @extschema@.automl_citus_setup() IS 'on a Citus coordinator: replicate what scoring needs to every node (automl.replica); returns the number of model versions replicated';
-REVOKE EXECUTE ON FUNCTION @extschema@.automl_citus_setup() FROM PUBLIC;
 -- automl_version_at: a NULL argument or an unknown model is an error (it answered NULL,
 -- as for a time before the first deployment)
 CREATE OR REPLACE FUNCTION @extschema@.automl_version_at(model text, at timestamptz DEFAULT now())
@@ -298,3 +163,224 @@ BEGIN
             ORDER BY d.id DESC LIMIT 1);
 END
 $version_at$;
+
+-- Scale-out on Citus (docs/scale-out.md) -----------------------------------
+
+-- What a Citus worker needs to score and log: every live version's bytes, which version
+-- is deployed, who may score, the name's log settings and when the name was created. The catalog stays on the
+-- coordinator, the one source of truth; automl_citus_setup() makes this table a Citus
+-- reference table, and from then on the triggers below copy every change of the catalog
+-- into it in the same transaction, so a worker's next statement sees a deployment.
+-- On a single node it stays empty and the triggers return at once.
+CREATE TABLE automl.replica (
+    name            text    NOT NULL,
+    version         integer NOT NULL,
+    model_bytes     bytea   NOT NULL,
+    deployed        boolean NOT NULL,
+    owner           name    NOT NULL,
+    readers         name[]  NOT NULL,
+    created_at      timestamptz NOT NULL,
+    monitor_enabled boolean,
+    sample_rate     float8,
+    key_column      text,
+    exclude         text[],
+    PRIMARY KEY (name, version)
+);
+COMMENT ON TABLE automl.replica IS 'on a Citus cluster, the live model versions, their deployment, readers and log settings, replicated to every node for scoring there (automl_citus_setup)';
+REVOKE ALL ON automl.replica FROM PUBLIC;
+
+-- Whether automl.replica is a Citus table (automl_citus_setup has run).
+-- STABLE PARALLEL SAFE: it reads Citus's metadata, if Citus is there.
+CREATE FUNCTION automl.replica_enabled() RETURNS boolean
+LANGUAGE plpgsql STABLE PARALLEL SAFE SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    found boolean;
+BEGIN
+    IF to_regclass('pg_catalog.pg_dist_partition') IS NULL THEN
+        RETURN false;
+    END IF;
+    EXECUTE 'SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_dist_partition'
+            ' WHERE logicalrelid OPERATOR(pg_catalog.=) ''automl.replica''::regclass)' INTO found;
+    RETURN found;
+END
+$$;
+COMMENT ON FUNCTION automl.replica_enabled() IS 'whether automl.replica is a Citus reference table (automl_citus_setup has run)';
+
+-- Brings one name's rows of automl.replica in line with the catalog. Sends only what
+-- changed: a version's bytes once, the per-name columns where they differ.
+-- VOLATILE PARALLEL UNSAFE: it writes.
+CREATE FUNCTION automl.replica_sync(model_name text) RETURNS void
+LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    the_owner   name;
+    created     timestamptz;
+    mon         record;
+    dep         integer;
+    the_readers name[];
+    live        integer[];
+    present     integer[];
+    v           record;
+BEGIN
+    SELECT r.owner, r.created_at INTO the_owner, created FROM automl.registry r WHERE r.name = model_name;
+    IF the_owner IS NULL THEN
+        DELETE FROM automl.replica WHERE name = model_name;
+        RETURN;
+    END IF;
+    SELECT d.version INTO dep FROM automl.deployments d WHERE d.name = model_name
+    ORDER BY d.id DESC LIMIT 1;
+    SELECT coalesce(array_agg(g.grantee ORDER BY g.grantee), '{}') INTO the_readers
+    FROM automl.grants g WHERE g.name = model_name;
+    SELECT o.enabled, o.sample_rate, o.key_column, o.exclude INTO mon
+    FROM automl.monitors o WHERE o.name = model_name;
+    SELECT coalesce(array_agg(m.version), '{}') INTO live
+    FROM automl.models m WHERE m.name = model_name AND m.model_bytes IS NOT NULL;
+    SELECT coalesce(array_agg(p.version), '{}') INTO present
+    FROM automl.replica p WHERE p.name = model_name;
+
+    IF NOT present <@ live THEN
+        DELETE FROM automl.replica WHERE name = model_name AND NOT (version = ANY (live));
+    END IF;
+    FOR v IN SELECT m.version, m.model_bytes FROM automl.models m
+             WHERE m.name = model_name AND m.model_bytes IS NOT NULL
+               AND NOT (m.version = ANY (present)) LOOP
+        INSERT INTO automl.replica (name, version, model_bytes, deployed, owner, readers, created_at,
+                                    monitor_enabled, sample_rate, key_column, exclude)
+        VALUES (model_name, v.version, v.model_bytes, v.version IS NOT DISTINCT FROM dep,
+                the_owner, the_readers, created, mon.enabled, mon.sample_rate, mon.key_column, mon.exclude);
+    END LOOP;
+    UPDATE automl.replica
+    SET deployed = version IS NOT DISTINCT FROM dep, owner = the_owner, readers = the_readers,
+        created_at = created, monitor_enabled = mon.enabled, sample_rate = mon.sample_rate,
+        key_column = mon.key_column, exclude = mon.exclude
+    WHERE name = model_name
+      AND (deployed, owner, readers, created_at, monitor_enabled, sample_rate, key_column, exclude)
+          IS DISTINCT FROM (version IS NOT DISTINCT FROM dep, the_owner, the_readers, created,
+                            mon.enabled, mon.sample_rate, mon.key_column, mon.exclude);
+END
+$$;
+COMMENT ON FUNCTION automl.replica_sync(text) IS 'copy one model name''s catalog state into automl.replica (on a Citus cluster)';
+
+-- The trigger of every catalog table whose rows a worker's scoring depends on.
+CREATE FUNCTION automl.replica_follow() RETURNS trigger
+LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    IF automl.replica_enabled() THEN
+        PERFORM automl.replica_sync(CASE WHEN TG_OP = 'DELETE' THEN OLD.name ELSE NEW.name END);
+    END IF;
+    RETURN NULL;
+END
+$$;
+COMMENT ON FUNCTION automl.replica_follow() IS 'trigger of the catalog tables: on a Citus cluster, copies the changed name into automl.replica';
+CREATE TRIGGER replica_follow AFTER INSERT OR UPDATE OR DELETE ON automl.registry
+    FOR EACH ROW EXECUTE FUNCTION automl.replica_follow();
+CREATE TRIGGER replica_follow AFTER INSERT OR UPDATE OR DELETE ON automl.models
+    FOR EACH ROW EXECUTE FUNCTION automl.replica_follow();
+CREATE TRIGGER replica_follow AFTER INSERT OR DELETE ON automl.deployments
+    FOR EACH ROW EXECUTE FUNCTION automl.replica_follow();
+CREATE TRIGGER replica_follow AFTER INSERT OR UPDATE OR DELETE ON automl.grants
+    FOR EACH ROW EXECUTE FUNCTION automl.replica_follow();
+CREATE TRIGGER replica_follow AFTER INSERT OR UPDATE OR DELETE ON automl.monitors
+    FOR EACH ROW EXECUTE FUNCTION automl.replica_follow();
+
+-- The one call of the set-up on a Citus coordinator. Idempotent.
+-- VOLATILE PARALLEL UNSAFE: it creates a Citus table and writes.
+CREATE FUNCTION @extschema@.automl_citus_setup() RETURNS bigint
+LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    n bigint;
+BEGIN
+    IF NOT EXISTS (SELECT 1 FROM pg_extension WHERE extname = 'citus') THEN
+        RAISE EXCEPTION 'automl_citus_setup needs the citus extension'
+            USING ERRCODE = 'feature_not_supported',
+                  HINT = 'Run it on a Citus coordinator, after CREATE EXTENSION citus; a single node needs no set-up.';
+    END IF;
+    IF (SELECT groupid FROM pg_dist_local_group) <> 0 THEN
+        RAISE EXCEPTION 'automl_citus_setup runs on the coordinator, not on a worker'
+            USING ERRCODE = 'feature_not_supported';
+    END IF;
+    IF NOT automl.replica_enabled() THEN
+        PERFORM create_reference_table('automl.replica');
+    END IF;
+    PERFORM automl.replica_sync(r.name) FROM automl.registry r;
+    SELECT count(*) INTO n FROM automl.replica;
+    RETURN n;
+END
+$$;
+COMMENT ON FUNCTION @extschema@.automl_citus_setup() IS 'on a Citus coordinator: replicate what scoring needs to every node (automl.replica); returns the number of model versions replicated';
+REVOKE EXECUTE ON FUNCTION @extschema@.automl_citus_setup() FROM PUBLIC;
+
+-- Predictions scored on a worker are spooled and written into that worker's own
+-- automl.predictions by its log writer, as on one node; automl_collect_predictions() moves
+-- them to the coordinator's, where the monitoring views read. Exactly once: the last id
+-- taken from each worker is stored here in the transaction that inserts the rows, and a
+-- worker's rows are deleted there only once a committed collection has taken them.
+CREATE TABLE automl.collected (
+    groupid      integer     PRIMARY KEY,
+    last_id      bigint      NOT NULL,
+    collected_at timestamptz NOT NULL
+);
+COMMENT ON TABLE automl.collected IS 'on a Citus coordinator: the last automl.predictions id collected from each worker (automl_collect_predictions)';
+REVOKE ALL ON automl.collected FROM PUBLIC;
+
+-- SECURITY DEFINER: any role may bring the log up to date (automl_flush_predictions does),
+-- which reads every worker's log as the extension owner; it moves rows, never shows them.
+-- VOLATILE PARALLEL UNSAFE: it writes.
+CREATE FUNCTION @extschema@.automl_collect_predictions() RETURNS bigint
+LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    batch_rows constant integer := 5000;
+    node    record;
+    done    bigint;
+    res     record;
+    batch   jsonb;
+    n       integer;
+    taken   bigint := 0;
+BEGIN
+    IF NOT automl.replica_enabled() THEN
+        RETURN 0;               -- one node: nothing to collect
+    END IF;
+    IF (SELECT groupid FROM pg_dist_local_group) <> 0 THEN
+        RETURN 0;               -- a worker: the coordinator collects
+    END IF;
+    PERFORM pg_advisory_xact_lock(6385006, 0);      -- one collection at a time
+    FOR node IN SELECT groupid, nodename, nodeport FROM pg_dist_node
+                WHERE groupid > 0 AND noderole = 'primary' AND isactive ORDER BY groupid LOOP
+        done := coalesce((SELECT c.last_id FROM automl.collected c WHERE c.groupid = node.groupid), 0);
+        -- on the worker: forget what committed collections took, write its spool files
+        SELECT * INTO res FROM master_run_on_worker(ARRAY[node.nodename], ARRAY[node.nodeport],
+            ARRAY[format('WITH gone AS (DELETE FROM automl.predictions WHERE id <= %s RETURNING 1)'
+                         ' SELECT automl_flush_predictions()', done)], false);
+        IF NOT res.success THEN
+            RAISE WARNING 'could not collect logged predictions from the worker at %:%', node.nodename, node.nodeport
+                USING DETAIL = res.result,
+                      HINT = 'Nothing is lost: its predictions wait there for the next collection.';
+            CONTINUE;
+        END IF;
+        LOOP
+            SELECT * INTO res FROM master_run_on_worker(ARRAY[node.nodename], ARRAY[node.nodeport],
+                ARRAY[format('SELECT coalesce(jsonb_agg(p ORDER BY p.id), ''[]'') FROM'
+                             ' (SELECT * FROM automl.predictions WHERE id > %s ORDER BY id LIMIT %s) p',
+                             done, batch_rows)], false);
+            IF NOT res.success THEN
+                RAISE WARNING 'could not collect logged predictions from the worker at %:%', node.nodename, node.nodeport
+                    USING DETAIL = res.result,
+                          HINT = 'Nothing is lost: its predictions wait there for the next collection.';
+                EXIT;
+            END IF;
+            batch := res.result::jsonb;
+            n := jsonb_array_length(batch);
+            EXIT WHEN n = 0;
+            INSERT INTO automl.predictions (model, version, predicted_at, key, features, prediction, label, probabilities)
+            SELECT p.model, p.version, p.predicted_at, p.key, p.features, p.prediction, p.label, p.probabilities
+            FROM jsonb_populate_recordset(NULL::automl.predictions, batch) p ORDER BY p.id;
+            done := (batch -> (n - 1) ->> 'id')::bigint;
+            taken := taken + n;
+            EXIT WHEN n < batch_rows;
+        END LOOP;
+        INSERT INTO automl.collected AS c (groupid, last_id, collected_at) VALUES (node.groupid, done, now())
+        ON CONFLICT (groupid) DO UPDATE SET last_id = excluded.last_id, collected_at = excluded.collected_at;
+    END LOOP;
+    RETURN taken;
+END
+$$;
+COMMENT ON FUNCTION @extschema@.automl_collect_predictions() IS 'on a Citus coordinator: move the predictions logged on the workers into automl.predictions, exactly once; returns the rows moved';

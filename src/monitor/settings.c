@@ -163,15 +163,6 @@ automl_monitor(PG_FUNCTION_ARGS)
 		check_features(model, "feature_thresholds names", "pg_catalog.jsonb_object_keys($9)", &p);
 	}
 
-	/* scale-out: docs/scale-out.md */
-	query_run("SELECT 1 WHERE automl.replica_enabled()", &p, SPI_OK_SELECT);
-	if (SPI_processed > 0)
-		ereport(WARNING,
-				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
-				 errmsg("predictions of model \"%s\" scored on Citus workers are not logged", model),
-				 errdetail("Statements that Citus pushes down to the workers score there; only rows scored on the coordinator reach automl.predictions."),
-				 errhint("See docs/scale-out.md.")));
-
 	catalog_begin_write(&writer);
 	query_add_text(&p, writer.caller);
 	query_run("INSERT INTO automl.monitors AS o (name, enabled, sample_rate, key_column, exclude, drift_window,"

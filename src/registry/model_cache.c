@@ -54,17 +54,12 @@ static MemoryContext cache_cxt = NULL;
 static SPIPlanPtr lookup_deployed_plan = NULL;
 static SPIPlanPtr lookup_pinned_plan = NULL;
 
-/*
- * The same from automl.replica, on a Citus worker (replica.c); column 10 is the
- * readers. Predictions scored on a worker are not logged (docs/scale-out.md):
- * no monitor settings.
- */
+/* The same from automl.replica, on a Citus worker (replica.c); column 10 is the readers. */
 static SPIPlanPtr replica_deployed_plan = NULL;
 static SPIPlanPtr replica_pinned_plan = NULL;
 
-#define REPLICA_LOOKUP_COLUMNS "SELECT version, xmin, cmin, ctid, NULL::pg_catalog.bool, NULL::pg_catalog.float8," \
-	" NULL::pg_catalog.text, NULL::pg_catalog.text[], owner, readers" \
-	" FROM automl.replica WHERE name OPERATOR(pg_catalog.=) $1"
+#define REPLICA_LOOKUP_COLUMNS "SELECT version, xmin, cmin, ctid, monitor_enabled, sample_rate," \
+	" key_column, exclude, owner, readers FROM automl.replica WHERE name OPERATOR(pg_catalog.=) $1"
 
 static SPIPlanPtr
 saved_plan(SPIPlanPtr *plan, const char *sql, int nargs, Oid *types)

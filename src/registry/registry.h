@@ -168,6 +168,12 @@ extern void replica_end_read(ReplicaRead *read);
 /* Whether read->caller may score with a name of this owner and these automl.grants grantees (name[]). */
 extern bool replica_caller_may_score(const ReplicaRead *read, const char *owner, Datum readers);
 
+/* Whether this is a Citus coordinator where automl_citus_setup has run. Connected to SPI. */
+extern bool replica_collects(void);
+
+/* automl_collect_predictions(): the workers' logged predictions moved here; the rows moved. */
+extern int64 replica_collect_predictions(void);
+
 /* ---- per-backend cache (model_cache.c) ---- */
 
 /* How a model name's predictions are logged (automl.monitors), read with its version. */

@@ -108,3 +108,34 @@ replica_caller_may_score(const ReplicaRead *read, const char *owner, Datum reade
 	}
 	return false;
 }
+
+bool
+replica_collects(void)
+{
+	bool		isnull;
+
+	if (!OidIsValid(get_extension_oid("citus", true)) || replica_in_use())
+		return false;
+	if (SPI_execute("SELECT automl.replica_enabled()", true, 1) != SPI_OK_SELECT || SPI_processed != 1)
+		return false;
+	return DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+}
+
+int64
+replica_collect_predictions(void)
+{
+	char	   *sql;
+	bool		isnull;
+
+	/* the function is in the extension's schema */
+	if (SPI_execute("SELECT pg_catalog.format('SELECT %I.automl_collect_predictions()', n.nspname)"
+					" FROM pg_catalog.pg_extension e JOIN pg_catalog.pg_namespace n"
+					" ON n.oid OPERATOR(pg_catalog.=) e.extnamespace"
+					" WHERE e.extname OPERATOR(pg_catalog.=) 'automl'", true, 1) != SPI_OK_SELECT ||
+		SPI_processed != 1)
+		elog(ERROR, "extension automl is not installed in this database");
+	sql = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
+	if (SPI_execute(sql, false, 1) != SPI_OK_SELECT || SPI_processed != 1)
+		elog(ERROR, "automl could not collect the workers' predictions");
+	return DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+}

@@ -245,8 +245,20 @@ filter_accepts(RecordFilter *filter, const LogEntry *e)
 		bool		isnull;
 		TimestampTz created = DT_NOEND;
 
-		if (SPI_execute_with_args("SELECT created_at FROM automl.registry WHERE name OPERATOR(pg_catalog.=) $1",
-								  1, types, args, NULL, false, 1) != SPI_OK_SELECT)
+		/* on a Citus worker, the registry's created_at comes with the replica (replica.c) */
+		bool		on_replica = replica_in_use();
+		ReplicaRead read;
+		int			rc;
+
+		if (on_replica)
+			replica_begin_read(&read);
+		rc = SPI_execute_with_args(on_replica
+								   ? "SELECT created_at FROM automl.replica WHERE name OPERATOR(pg_catalog.=) $1 LIMIT 1"
+								   : "SELECT created_at FROM automl.registry WHERE name OPERATOR(pg_catalog.=) $1",
+								   1, types, args, NULL, false, 1);
+		if (on_replica)
+			replica_end_read(&read);
+		if (rc != SPI_OK_SELECT)
 			elog(ERROR, "automl could not read automl.registry");
 		if (SPI_processed == 1)
 			created = DatumGetTimestampTz(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
@@ -471,6 +483,9 @@ automl_flush_predictions(PG_FUNCTION_ARGS)
 
 		rows += log_ingest_round(false, &more, &locked);
 	}
+	/* on a Citus coordinator, the predictions logged on the workers too (docs/scale-out.md) */
+	if (replica_collects())
+		rows += replica_collect_predictions();
 	catalog_end_write(&writer);
 	SPI_finish();
 	PG_RETURN_INT64(rows);

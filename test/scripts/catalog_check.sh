@@ -51,6 +51,7 @@ automl.replica_sync(text)|volatile|unsafe
 automl_calibration_curve(text,text,integer)|stable|restricted
 automl_check_alerts(text)|volatile|unsafe
 automl_citus_setup()|volatile|unsafe
+automl_collect_predictions()|volatile|unsafe
 automl_confusion_matrix(text,text,integer)|stable|restricted
 automl_data_quality(text,timestamp with time zone,timestamp with time zone)|stable|safe
 automl_delete(text,text)|volatile|unsafe

@@ -224,15 +224,45 @@ like($bench_out, qr/number of transactions actually processed: [1-9]/, 'pgbench 
 unlike($bench_out . $bench_err, qr/ERROR|abort/i, 'no client error while deploying and rolling back');
 
 # ---------------------------------------------------------------------------
-# A worker restarted mid-way (immediately, as in a crash) serves again, from its replica.
+# Monitoring: predictions scored on the workers are spooled and written there, then
+# collected into the coordinator's automl.predictions, exactly once, also across a
+# worker's crash (docs/scale-out.md).
 
+$coord->safe_psql('postgres', q{SELECT automl_monitor('income', key => 'id')});
+my $logged = sub {
+	my ($times) = @_;
+	return $coord->safe_psql('postgres', qq{
+SELECT count(*) || ' keys, ' || count(*) FILTER (WHERE n <> $times) || ' not logged $times times'
+FROM (SELECT key, count(*) AS n FROM automl.predictions WHERE model = 'income' GROUP BY key) k});
+};
+is($coord->safe_psql('postgres', $served), $sum{1}, 'scored on the workers with logging on');
+$coord->safe_psql('postgres', q{SELECT automl_flush_predictions()});
+is($logged->(1), '4000 keys, 0 not logged 1 times', 'every row scored on the workers is logged once, on the coordinator');
+
+# scored again, then a worker crashes before the coordinator collects
+is($coord->safe_psql('postgres', $served), $sum{1}, 'scored a second time');
 $w1->stop('immediate');
-($rc, $out, $err) = $coord->psql('postgres', $served);
+($rc, $out, $err) = $coord->psql('postgres', q{SELECT count(*) FROM adult});
 isnt($rc, 0, 'while a worker is down, a statement needing it fails (Citus reports it)');
+($rc, $out, $err) = $coord->psql('postgres', q{SELECT automl_flush_predictions()});
+like($err, qr/could not collect logged predictions from the worker at 127\.0\.0\.1:\d+/,
+	'collecting while a worker is down warns, and goes on');
 $w1->start;
 is($coord->safe_psql('postgres', $served), $sum{1}, 'after the restart the worker scores again, the same');
+$coord->safe_psql('postgres', q{SELECT automl_flush_predictions()});
+is($logged->(3), '4000 keys, 0 not logged 3 times', 'after the crash and restart, three scorings are logged three times each');
+
 $coord->safe_psql('postgres', q{SELECT automl_deploy('income', 2)});
-is($coord->safe_psql('postgres', $served), $sum{2}, 'and sees the next deployment');
+is($coord->safe_psql('postgres', $served), $sum{2}, 'the restarted worker sees the next deployment');
+$coord->safe_psql('postgres', q{SELECT automl_flush_predictions()});
+is($logged->(4), '4000 keys, 0 not logged 4 times', 'and logs it');
+is( $coord->safe_psql('postgres',
+		q{SELECT count(*) FILTER (WHERE version = 2) FROM automl.predictions WHERE model = 'income'}),
+	'4000', 'under version 2');
+is( $coord->safe_psql('postgres',
+		q{SELECT rows FROM automl_drift('income') WHERE kind = 'dataset'}),
+	'4000', 'the drift view on the coordinator reads the workers\' predictions of the deployed version');
+is($coord->safe_psql('postgres', q{SELECT automl_collect_predictions()}), '0', 'nothing is collected twice');
 
 # ---------------------------------------------------------------------------
 # Evaluation and retraining read the distributed table through the coordinator.
