@@ -34,12 +34,14 @@ DOCS_OUT = os.path.join(REPO, "docs", "benchmarks.md")
 
 ALIAS = {"compare_sklearn": "compare", "compare_categorical": "categorical",
          "scoring_speed": "speed", "logging_cost": "logging", "gbdt_speed": "gbdt_speed",
-         "gbdt_accuracy": "gbdt_accuracy", "search_benchmark": "search", "forecast": "forecast"}
+         "gbdt_accuracy": "gbdt_accuracy", "search_benchmark": "search", "forecast": "forecast",
+         "scale_out": "citus"}
 SCRIPT = {"compare_sklearn": "bench/compare_sklearn.py",
           "compare_categorical": "bench/compare_categorical.py",
           "scoring_speed": "bench/scoring_speed.sh", "logging_cost": "bench/logging_cost.sh",
           "gbdt_speed": "bench/gbdt_speed.py", "gbdt_accuracy": "bench/gbdt_accuracy.py",
-          "search_benchmark": "bench/search_benchmark.py", "forecast": "bench/forecast.sh"}
+          "search_benchmark": "bench/search_benchmark.py", "forecast": "bench/forecast.sh",
+          "scale_out": "bench/scale_out.sh"}
 SECTION = {"compare_sklearn": "correctness-linear-learners-against-scikit-learn",
            "scoring_speed": "scoring-speed-of-a-linear-model",
            "compare_categorical": "categorical-data-the-linear-learner-against-a-scikit-learn-pipeline",
@@ -47,7 +49,8 @@ SECTION = {"compare_sklearn": "correctness-linear-learners-against-scikit-learn"
            "gbdt_accuracy": "tree-learners-at-default-settings-accuracy",
            "search_benchmark": "the-search-under-a-time-budget-against-a-same-budget-xgboost-search",
            "logging_cost": "prediction-logging",      # docs/monitoring.md links here
-           "forecast": "forecasting"}                 # docs/forecasting.md links here
+           "forecast": "forecasting",                 # docs/forecasting.md links here
+           "scale_out": "scale-out-on-citus"}         # docs/scale-out.md links here
 TASK_METRIC = {"binary": "ROC AUC ↑", "multiclass": "log loss ↓", "regression": "RMSE ↓"}
 HIGHER = {"binary": True, "multiclass": False, "regression": False}
 # "at or above" a peer, with the tolerance issue 20 uses: AUC -0.005, losses +3 %
@@ -493,6 +496,55 @@ def sec_scoring_speed(run):
         "", run.errors("scoring_speed"), "", run.caption("scoring_speed"), "",
         md_table(["setting", "baseline ms", "predict ms", "extra ns per row",
                   "million rows per second scored"], rows, right=(1, 2, 3, 4)),
+    ]
+    return "\n".join(out)
+
+
+def sec_scale_out(run):
+    d = run.get("scale_out")
+    if not d:
+        return run.missing("scale_out")
+    R, p = d["results"], d["params"]
+    T = R["scoring_ms"]
+    big, small = p["rows"], p["small_rows"]
+    rows = []
+    for key, label, nodes, n in (
+            ("one_serial_small", "one node, serial", 1, small),
+            ("one_parallel_small", "one node, %d parallel workers" % p["parallel_workers"], 1, small),
+            ("cl2_small", "Citus, two workers", 2, small),
+            ("one_serial_big", "one node, serial", 1, big),
+            ("one_parallel_big", "one node, %d parallel workers" % p["parallel_workers"], 1, big),
+            ("cl1_big", "Citus, one worker", 1, big),
+            ("cl2_big", "Citus, two workers", 2, big)):
+        pred, base = T[key + "_pred"], T[key + "_base"]
+        rate = n / (pred / 1000) / 1e6
+        rows.append([label, str(nodes), num(n), num(base, 4), num(pred, 4), num(rate, 3),
+                     num(rate / nodes, 3)])
+    t = R["train_s"]
+    train = [[num(small), secs(t["one_small"]), secs(t["citus_small"]),
+              ratio(t["citus_small"] / t["one_small"])],
+             [num(big), secs(t["one_big"]), secs(t["citus_big"]),
+              ratio(t["citus_big"] / t["one_big"])]]
+    two, one_w = T["cl2_big_pred"], T["cl1_big_pred"]
+    out = [
+        "Rows: %s and %s, ten float8 features; a linear model; best of %d runs after a warm-up; "
+        "%d shards per table; PostgreSQL %s, Citus %s; every node shares this machine's %d "
+        "cores." % (num(small), num(big), p["runs"], p["shards"], p["postgresql"].split()[0],
+                    p["citus"], p["nproc"]),
+        "",
+        "**Results.** Scoring %s rows over two workers took %s of the time over one "
+        "(%s× the throughput); the cluster's sum of predictions equals one node's: %s. "
+        "Training reads the distributed rows through the coordinator: %s× one node's time "
+        "at %s rows."
+        % (num(big), pct(two / one_w), num(one_w / two, 3), R["same_predictions"],
+           num(t["citus_big"] / t["one_big"], 3), num(big)),
+        "", run.errors("scale_out"), "", run.caption("scale_out"), "",
+        md_table(["where", "nodes scoring", "rows", "baseline ms", "predict ms",
+                  "million rows per second", "per scoring node"], rows,
+                 right=(1, 2, 3, 4, 5, 6)),
+        "",
+        md_table(["rows", "automl_train, one node", "automl_train, Citus", "Citus / one node"],
+                 train, right=(0, 1, 2, 3)),
     ]
     return "\n".join(out)
 
@@ -1236,6 +1288,7 @@ def render(run):
         "compare_categorical": sec_compare_categorical, "gbdt_speed": sec_gbdt_speed,
         "gbdt_accuracy": sec_gbdt_accuracy, "search_benchmark": sec_search,
         "logging_cost": sec_logging, "forecast": sec_forecast, "anchors": sec_anchors,
+        "scale_out": sec_scale_out,
     }
 
     def fill(m):

@@ -17,6 +17,8 @@
 #   gbdt_accuracy                  tree learner at defaults vs XGBoost and HGB, ten datasets
 #   search_benchmark (search)      the time-budgeted search vs XGBoost random search, seeds
 #   forecast                       forecasting vs seasonal naive and statsmodels
+#   scale_out (citus)              Citus coordinator + two workers against one node: scoring
+#                                  10M rows, training a linear model (builds Citus if missing)
 #
 # Options:
 #   --quick          smaller sizes, fewer datasets, one seed: proves the harness, not for
@@ -46,7 +48,7 @@ cd "$ROOT"
 PYTHON=/usr/bin/python3
 
 ALL=(compare_sklearn compare_categorical scoring_speed logging_cost gbdt_speed gbdt_accuracy
-     search_benchmark forecast)
+     search_benchmark forecast scale_out)
 PEER_PACKAGES=(python3-numpy python3-sklearn python3-xgboost python3-statsmodels python3-matplotlib)
 
 usage() { awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0"; }
@@ -61,6 +63,7 @@ canonical() {
         gbdt_accuracy) echo gbdt_accuracy ;;
         search|search_benchmark) echo search_benchmark ;;
         forecast) echo forecast ;;
+        citus|scale_out) echo scale_out ;;
         *) return 1 ;;
     esac
 }
@@ -204,6 +207,10 @@ for b in "${wanted[@]}"; do
             if [[ $QUICK == 1 ]]; then args=(--series air_passengers,uk_gas); knobs=(RUNS=1 ETSMODEL=0)
             else knobs=(RUNS=3 ETSMODEL=1); fi
             run "$b" env "${knobs[@]}" COVERAGE=1 OUT="$(M $b)" JSON="$(J $b)" bench/forecast.sh "${args[@]}" "${extra[@]}" ;;
+        scale_out)
+            if [[ $QUICK == 1 ]]; then knobs=(ROWS=500000 SMALL_ROWS=100000 RUNS=1)
+            else knobs=(ROWS=10000000 SMALL_ROWS=1000000 RUNS=3); fi
+            run "$b" env "${knobs[@]}" OUT="$(M $b)" JSON="$(J $b)" bench/scale_out.sh "${extra[@]}" ;;
     esac
 done
 
