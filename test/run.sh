@@ -122,7 +122,7 @@ tap_prepare() {
 		if ! runuser -u postgres -- test -r "$ROOT/Makefile" -a -r "$ROOT/test/t" -a -x "$ROOT/test/t"; then
 			echo "postgres cannot read $ROOT: the TAP tests run on a copy in $TAP_TMP/root"
 			mkdir -p "$TAP_TMP/root"
-			cp -a "$ROOT/Makefile" "$ROOT/automl.control" "$ROOT/test" "$TAP_TMP/root/"
+			cp -a "$ROOT/Makefile" "$ROOT/automl.control" "$ROOT/test" "$ROOT/docs" "$TAP_TMP/root/"
 			chown -R postgres: "$TAP_TMP/root"
 			TAP_MAKEFILE="$TAP_TMP/root/Makefile"
 		fi

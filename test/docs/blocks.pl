@@ -6,6 +6,9 @@
 #                              "@@docs-block FILE:LINE EPOCH" before it runs
 #   blocks.pl conf FILE...     the ``` blocks marked <!-- docs test: postgresql.conf -->
 #   blocks.pl markers FILE...  one line per marker: FILE:LINE, the marker and its text
+#   blocks.pl citus FILE...    a psql script of the ```sql blocks marked
+#                              <!-- docs test: citus -->, which test/t/011_citus.pl runs on a
+#                              Citus coordinator (test/scripts/docs.sh, on one node, skips them)
 #
 # A marker is an HTML comment alone on the line just before a block's opening fence:
 #   <!-- not run: REASON -->            the block is not run (REASON is required)
@@ -13,6 +16,8 @@
 #                                       contains TEXT; the blocks after it then run as usual
 #   <!-- docs test: postgresql.conf --> (before a plain ``` block) settings the test adds
 #                                       to its cluster's postgresql.conf before it starts
+#   <!-- docs test: citus -->           (before a ```sql block) runs on a Citus cluster, in
+#                                       test/t/011_citus.pl, not on docs.sh's single node
 # Anything else that starts with "<!-- not run", "<!-- expect" or "<!-- docs test", or a
 # marker that is not followed by a block, is an error, so a typo cannot hide a block.
 # A block must end with a complete statement (a semicolon, or a psql meta-command such as
@@ -21,8 +26,8 @@ use strict;
 use warnings;
 
 my $mode = shift @ARGV // '';
-die "usage: blocks.pl script|conf|markers FILE...\n"
-	unless $mode =~ /^(script|conf|markers)$/ && @ARGV;
+die "usage: blocks.pl script|conf|markers|citus FILE...\n"
+	unless $mode =~ /^(script|conf|markers|citus)$/ && @ARGV;
 
 my @blocks;    # { file, line (of the opening fence), lang, text, marker, arg }
 
@@ -38,7 +43,7 @@ for my $file (@ARGV) {
 			my ($m, $arg) = ($1, $2);
 			die "$file:" . ($i + 1) . ": marker \"$m\" needs a text after the colon\n" if $arg eq '';
 			die "$file:" . ($i + 1) . ": unknown docs test marker \"$arg\"\n"
-				if $m eq 'docs test' && $arg ne 'postgresql.conf';
+				if $m eq 'docs test' && $arg ne 'postgresql.conf' && $arg ne 'citus';
 			($pending, $pending_arg, $pending_line) = ($m, $arg, $i + 1);
 			next;
 		}
@@ -60,7 +65,9 @@ for my $file (@ARGV) {
 				die "$file:$pending_line: \"$pending\" applies to ```sql blocks\n"
 					if $pending ne 'docs test' && $lang ne 'sql';
 				die "$file:$pending_line: \"docs test: postgresql.conf\" applies to a plain ``` block\n"
-					if $pending eq 'docs test' && $lang ne '';
+					if $pending eq 'docs test' && $pending_arg eq 'postgresql.conf' && $lang ne '';
+				die "$file:$pending_line: \"docs test: citus\" applies to ```sql blocks\n"
+					if $pending eq 'docs test' && $pending_arg eq 'citus' && $lang ne 'sql';
 			}
 			push @blocks, { file => $file, line => $start, lang => $lang, text => [@text],
 							marker => $pending, arg => $pending_arg }
@@ -135,8 +142,18 @@ if ($mode eq 'markers') {
 }
 
 if ($mode eq 'conf') {
-	for my $b (grep { defined $_->{marker} && $_->{marker} eq 'docs test' } @blocks) {
+	for my $b (grep { defined $_->{marker} && $_->{marker} eq 'docs test' && $_->{arg} eq 'postgresql.conf' } @blocks) {
 		print "# from $b->{file}:$b->{line}\n", map({ "$_\n" } @{ $b->{text} });
+	}
+	exit 0;
+}
+
+if ($mode eq 'citus') {
+	print "\\set ON_ERROR_STOP on\n\\set VERBOSITY default\n";
+	for my $b (grep { ($_->{marker} // '') eq 'docs test' && $_->{arg} eq 'citus' } @blocks) {
+		die "$b->{file}:$b->{line}: the block does not end with a complete statement\n" unless complete($b->{text});
+		print "\\warn ", psql_quote("\@\@docs-block $b->{file}:$b->{line}"), "\n";
+		print map({ "$_\n" } @{ $b->{text} });
 	}
 	exit 0;
 }
@@ -146,6 +163,10 @@ print "\\set ON_ERROR_STOP on\n\\set VERBOSITY default\n";
 for my $b (grep { $_->{lang} eq 'sql' } @blocks) {
 	my $where = "$b->{file}:$b->{line}";
 	my $m = $b->{marker} // '';
+	if ($m eq 'docs test' && $b->{arg} eq 'citus') {
+		print "\\warn ", psql_quote("\@\@docs-skip $where runs on a Citus coordinator, in test/t/011_citus.pl"), "\n";
+		next;
+	}
 	next if $m eq 'docs test';
 	if ($m eq 'not run') {
 		print "\\warn ", psql_quote("\@\@docs-skip $where $b->{arg}"), "\n";

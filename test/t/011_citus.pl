@@ -297,5 +297,19 @@ is($w2->safe_psql('postgres',
 		q{SELECT count(*) FROM automl.replica WHERE name = 'sampled'}),
 	'0', 'automl_delete removes the name from the replica');
 
+# ---------------------------------------------------------------------------
+# The examples of docs/scale-out.md marked "docs test: citus", as written, on the data the
+# README's steps create (test/data/load.sql), after a new CREATE EXTENSION.
+
+my $root = abs_path(dirname(__FILE__) . '/../..');
+my $examples = `perl $root/test/docs/blocks.pl citus $root/docs/scale-out.md`;
+is($?, 0, 'the Citus examples of docs/scale-out.md were read');
+like($examples, qr/automl_citus_setup/, 'they include the set-up');
+$coord->safe_psql('postgres', 'DROP EXTENSION automl CASCADE');
+chdir $root or die "cannot chdir to $root: $!";    # load.sql's \copy paths
+($rc, $out, $err) = $coord->psql('postgres', "\\set ON_ERROR_STOP on\n\\i test/data/load.sql\n" . $examples);
+is($rc, 0, 'the Citus examples of docs/scale-out.md run as written') or diag($err);
+like($out, qr/Query: SELECT .*automl_predict\('census'::text/, 'and their EXPLAIN shows the pushdown');
+
 $_->stop for @nodes;
 done_testing();
