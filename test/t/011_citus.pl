@@ -288,8 +288,10 @@ SELECT create_distributed_table('wide', 'id');
 	q{SET automl.train_memory = 1; SELECT version FROM automl_train('sampled', 'wide', 'y',
 	      exclude => ARRAY['id'], algorithms => ARRAY['logistic'], max_trials => 1)});
 like($err, qr/training on a sample of \d+ of 200000 rows/, 'a distributed table larger than automl.train_memory is sampled, and it says so');
-is($coord->safe_psql('postgres', q{SELECT n_rows < 200000 FROM automl.models WHERE name = 'sampled'}),
-	't', 'the version records the rows it was trained on');
+is( $coord->safe_psql('postgres',
+		q{SELECT n_rows < 200000, options->>'rows_in_relation', options->>'rows_used' = n_rows::text
+		  FROM automl.models WHERE name = 'sampled'}),
+	't|200000|t', 'the version records the rows it was trained on, of how many');
 
 # a deleted name leaves the replica, on every node
 $coord->safe_psql('postgres', q{SELECT automl_delete('sampled')});
