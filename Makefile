@@ -61,6 +61,7 @@ OBJS = \
 	src/train/tabular.o \
 	src/train/deploy.o \
 	src/train/record.o \
+	src/train/statistics.o \
 	src/train/forecast.o \
 	src/train/retrain.o \
 	src/serve/predict.o \

@@ -219,3 +219,27 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION @extschema@.automl_collect_predictions() IS 'on a Citus coordinator: move the predictions logged on the workers into automl.predictions, exactly once; returns the rows moved';
+
+-- automl_train's refit of a ridge model on every row of a distributed table whose rows it
+-- trained on a sample of (docs/scale-out.md): a row's target and inputs as a model prepares
+-- them, and their sums. The combine function lets Citus sum each worker's shards there and
+-- add the partial sums on the coordinator (it refuses polymorphic aggregates, hence the
+-- float8[] argument).
+-- IMMUTABLE: the results depend on the arguments alone. PARALLEL SAFE: no state but the
+-- aggregate's.
+CREATE FUNCTION automl.linear_inputs(model bytea, target text, row_value anyelement) RETURNS float8[]
+AS 'MODULE_PATHNAME', 'automl_linear_inputs' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION automl.linear_inputs(bytea, text, anyelement) IS 'a row''s target, then its inputs as the model (bytes) prepares them; NULL without a finite target';
+CREATE FUNCTION automl.linear_statistics_step(float8[], float8[]) RETURNS float8[]
+AS 'MODULE_PATHNAME', 'automl_linear_statistics_step' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION automl.linear_statistics_step(float8[], float8[]) IS 'state function of automl.linear_statistics: adds one row';
+CREATE FUNCTION automl.linear_statistics_combine(float8[], float8[]) RETURNS float8[]
+AS 'MODULE_PATHNAME', 'automl_linear_statistics_combine' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION automl.linear_statistics_combine(float8[], float8[]) IS 'combine function of automl.linear_statistics: adds two partial sums';
+CREATE AGGREGATE automl.linear_statistics(float8[]) (
+    SFUNC = automl.linear_statistics_step,
+    STYPE = float8[],
+    COMBINEFUNC = automl.linear_statistics_combine,
+    PARALLEL = SAFE
+);
+COMMENT ON AGGREGATE automl.linear_statistics(float8[]) IS 'n, sums, X''y and X''X of rows of automl.linear_inputs: what a ridge fit needs';

@@ -146,6 +146,24 @@ typedef struct Learner
 #define MARGIN_PROBABILITY "probability"
 
 extern const Learner ridge_learner;
+
+/*
+ * The sums a linear fit needs, accumulated row by row anywhere (a Citus worker's shards)
+ * and added up: rows, sum of x and of y, X'X (d x d, row-major, upper triangle used) and
+ * X'y, none centred.
+ */
+typedef struct LinearStatistics
+{
+	int			n_features;
+	double		n;
+	double		sum_y;
+	double	   *sum_x;
+	double	   *xtx;
+	double	   *xty;
+} LinearStatistics;
+
+/* A ridge learner state fitted from the sums alone, as ridge_learner.fit on those rows. */
+extern void *ridge_fit_statistics(const LinearStatistics *s, double alpha);
 extern const Learner logistic_learner;
 extern const Learner gbdt_learner;
 extern const Learner random_forest_learner;

@@ -25,41 +25,16 @@ static const HyperparamDef ridge_hyperparams[] = {
 	{"alpha", 1.0, 0.0, 1e12, false},
 };
 
+/*
+ * The fit from the rows' sums: n, the mean of x and of y, X'X (upper triangle, row-major,
+ * not centred) and X'y (not centred). gram and xty are overwritten; xbar is kept.
+ */
 static void *
-ridge_fit(const Dataset *data, const double *hp, FitContext *ctx)
+ridge_solve(int d, double n, double *xbar, double ybar, double *gram, double *xty, double alpha)
 {
-	int			d = data->n_features;
-	int64		n = data->n_rows;
-	double		alpha = hp[0];
-	double	   *gram = palloc0(sizeof(double) * d * d);
-	double	   *xty = palloc0(sizeof(double) * d);
-	double	   *xbar = palloc0(sizeof(double) * d);
-	double		ybar = 0.0;
 	RidgeState *state = palloc0(sizeof(RidgeState));
 	int			info = 0;
 	int			one = 1;
-
-	for (int64 i = 0; i < n; i++)
-	{
-		for (int j = 0; j < d; j++)
-			xbar[j] += data->X[i * d + j];
-		ybar += data->y[i];
-	}
-	for (int j = 0; j < d; j++)
-		xbar[j] /= n;
-	ybar /= n;
-
-	for (int64 start = 0; start < n; start += LEARN_BLOCK_ROWS)
-	{
-		int			rows = (int) Min(LEARN_BLOCK_ROWS, n - start);
-		const double *Xb = data->X + start * d;
-
-		CHECK_FOR_INTERRUPTS();
-		cblas_dsyrk(CblasRowMajor, CblasUpper, CblasTrans, d, rows,
-					1.0, Xb, d, 1.0, gram, d);
-		cblas_dgemv(CblasRowMajor, CblasTrans, rows, d,
-					1.0, Xb, d, data->y + start, 1, 1.0, xty, 1);
-	}
 
 	/* Centre: X'X - n xbar xbar' and X'y - n xbar ybar, then add the penalty. */
 	for (int j = 0; j < d; j++)
@@ -84,6 +59,66 @@ ridge_fit(const Dataset *data, const double *hp, FitContext *ctx)
 	state->intercept = ybar;
 	for (int j = 0; j < d; j++)
 		state->intercept -= xbar[j] * xty[j];
+	return state;
+}
+
+static void *
+ridge_fit(const Dataset *data, const double *hp, FitContext *ctx)
+{
+	int			d = data->n_features;
+	int64		n = data->n_rows;
+	double	   *gram = palloc0(sizeof(double) * d * d);
+	double	   *xty = palloc0(sizeof(double) * d);
+	double	   *xbar = palloc0(sizeof(double) * d);
+	double		ybar = 0.0;
+	void	   *state;
+
+	for (int64 i = 0; i < n; i++)
+	{
+		for (int j = 0; j < d; j++)
+			xbar[j] += data->X[i * d + j];
+		ybar += data->y[i];
+	}
+	for (int j = 0; j < d; j++)
+		xbar[j] /= n;
+	ybar /= n;
+
+	for (int64 start = 0; start < n; start += LEARN_BLOCK_ROWS)
+	{
+		int			rows = (int) Min(LEARN_BLOCK_ROWS, n - start);
+		const double *Xb = data->X + start * d;
+
+		CHECK_FOR_INTERRUPTS();
+		cblas_dsyrk(CblasRowMajor, CblasUpper, CblasTrans, d, rows,
+					1.0, Xb, d, 1.0, gram, d);
+		cblas_dgemv(CblasRowMajor, CblasTrans, rows, d,
+					1.0, Xb, d, data->y + start, 1, 1.0, xty, 1);
+	}
+	state = ridge_solve(d, (double) n, xbar, ybar, gram, xty, hp[0]);
+	pfree(gram);
+	return state;
+}
+
+void *
+ridge_fit_statistics(const LinearStatistics *s, double alpha)
+{
+	int			d = s->n_features;
+	double	   *gram = palloc(sizeof(double) * d * d);
+	double	   *xty = palloc(sizeof(double) * d);
+	double	   *xbar = palloc(sizeof(double) * d);
+	void	   *state;
+
+	if (s->n < 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("ridge regression needs at least one row")));
+	for (int j = 0; j < d; j++)
+	{
+		xbar[j] = s->sum_x[j] / s->n;
+		xty[j] = s->xty[j];
+	}
+	memcpy(gram, s->xtx, sizeof(double) * d * d);
+	state = ridge_solve(d, s->n, xbar, s->sum_y / s->n, gram, xty, alpha);
 	pfree(gram);
 	return state;
 }

@@ -168,6 +168,9 @@ extern void replica_end_read(ReplicaRead *read);
 /* Whether read->caller may score with a name of this owner and these automl.grants grantees (name[]). */
 extern bool replica_caller_may_score(const ReplicaRead *read, const char *owner, Datum readers);
 
+/* Whether relid is a Citus distributed (hash, range or append) table. Connected to SPI. */
+extern bool replica_is_distributed_table(Oid relid);
+
 /* Whether this is a Citus coordinator where automl_citus_setup has run. Connected to SPI. */
 extern bool replica_collects(void);
 

@@ -139,3 +139,15 @@ replica_collect_predictions(void)
 		elog(ERROR, "automl could not collect the workers' predictions");
 	return DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
 }
+
+bool
+replica_is_distributed_table(Oid relid)
+{
+	if (!OidIsValid(get_extension_oid("citus", true)))
+		return false;
+	SPI_execute_with_args("SELECT 1 FROM pg_catalog.pg_dist_partition"
+						  " WHERE logicalrelid OPERATOR(pg_catalog.=) $1"
+						  " AND partmethod OPERATOR(pg_catalog.<>) 'n'",
+						  1, (Oid[]) {OIDOID}, (Datum[]) {ObjectIdGetDatum(relid)}, NULL, true, 1);
+	return SPI_processed > 0;
+}

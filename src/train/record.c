@@ -381,6 +381,8 @@ options_json(const TabularRun *t)
 	json_key_number(&b, "refit_seconds", t->refit_seconds);
 	json_key_bool(&b, "refit", t->refitted);
 	json_key_string(&b, "refit_reason", t->refit_reason);
+	if (t->refit_rows_on_workers > 0)
+		json_key_int(&b, "refit_rows_on_workers", t->refit_rows_on_workers);
 	json_key(&b, "class_weights");
 	if (t->td.class_weight)
 		json_numbers(&b, t->td.class_weight, t->td.n_classes);

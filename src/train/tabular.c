@@ -452,6 +452,7 @@ train_tabular(TrainRequest *req)
 	search(&t);
 	choose_ensemble(&t);
 	refit(&t);
+	refit_on_workers(&t);
 	calibrate(&t);
 
 	run_set_source(&t.run, t.frame->relation_id, t.frame->relation_name, t.frame->relation_kind);

@@ -32,10 +32,16 @@ typedef struct TabularRun
 	bool		refitted;
 	const char *refit_reason;
 	double		refit_seconds;
+	int64		refit_rows_on_workers;	/* > 0: a ridge model refitted from Citus workers' sums */
 	CalibrationChoice calibration;
 	double		score_before_calibration;
 	double		score;			/* the validation score of the stored model */
 } TabularRun;
+
+/* ---- statistics.c ---- */
+
+/* A ridge model trained on a sample of a Citus distributed table, refitted on every row. */
+extern void refit_on_workers(TabularRun *t);
 
 /* ---- record.c ---- */
 

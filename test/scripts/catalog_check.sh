@@ -45,6 +45,10 @@ EXPECTED_LABELS=$(
 	cat <<'EOF'
 automl.caller_owns(name)|stable|safe
 automl.forbid_change()|volatile|safe
+automl.linear_inputs(bytea,text,anyelement)|immutable|safe
+automl.linear_statistics(double precision[])|immutable|safe
+automl.linear_statistics_combine(double precision[],double precision[])|immutable|safe
+automl.linear_statistics_step(double precision[],double precision[])|immutable|safe
 automl.replica_enabled()|stable|safe
 automl.replica_follow()|volatile|unsafe
 automl.replica_sync(text)|volatile|unsafe
@@ -165,6 +169,9 @@ SELECT i AS id, (i % 17)::float8 AS x1, ((i * 7) % 23)::float8 AS x2,
 FROM generate_series(1, 300) AS i;
 SELECT 1 FROM automl_train('cc_clf', 'cc_rows', 'y', exclude => ARRAY['id'], algorithms => ARRAY['linear'],
                            max_trials => 1, seed => 1);
+SELECT 1 FROM automl_train('cc_reg', 'cc_rows', 'x2', exclude => ARRAY['id', 'y'], algorithms => ARRAY['linear'],
+                           max_trials => 1, seed => 1);
+CREATE TABLE cc_reg_bytes AS SELECT model_bytes FROM automl.models WHERE name = 'cc_reg';
 SELECT 1 FROM automl_monitor('cc_clf', key => 'id');
 SELECT sum(automl_predict('cc_clf', r)) FROM cc_rows r;
 SELECT automl_flush_predictions();
@@ -179,6 +186,11 @@ EOF
 declare -A CALL=(
 	["automl.caller_owns(name)"]="SELECT automl.caller_owns(current_user)"
 	["automl.replica_enabled()"]="SELECT automl.replica_enabled()"
+	# the row function, the aggregate, its state and combine functions: one query runs all four
+	["automl.linear_inputs(bytea,text,anyelement)"]="SELECT automl.linear_statistics(automl.linear_inputs(m.model_bytes, 'x2', r)) FROM cc_rows r, cc_reg_bytes m"
+	["automl.linear_statistics(double precision[])"]="SELECT automl.linear_statistics(automl.linear_inputs(m.model_bytes, 'x2', r)) FROM cc_rows r, cc_reg_bytes m"
+	["automl.linear_statistics_step(double precision[],double precision[])"]="SELECT automl.linear_statistics(automl.linear_inputs(m.model_bytes, 'x2', r)) FROM cc_rows r, cc_reg_bytes m"
+	["automl.linear_statistics_combine(double precision[],double precision[])"]="SELECT automl.linear_statistics(automl.linear_inputs(m.model_bytes, 'x2', r)) FROM cc_rows r, cc_reg_bytes m"
 	["automl_data_quality(text,timestamp with time zone,timestamp with time zone)"]="SELECT * FROM automl_data_quality('cc_clf') ORDER BY feature"
 	["automl_drift(text,timestamp with time zone,timestamp with time zone)"]="SELECT * FROM automl_drift('cc_clf') ORDER BY feature NULLS FIRST, kind"
 	["automl_explain(text,anyelement,text)"]="SELECT e.* FROM cc_rows r, automl_explain('cc_clf', r) e WHERE r.id <= 3"

@@ -280,18 +280,42 @@ is( $coord->safe_psql('postgres',
 $coord->safe_psql(
 	'postgres', q{
 CREATE TABLE wide AS SELECT i AS id, sin(i) AS x1, cos(i) AS x2, sin(i * 0.3) AS x3,
-       cos(i * 0.7) AS x4, sin(i) + cos(i) > 0 AS y
+       cos(i * 0.7) AS x4, (i % 5)::text AS c, sin(i) + cos(i) > 0 AS y,
+       3 * sin(i) - 2 * cos(i) + 0.5 * (i % 5) + 0.1 * sin(i * 7.7) AS yr
 FROM generate_series(1, 200000) AS i;
+CREATE TABLE wide_one_node AS SELECT * FROM wide;
 SELECT create_distributed_table('wide', 'id');
 });
 ($rc, $out, $err) = $coord->psql('postgres',
 	q{SET automl.train_memory = 1; SELECT version FROM automl_train('sampled', 'wide', 'y',
-	      exclude => ARRAY['id'], algorithms => ARRAY['logistic'], max_trials => 1)});
+	      exclude => ARRAY['id', 'yr'], algorithms => ARRAY['logistic'], max_trials => 1)});
 like($err, qr/training on a sample of \d+ of 200000 rows/, 'a distributed table larger than automl.train_memory is sampled, and it says so');
 is( $coord->safe_psql('postgres',
 		q{SELECT n_rows < 200000, options->>'rows_in_relation', options->>'rows_used' = n_rows::text
 		  FROM automl.models WHERE name = 'sampled'}),
 	't|200000|t', 'the version records the rows it was trained on, of how many');
+
+# a ridge model trained on the sample is refitted on every row from the workers' sums:
+# the same model as one node trained on all the rows
+($rc, $out, $err) = $coord->psql('postgres',
+	q{SET automl.train_memory = 1; SELECT version FROM automl_train('ridge_sampled', 'wide', 'yr',
+	      exclude => ARRAY['id', 'y'], algorithms => ARRAY['linear'], hyperparams => '{"alpha": 0.001}')});
+like($err, qr/the linear model was refitted on all 200000 rows of public\.wide, summed on the Citus workers/,
+	'a ridge model trained on a sample of a distributed table is refitted on the workers\' sums, and it says so');
+is( $coord->safe_psql('postgres',
+		q{SELECT n_rows < 200000, options->>'refit_rows_on_workers' FROM automl.models WHERE name = 'ridge_sampled'}),
+	't|200000', 'the version records the refit on every row');
+like($coord->safe_psql('postgres', q{EXPLAIN (VERBOSE, COSTS OFF)
+		SELECT automl.linear_statistics(automl.linear_inputs(m.model_bytes, 'yr', w))
+		FROM wide w, (SELECT model_bytes FROM automl.models WHERE name = 'ridge_sampled') m}),
+	qr/Query: SELECT worker_partial_agg\('automl\.linear_statistics/, 'the sums are computed on the workers');
+$coord->safe_psql('postgres',
+	q{SELECT version FROM automl_train('ridge_all', 'wide_one_node', 'yr', exclude => ARRAY['id', 'y'],
+	      algorithms => ARRAY['linear'], hyperparams => '{"alpha": 0.001}')});
+is( $coord->safe_psql('postgres', q{
+SELECT max(abs(automl_predict('ridge_sampled', w) - automl_predict('ridge_all', w))) < 1e-9 * max(abs(automl_predict('ridge_all', w)))
+FROM wide_one_node w}),
+	't', 'it predicts what the same model trained on every row on one node predicts (to 1e-9)');
 
 # a deleted name leaves the replica, on every node
 $coord->safe_psql('postgres', q{SELECT automl_delete('sampled')});

@@ -54,8 +54,10 @@ facts(line) AS (
     SELECT pg_catalog.format(E'function %s owner %s volatile %s parallel %s strict %s secdef %s leakproof %s cost %s rows %s acl %s\n%s',
                              p.oid::pg_catalog.regprocedure, p.proowner::pg_catalog.regrole, p.provolatile,
                              p.proparallel, p.proisstrict, p.prosecdef, p.proleakproof, p.procost, p.prorows,
-                             p.proacl, pg_catalog.pg_get_functiondef(p.oid))
-    FROM pg_catalog.pg_proc p
+                             p.proacl, CASE WHEN p.prokind = 'a' THEN pg_catalog.format('aggregate: state %s type %s combine %s final %s',
+                                 a.aggtransfn, a.aggtranstype::pg_catalog.regtype, a.aggcombinefn, a.aggfinalfn)
+                                 ELSE pg_catalog.pg_get_functiondef(p.oid) END)
+    FROM pg_catalog.pg_proc p LEFT JOIN pg_catalog.pg_aggregate a ON a.aggfnoid = p.oid
     WHERE p.oid IN (SELECT objid FROM members WHERE classid = 'pg_catalog.pg_proc'::pg_catalog.regclass)
     -- relations: kind, options, privileges, row security; views' queries; sequences
     UNION ALL
