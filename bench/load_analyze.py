@@ -80,7 +80,9 @@ def read_pgbench_log(d, prefix):
             latency_us = int(f[2])
             end = int(f[4]) + int(f[5]) / 1e6
             lag_us = int(f[6]) if len(f) > 6 and re.match(r"^\d+$", f[6]) else 0
-            rows.append((end - latency_us / 1e6, end, latency_us / 1000.0, lag_us / 1000.0))
+            rows.append((end - latency_us / 1e6, end, latency_us / 1000.0, lag_us / 1000.0,
+                         (path, int(f[0]))))
+    rows.sort()
     return rows, failed
 
 
@@ -211,7 +213,7 @@ def main():
                               " | ".join(out["error_lines"][:3]))))
         by = {c: [] for c in CLASSES}
         service = []
-        for a, b, lat, lag in rows:
+        for a, b, lat, lag, _ in rows:
             cls = "steady"
             for c in PRIORITY:
                 if win[c].overlaps(a, b):
@@ -220,6 +222,19 @@ def main():
             by[cls].append(lat)
             service.append(lat - lag)
         latency[kind] = {c: stats_ms(v) for c, v in by.items()}
+        # each client's first statement scheduled after a deploy or rollback returned: the
+        # one that loads the new version
+        by_client = {}
+        for r in rows:
+            by_client.setdefault(r[4], []).append(r)
+        first = []
+        for s in steps:
+            if s["kind"] in ("deploy", "rollback") and s["ok"]:
+                for rs in by_client.values():
+                    i = bisect.bisect_left(rs, (s["t1"],))
+                    if i < len(rs):
+                        first.append(rs[i][2])
+        latency[kind]["first_after_deploy"] = stats_ms(first)
         latency[kind]["all"] = stats_ms([r[2] for r in rows])
         latency[kind]["all_service"] = stats_ms(service)
         s, dp = latency[kind]["steady"].get("p99_ms"), latency[kind]["deploy"].get("p99_ms")
@@ -316,11 +331,13 @@ def main():
               "Latency from the statement's scheduled start (pgbench `-R`, schedule lag included) "
               "to its end; nearest-rank percentiles. \"deploy\": an `automl_deploy` or "
               "`automl_rollback` call or the %s s after it; otherwise \"train\", \"retrain\", "
-              "\"purge\": such a call; \"steady\": none of them." % params["deploy_window_s"], "",
+              "\"purge\": such a call; \"steady\": none of them. \"first_after_deploy\" (not a class "
+              "of its own): each client's first statement scheduled after a deploy or rollback "
+              "returned, the one that loads the new version." % params["deploy_window_s"], "",
               "| statement | class | statements | p50 | p90 | p99 | max |", "|---|---|---:|---:|---:|---:|---:|"]
     for kind in KINDS:
         label = "single-row" if kind == "one" else "%d-row" % params["batch_rows"]
-        for c in CLASSES + ("all",):
+        for c in CLASSES + ("first_after_deploy", "all"):
             s = latency[kind][c]
             lines.append("| %s | %s | %d | %s | %s | %s | %s |" % (
                 label, c, s["n"], f(s.get("p50_ms")), f(s.get("p90_ms")), f(s.get("p99_ms")),

@@ -17,6 +17,9 @@
 #   gbdt_accuracy                  tree learner at defaults vs XGBoost and HGB, ten datasets
 #   search_benchmark (search)      the time-budgeted search vs XGBoost random search, seeds
 #   forecast                       forecasting vs seasonal naive and statsmodels
+#   load                           scoring latency and exactly-once logging while the model is
+#                                  retrained, deployed, rolled back and its log purged
+#                                  (LOAD_DURATION seconds, default 600; --quick: 60)
 #
 # Options:
 #   --quick          smaller sizes, fewer datasets, one seed: proves the harness, not for
@@ -46,7 +49,7 @@ cd "$ROOT"
 PYTHON=/usr/bin/python3
 
 ALL=(compare_sklearn compare_categorical scoring_speed logging_cost gbdt_speed gbdt_accuracy
-     search_benchmark forecast)
+     search_benchmark forecast load)
 PEER_PACKAGES=(python3-numpy python3-sklearn python3-xgboost python3-statsmodels python3-matplotlib)
 
 usage() { awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0"; }
@@ -61,6 +64,7 @@ canonical() {
         gbdt_accuracy) echo gbdt_accuracy ;;
         search|search_benchmark) echo search_benchmark ;;
         forecast) echo forecast ;;
+        load) echo load ;;
         *) return 1 ;;
     esac
 }
@@ -204,6 +208,9 @@ for b in "${wanted[@]}"; do
             if [[ $QUICK == 1 ]]; then args=(--series air_passengers,uk_gas); knobs=(RUNS=1 ETSMODEL=0)
             else knobs=(RUNS=3 ETSMODEL=1); fi
             run "$b" env "${knobs[@]}" COVERAGE=1 OUT="$(M $b)" JSON="$(J $b)" bench/forecast.sh "${args[@]}" "${extra[@]}" ;;
+        load)
+            if [[ $QUICK == 1 ]]; then duration=${LOAD_DURATION:-60}; else duration=${LOAD_DURATION:-600}; fi
+            run "$b" env DURATION="$duration" OUT="$(M $b)" JSON="$(J $b)" bench/load.sh "${extra[@]}" ;;
     esac
 done
 
