@@ -17,6 +17,8 @@
 # - pgbench, BATCH_CLIENTS clients (default 2) at BATCH_RATE statements/s in all
 #   (default 4): SELECT count(automl_predict('load_m', s)) FROM (1,000
 #   consecutive rows of load_t) s
+#   With ONE_CONNECT=1 each single-row statement opens a connection of its own
+#   (pgbench -C: a backend, and a spool file, per statement).
 #   Both throttled (-R), so the latency is that of a statement at its scheduled
 #   time (pgbench's schedule lag included), each with --log (one line per
 #   statement: its end time and latency). The scored row's id, which is the
@@ -55,7 +57,7 @@
 # Needs a running server with the extension and a superuser connection (psql and
 # pgbench with the usual PG* variables; see bench/README.md).
 #
-# Environment: DURATION (600), ONE_CLIENTS (2), ONE_RATE (200), BATCH_CLIENTS (2),
+# Environment: DURATION (600), ONE_CLIENTS (2), ONE_RATE (200), ONE_CONNECT (0), BATCH_CLIENTS (2),
 #   BATCH_RATE (4), GAP (2), DEPLOY_WINDOW (1), PURGE_AGE ('60 seconds'),
 #   LOAD_DB (automl_load), KEEP (1 keeps the database), RAW_DIR (keep pgbench's
 #   logs and the step log there), OUT (default bench/results/load.md),
@@ -66,6 +68,7 @@ set -euo pipefail
 DURATION=${DURATION:-600}
 ONE_CLIENTS=${ONE_CLIENTS:-2}
 ONE_RATE=${ONE_RATE:-200}
+ONE_CONNECT=${ONE_CONNECT:-0}
 BATCH_CLIENTS=${BATCH_CLIENTS:-2}
 BATCH_RATE=${BATCH_RATE:-4}
 GAP=${GAP:-2}
@@ -83,7 +86,7 @@ BATCH_ROWS=1000
 
 for arg in "$@"; do
     case "$arg" in
-        -h|--help) sed -n '2,60p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+        -h|--help) sed -n '2,66p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
         *) echo "unknown argument: $arg" >&2; exit 2 ;;
     esac
 done
@@ -236,7 +239,9 @@ maintain() {
 : > "$W/steps.tsv"; : > "$W/visible.tsv"; : > "$W/steps.err"
 log "scoring for $DURATION s: $ONE_CLIENTS clients at $ONE_RATE/s single-row, $BATCH_CLIENTS at $BATCH_RATE/s $BATCH_ROWS-row; maintenance every $GAP s"
 t_start=$(q "SELECT extract(epoch FROM clock_timestamp())")
-(cd "$W" && pgbench -n -d "$LOAD_DB" -c "$ONE_CLIENTS" -j 1 -R "$ONE_RATE" -T "$DURATION" \
+connect=()
+[ "$ONE_CONNECT" = 1 ] && connect=(-C)
+(cd "$W" && pgbench -n -d "$LOAD_DB" "${connect[@]}" -c "$ONE_CLIENTS" -j 1 -R "$ONE_RATE" -T "$DURATION" \
     -f one.sql --log --log-prefix=one > one.out 2>&1) &
 pid_one=$!
 (cd "$W" && pgbench -n -d "$LOAD_DB" -c "$BATCH_CLIENTS" -j 1 -R "$BATCH_RATE" -T "$DURATION" \
@@ -271,7 +276,7 @@ elapsed=$(( $(date +%s) - started ))
 
 export LOAD_PARAMS
 LOAD_PARAMS=$(cat <<EOF
-{"duration_s": $DURATION, "one_clients": $ONE_CLIENTS, "one_rate": $ONE_RATE,
+{"duration_s": $DURATION, "one_clients": $ONE_CLIENTS, "one_rate": $ONE_RATE, "one_connect": $ONE_CONNECT,
  "batch_clients": $BATCH_CLIENTS, "batch_rate": $BATCH_RATE, "batch_rows": $BATCH_ROWS,
  "gap_s": $GAP, "deploy_window_s": $DEPLOY_WINDOW, "purge_age": "$PURGE_AGE",
  "data": "test/data/phoneme.csv", "rows": $N,
