@@ -1021,11 +1021,12 @@ def sec_load(run):
     met = [F["ratio"][k] is not None and F["ratio"][k] <= 2 for k in ("one", "batch")]
     out = [
         "Scoring for %s s: %d clients at %s single-row statements per second in all, %d clients "
-        "at %s %s statements per second; data `%s` (%s rows); model %s; a life-cycle step every "
-        "%s s; purge of the rows older than `%s`; a deploy's window: the call and the %s s after it."
+        "at %s %s statements per second; data `%s` (%s rows); model %s; a pause of %s s after "
+        "each life-cycle step; purge of the rows older than `%s`; a deploy's window: the call and "
+        "the %s s after it; load average %s before the run, %s after it."
         % (num(p["duration_s"]), p["one_clients"], num(p["one_rate"]), p["batch_clients"],
            num(p["batch_rate"]), batch, p["data"], num(p["rows"]), p["model"], num(p["gap_s"]),
-           p["purge_age"], num(p["deploy_window_s"])),
+           p["purge_age"], num(p["deploy_window_s"]), p["load_before"], p["load_after"]),
         "",
         "**Results.** `p99` latency during deploys against the steady state: single-row %s ms "
         "against %s ms (%s), %s %s ms against %s ms (%s); the target, at most twice the steady "
