@@ -35,13 +35,13 @@ DOCS_OUT = os.path.join(REPO, "docs", "benchmarks.md")
 ALIAS = {"compare_sklearn": "compare", "compare_categorical": "categorical",
          "scoring_speed": "speed", "logging_cost": "logging", "gbdt_speed": "gbdt_speed",
          "gbdt_accuracy": "gbdt_accuracy", "search_benchmark": "search", "forecast": "forecast",
-         "scale_out": "citus"}
+         "load": "load", "scale_out": "citus"}
 SCRIPT = {"compare_sklearn": "bench/compare_sklearn.py",
           "compare_categorical": "bench/compare_categorical.py",
           "scoring_speed": "bench/scoring_speed.sh", "logging_cost": "bench/logging_cost.sh",
           "gbdt_speed": "bench/gbdt_speed.py", "gbdt_accuracy": "bench/gbdt_accuracy.py",
           "search_benchmark": "bench/search_benchmark.py", "forecast": "bench/forecast.sh",
-          "scale_out": "bench/scale_out.sh"}
+          "load": "bench/load.sh", "scale_out": "bench/scale_out.sh"}
 SECTION = {"compare_sklearn": "correctness-linear-learners-against-scikit-learn",
            "scoring_speed": "scoring-speed-of-a-linear-model",
            "compare_categorical": "categorical-data-the-linear-learner-against-a-scikit-learn-pipeline",
@@ -50,6 +50,7 @@ SECTION = {"compare_sklearn": "correctness-linear-learners-against-scikit-learn"
            "search_benchmark": "the-search-under-a-time-budget-against-a-same-budget-xgboost-search",
            "logging_cost": "prediction-logging",      # docs/monitoring.md links here
            "forecast": "forecasting",                 # docs/forecasting.md links here
+           "load": "scoring-under-load-while-the-model-is-retrained-and-redeployed",
            "scale_out": "scale-out-on-citus"}         # docs/scale-out.md links here
 TASK_METRIC = {"binary": "ROC AUC ↑", "multiclass": "log loss ↓", "regression": "RMSE ↓"}
 HIGHER = {"binary": True, "multiclass": False, "regression": False}
@@ -1042,6 +1043,90 @@ def sec_forecast(run):
     return "\n".join(out)
 
 
+LOAD_CLASSES = (("steady", "steady: no life-cycle call"), ("deploy", "during a deploy or rollback"),
+                ("train", "during `automl_train`"), ("retrain", "during `automl_retrain`"),
+                ("purge", "during `automl_purge_predictions`"),
+                ("first_after_deploy", "each client's first statement after a deploy or rollback (also counted above)"),
+                ("all", "all statements"))
+
+
+def load_figures(R):
+    lat, ing = R["latency"], R["ingestion"]
+    return {"ratio": R["p99_deploy_over_steady"], "client_errors": R["client_errors"],
+            "exactly_once": ing["exactly_once"],
+            "steady_p99": {k: lat[k]["steady"].get("p99_ms") for k in ("one", "batch")},
+            "deploy_p99": {k: lat[k]["deploy"].get("p99_ms") for k in ("one", "batch")}}
+
+
+def sec_load(run):
+    d = run.get("load")
+    if not d:
+        return run.missing("load")
+    R, p = d["results"], d["params"]
+    cap = run.caption("load")
+    F = load_figures(R)
+    st, ing, mt, srv = R["statements"], R["ingestion"], R["maintenance"], R["server"]
+    batch = "%s-row" % num(p["batch_rows"])
+    label = {"one": "single-row", "batch": batch}
+    met = [F["ratio"][k] is not None and F["ratio"][k] <= 2 for k in ("one", "batch")]
+    out = [
+        "Scoring for %s s: %d clients at %s single-row statements per second in all, %d clients "
+        "at %s %s statements per second; data `%s` (%s rows); model %s; a pause of %s s after "
+        "each life-cycle step; purge of the rows older than `%s`; a deploy's window: the call and "
+        "the %s s after it; load average %s before the run, %s after it."
+        % (num(p["duration_s"]), p["one_clients"], num(p["one_rate"]), p["batch_clients"],
+           num(p["batch_rate"]), batch, p["data"], num(p["rows"]), p["model"], num(p["gap_s"]),
+           p["purge_age"], num(p["deploy_window_s"]), p["load_before"], p["load_after"]),
+        "",
+        "**Results.** `p99` latency during deploys against the steady state: single-row %s ms "
+        "against %s ms (%s), %s %s ms against %s ms (%s); the target, at most twice the steady "
+        "state's, is %s. Client errors: %s. Rows scored: %s; logged %s + purged %s: %s."
+        % (num(F["deploy_p99"]["one"], 3), num(F["steady_p99"]["one"], 3), ratio(F["ratio"]["one"]),
+           batch, num(F["deploy_p99"]["batch"], 3), num(F["steady_p99"]["batch"], 3),
+           ratio(F["ratio"]["batch"]),
+           "met for both" if all(met) else "**not met** for %s" % " and ".join(
+               label[k] for k, m in zip(("one", "batch"), met) if not m),
+           num(F["client_errors"]), num(ing["expected_rows"]), num(ing["logged_rows"]),
+           num(ing["purged_rows"]), "exactly once" if F["exactly_once"] else "**not exactly once**"),
+        "", run.errors("load"), "", cap, "",
+        "Latency in ms, from the statement's scheduled start (pgbench `-R`, schedule lag "
+        "included) to its end, by what the statement overlapped (nearest-rank percentiles):", "",
+    ]
+    rows = []
+    for k in ("one", "batch"):
+        for c, text in LOAD_CLASSES:
+            s = R["latency"][k].get(c) or {"n": 0}
+            rows.append([label[k], text, num(s["n"]), num(s.get("p50_ms"), 3), num(s.get("p90_ms"), 3),
+                         num(s.get("p99_ms"), 3), num(s.get("max_ms"), 3)])
+    out.append(md_table(["statement", "class", "statements", "p50", "p90", "p99", "max"], rows,
+                        right=(2, 3, 4, 5, 6)))
+    vis = R["visibility"]
+    crows = [
+        ["statements, single-row / %s" % batch, "%s / %s" % (num(st["one"]["processed"]), num(st["batch"]["processed"]))],
+        ["failed statements, aborted clients", "%s, %s" % (
+            num(sum(st[k]["failed"] or 0 for k in st)), num(sum(st[k]["aborted_clients"] for k in st)))],
+        ["rows scored = logged + purged", "%s = %s + %s" % (num(ing["expected_rows"]), num(ing["logged_rows"]),
+                                                             num(ing["purged_rows"]))],
+        ["distinct keys of the logged rows", num(ing["distinct_keys"])],
+        ["life-cycle calls (failed)", ", ".join("%s %d (%d)" % (k, v["calls"], v["failed"]) for k, v in mt.items())],
+        ["median / longest call, s", ", ".join("%s %s / %s" % (k, secs(v["median_s"]), secs(v["max_s"]))
+                                                for k, v in mt.items())],
+        ["deploys and rollbacks seen serving in the log", "%d of %d; the first prediction of the new version "
+         "%s s (median), %s s (longest) after the call returned" % (
+             vis["checked"] - vis["invisible"], vis["checked"],
+             num(vis["first_prediction_after_s"]["median"], 2), num(vis["first_prediction_after_s"]["max"], 2))],
+        ["versions, deployments at the end", "%s, %s (`automl_train` deployed itself %d times, "
+         "`automl_retrain` %d)" % (num(srv["versions"]), num(srv["deployments"]),
+                                   mt["train"].get("deployed_itself", 0), mt["retrain"].get("deployed_itself", 0))],
+        ["transactions rolled back in the database", num(srv["rolled_back_transactions"])],
+        ["server log: ERROR/FATAL lines, crashes", "%s, %s" % (num(srv["log_errors"]), num(srv["log_crash_lines"]))
+         if srv["log_read"] else "not read"],
+        ["server restarted", "yes" if srv["restarted"] else "no"],
+    ]
+    out += ["", cap, "", "Correctness and the life cycle:", "", md_table(["", ""], crows)]
+    return "\n".join(out)
+
+
 def sec_anchors(run):
     a = benchlib.anchors()
     out = []
@@ -1217,6 +1302,14 @@ def summary_rows(run):
         if tot:
             rows.append(("forecast_cover", "95 % forecast intervals, out-of-sample coverage",
                          pct(sum(s["out_of_sample"]["covered95"] for s in S) / tot), "forecast"))
+    d = run.get("load")
+    if d:
+        F = load_figures(d["results"])
+        rows.append(("load_p99", "scoring `p99` during deploys / steady state, single-row and %s-row"
+                     % num(d["params"]["batch_rows"]),
+                     "%s, %s" % (ratio(F["ratio"]["one"]), ratio(F["ratio"]["batch"])), "load"))
+        rows.append(("load_correct", "under load: client errors; rows logged exactly once",
+                     "%s; %s" % (num(F["client_errors"]), "yes" if F["exactly_once"] else "**no**"), "load"))
     return rows
 
 
@@ -1287,8 +1380,8 @@ def render(run):
         "compare_sklearn": sec_compare_sklearn, "scoring_speed": sec_scoring_speed,
         "compare_categorical": sec_compare_categorical, "gbdt_speed": sec_gbdt_speed,
         "gbdt_accuracy": sec_gbdt_accuracy, "search_benchmark": sec_search,
-        "logging_cost": sec_logging, "forecast": sec_forecast, "anchors": sec_anchors,
-        "scale_out": sec_scale_out,
+        "logging_cost": sec_logging, "forecast": sec_forecast, "load": sec_load,
+        "scale_out": sec_scale_out, "anchors": sec_anchors,
     }
 
     def fill(m):

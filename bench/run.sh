@@ -19,6 +19,9 @@
 #   forecast                       forecasting vs seasonal naive and statsmodels
 #   scale_out (citus)              Citus coordinator + two workers against one node: scoring
 #                                  10M rows, training a linear model (builds Citus if missing)
+#   load                           scoring latency and exactly-once logging while the model is
+#                                  retrained, deployed, rolled back and its log purged
+#                                  (LOAD_DURATION seconds, default 600; --quick: 60)
 #
 # Options:
 #   --quick          smaller sizes, fewer datasets, one seed: proves the harness, not for
@@ -48,7 +51,7 @@ cd "$ROOT"
 PYTHON=/usr/bin/python3
 
 ALL=(compare_sklearn compare_categorical scoring_speed logging_cost gbdt_speed gbdt_accuracy
-     search_benchmark forecast scale_out)
+     search_benchmark forecast load scale_out)
 PEER_PACKAGES=(python3-numpy python3-sklearn python3-xgboost python3-statsmodels python3-matplotlib)
 
 usage() { awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0"; }
@@ -64,6 +67,7 @@ canonical() {
         search|search_benchmark) echo search_benchmark ;;
         forecast) echo forecast ;;
         citus|scale_out) echo scale_out ;;
+        load) echo load ;;
         *) return 1 ;;
     esac
 }
@@ -211,6 +215,9 @@ for b in "${wanted[@]}"; do
             if [[ $QUICK == 1 ]]; then knobs=(ROWS=500000 SMALL_ROWS=100000 RUNS=1)
             else knobs=(ROWS=10000000 SMALL_ROWS=1000000 RUNS=3); fi
             run "$b" env "${knobs[@]}" OUT="$(M $b)" JSON="$(J $b)" bench/scale_out.sh "${extra[@]}" ;;
+        load)
+            if [[ $QUICK == 1 ]]; then duration=${LOAD_DURATION:-60}; else duration=${LOAD_DURATION:-600}; fi
+            run "$b" env DURATION="$duration" OUT="$(M $b)" JSON="$(J $b)" bench/load.sh "${extra[@]}" ;;
     esac
 done
 
