@@ -534,10 +534,14 @@ def sec_scale_out(run):
                     p["citus"], p["nproc"]),
         "",
         "**Results.** Scoring %s rows over two workers took %s of the time over one "
-        "(%s× the throughput); the cluster's sum of predictions equals one node's: %s. "
-        "Training reads the distributed rows through the coordinator: %s× one node's time "
-        "at %s rows."
+        "(%s× the throughput); the cluster's sum of predictions equals one node's, each "
+        "with its own model: %s. Training on one node kept every row in memory "
+        "(`automl.train_memory` %s MB; rows used: %s); the cluster searched on a sample "
+        "read through the coordinator (%s MB) and refitted the ridge model on every row "
+        "from the workers' sums (%s): %s× one node's time at %s rows."
         % (num(big), pct(two / one_w), num(one_w / two, 3), R["same_predictions"],
+           num(p.get("one_train_memory_mb")), R.get("one_node_rows", "?"),
+           num(p.get("cluster_train_memory_mb")), R.get("cluster_refit_rows", "?"),
            num(t["citus_big"] / t["one_big"], 3), num(big)),
         "", run.errors("scale_out"), "", run.caption("scale_out"), "",
         md_table(["where", "nodes scoring", "rows", "baseline ms", "predict ms",

@@ -14,11 +14,15 @@
 #             features (the baseline: what reading the rows costs), on one node serially
 #             and with its parallel workers, and on the cluster over one and two workers;
 #   training  automl_train('lin', t, 'y', algorithms => ARRAY['linear']) once per size
-#             both ways (the cluster reads the distributed rows through the coordinator).
+#             both ways: one node with every row in memory (ONE_TRAIN_MEMORY MB, default
+#             16384), the cluster with CLUSTER_TRAIN_MEMORY MB (default 256): the search on
+#             a sample read through the coordinator, then the ridge model refitted on every
+#             row from the workers' sums (docs/scale-out.md).
 # Every node of the cluster shares this machine's cores with the others: throughput per
 # worker node is the figure that carries to a real cluster.
 #
-# Environment: ROWS, SMALL_ROWS, RUNS, OUT (markdown), JSON (for bench/report.py),
+# Environment: ROWS, SMALL_ROWS, RUNS, ONE_TRAIN_MEMORY, CLUSTER_TRAIN_MEMORY, OUT (markdown),
+#   JSON (for bench/report.py),
 #   CITUS_BUILD (default ../shared/vendor/build-citus.sh).
 
 set -euo pipefail
@@ -26,6 +30,8 @@ set -euo pipefail
 ROWS=${ROWS:-10000000}
 SMALL_ROWS=${SMALL_ROWS:-1000000}
 RUNS=${RUNS:-3}
+ONE_TRAIN_MEMORY=${ONE_TRAIN_MEMORY:-16384}
+CLUSTER_TRAIN_MEMORY=${CLUSTER_TRAIN_MEMORY:-256}
 here=$(cd "$(dirname "$0")" && pwd)
 OUT=${OUT:-$here/results/scale_out.md}
 JSON=${JSON:-}
@@ -130,11 +136,14 @@ echo "scale_out: building the tables (cluster)..." >&2
 placements=$(cl -c "SELECT string_agg(DISTINCT nodeport::text, ',') FROM pg_dist_shard_placement p JOIN pg_dist_shard s USING (shardid) WHERE s.logicalrelid = 't_big_1w'::regclass")
 [[ $placements == "${ports[1]}" ]] || { echo "scale_out: t_big_1w is on $placements, not on worker1 only" >&2; exit 1; }
 
-# train SIDE TABLE: seconds of one automl_train call
+# train SIDE TABLE MB: seconds of one automl_train call with automl.train_memory = MB
 train() {
-    local side=$1 table=$2 out
+    local side=$1 table=$2 mb=$3 out
     out=$("$side" <<SQL
 SET client_min_messages = warning;
+LOAD 'automl';
+SELECT set_config(name, '${mb}MB', false) FROM pg_settings
+WHERE name IN ('automl.train_memory', 'automl.max_train_memory') ORDER BY name DESC;
 SELECT count(*) FROM (SELECT automl_delete(name) FROM automl.registry WHERE name = 'lin_$table') d;
 \\timing on
 SELECT version FROM automl_train('lin_$table', '$table', 'y', exclude => ARRAY['id'], algorithms => ARRAY['linear'], hyperparams => '{}');
@@ -156,11 +165,15 @@ $sql
     "$side" <<<"$script" | awk '/^RUN$/ { on = 1; next } on && /^Time: / { ms = $2 + 0; if (b == "" || ms < b) b = ms } END { print b }'
 }
 
+# One node trains on every row in memory; the cluster on a sample of CLUSTER_TRAIN_MEMORY,
+# then refits the ridge model on every row from the workers' sums (docs/scale-out.md).
 echo "scale_out: training..." >&2
-train_one_small=$(train one t_small)
-train_cl_small=$(train cl t_small)
-train_one_big=$(train one t_big)
-train_cl_big=$(train cl t_big)
+train_one_small=$(train one t_small "$ONE_TRAIN_MEMORY")
+train_cl_small=$(train cl t_small "$CLUSTER_TRAIN_MEMORY")
+train_one_big=$(train one t_big "$ONE_TRAIN_MEMORY")
+train_cl_big=$(train cl t_big "$CLUSTER_TRAIN_MEMORY")
+refit_rows=$(cl -c "SELECT coalesce(options->>'refit_rows_on_workers', 'none') || ' of ' || (options->>'rows_in_relation') || ', sample ' || (options->>'rows_used') FROM automl.models WHERE name = 'lin_t_big'")
+one_rows=$(one -c "SELECT (options->>'rows_used') || ' of ' || (options->>'rows_in_relation') FROM automl.models WHERE name = 'lin_t_big'")
 # predict TABLE [MODEL]: t_big_1w is scored with the model trained on t_big
 predict() { echo "SELECT sum(automl_predict('lin_${2:-$1}', t)) FROM $1 t;"; }
 baseline() { echo "SELECT sum(x1+x2+x3+x4+x5+x6+x7+x8+x9+x10) FROM $1 t;"; }
@@ -185,7 +198,9 @@ done
 T[cl1_big_pred]=$(best cl "$SERIAL" "$(predict t_big_1w t_big)")
 T[cl1_big_base]=$(best cl "$SERIAL" "$(baseline t_big_1w)")
 
-# same answers: the cluster's sum equals one node's to 9 significant digits (summation order differs)
+# same answers: the cluster's sum equals one node's to 9 significant digits (summation order
+# differs); each side scores with its own model, so this also checks that the cluster's
+# (a sample, then the refit on the workers' sums) is the one node's (every row in memory)
 same=$(awk -v a="$(one -c "SELECT sum(automl_predict('lin_t_big', t)) FROM t_big t")" \
            -v b="$(cl -c "SELECT sum(automl_predict('lin_t_big', t)) FROM t_big t")" \
            'BEGIN { d = a - b; if (d < 0) d = -d; print (d <= 1e-9 * (a < 0 ? -a : a)) ? "yes" : "no" }')
@@ -218,7 +233,11 @@ $(row "Citus, two workers" 2 "$ROWS" "${T[cl2_big_pred]}" "${T[cl2_big_base]}")
 
 The cluster's sum of predictions equals one node's (to 1e-9 relative): $same.
 
-| training (automl_train, linear) | rows | one node s | Citus s (rows through the coordinator) | ratio |
+Training: one node with \`automl.train_memory\` = $ONE_TRAIN_MEMORY MB (rows used: $one_rows); the
+cluster with $CLUSTER_TRAIN_MEMORY MB: the search on a sample through the coordinator, then the ridge
+model refitted from the workers' sums (refit rows: $refit_rows).
+
+| training (automl_train, linear) | rows | one node s | Citus s | ratio |
 |---|---|---|---|---|
 | | $SMALL_ROWS | $train_one_small | $train_cl_small | $(awk -v a="$train_cl_small" -v b="$train_one_small" 'BEGIN { printf "%.2f", a / b }') |
 | | $ROWS | $train_one_big | $train_cl_big | $(awk -v a="$train_cl_big" -v b="$train_one_big" 'BEGIN { printf "%.2f", a / b }') |
@@ -232,9 +251,10 @@ echo "written to $OUT" >&2
 if [ -n "$JSON" ]; then
     cat <<EOF | "$PYTHON" "$here/benchlib.py" write "$JSON" scale_out "$state"
 {"params": {"rows": $ROWS, "small_rows": $SMALL_ROWS, "runs": $RUNS, "features": 10, "shards": 8,
+            "one_train_memory_mb": $ONE_TRAIN_MEMORY, "cluster_train_memory_mb": $CLUSTER_TRAIN_MEMORY,
             "parallel_workers": $par_workers, "postgresql": "$pgver", "citus": "$citusver",
             "cpu": "${cpu:-?}", "nproc": $(nproc)},
- "results": {"same_predictions": "$same",
+ "results": {"same_predictions": "$same", "one_node_rows": "$one_rows", "cluster_refit_rows": "$refit_rows",
              "scoring_ms": {$(for k in "${!T[@]}"; do printf '"%s": %s, ' "$k" "${T[$k]}"; done | sed 's/, $//')},
              "train_s": {"one_small": $train_one_small, "citus_small": $train_cl_small,
                          "one_big": $train_one_big, "citus_big": $train_cl_big}}}
