@@ -273,11 +273,27 @@ log_decode(const char *data, size_t len, LogEntry *e, size_t *consumed)
 
 /* ---- the spool buffer and file ---- */
 
-static void
+/*
+ * Opens this process's next spool file; returns false (errno set) when its
+ * directory or the file cannot be made (a full disk, a read-only directory):
+ * logging must not fail the statement, nor every later one of the session.
+ */
+static bool
 open_spool_file(void)
 {
-	char	   *dir = log_spool_directory(true);
+	char	   *dir = log_spool_directory(false);
 
+	if ((MakePGDirectory(LOG_SPOOL_DIR) != 0 && errno != EEXIST) ||
+		(MakePGDirectory(dir) != 0 && errno != EEXIST))
+	{
+		int			save_errno = errno;
+
+		if (spool_path != NULL)
+			pfree(spool_path);
+		spool_path = MemoryContextStrdup(TopMemoryContext, dir);
+		errno = save_errno;
+		return false;
+	}
 	if (spool_path != NULL)
 		pfree(spool_path);
 	spool_path = MemoryContextStrdup(TopMemoryContext,
@@ -286,10 +302,7 @@ open_spool_file(void)
 	/* kept open across transactions, so not a transient file */
 	spool_fd = BasicOpenFilePerm(spool_path, O_WRONLY | O_CREAT | O_APPEND | PG_BINARY,
 								 pg_file_create_mode);
-	if (spool_fd < 0)
-		ereport(ERROR,
-				(errcode_for_file_access(),
-				 errmsg("could not open prediction spool file \"%s\": %m", spool_path)));
+	return spool_fd >= 0;
 }
 
 /*
@@ -362,9 +375,7 @@ log_flush(void)
 {
 	if (!buffer_ready || buffer.buf.len == 0)
 		return;
-	if (spool_fd < 0)
-		open_spool_file();
-	if (!write_buffer())
+	if ((spool_fd < 0 && !open_spool_file()) || !write_buffer())
 	{
 		int			save_errno = errno;
 
