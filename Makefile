@@ -10,6 +10,7 @@ OBJS = \
 	src/common/args.o \
 	src/common/shared_struct.o \
 	src/common/json.o \
+	src/common/budget.o \
 	src/data/category.o \
 	src/data/digest.o \
 	src/data/scan.o \

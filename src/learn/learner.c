@@ -5,6 +5,7 @@
 
 #include <time.h>
 
+#include "common/budget.h"
 #include "learn/learner.h"
 
 static const Learner *const all_learners[] = {
@@ -48,10 +49,16 @@ fit_clock(void)
 }
 
 bool
-fit_past_deadline(FitContext *ctx)
+fit_should_stop(FitContext *ctx)
 {
 	double		now;
 
+	if (budget_exceeded() && ctx != NULL)
+	{
+		ctx->stopped = true;
+		ctx->out_of_memory = true;
+		return true;
+	}
 	if (ctx == NULL || ctx->deadline <= 0.0)
 		return false;
 	now = fit_clock();

@@ -9,6 +9,7 @@
 
 #include <math.h>
 
+#include "common/budget.h"
 #include "learn/tree.h"
 #include "miscadmin.h"
 #include "search/search.h"
@@ -83,6 +84,7 @@ fit_model(const TrainingData *td, const Learner *learner, const double *hyperpar
 	X = MemoryContextAllocHuge(CurrentMemoryContext,
 							   mul_size(mul_size(sizeof(double), n_rows), Max(prep->n_outputs, 1)));
 	prep_apply_frame(prep, td->frame, rows, n_rows, X);
+	budget_note();				/* the prepared matrix is a fit's largest buffer */
 	if (td->task == TASK_REGRESSION)
 	{
 		y = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(double) * n_rows);
@@ -210,13 +212,14 @@ copy_model(const TrainingData *td, const Model *m, MemoryContext cxt)
 bool
 evaluate_config(const TrainingData *td, const Validation *v, const Learner *learner,
 				const double *hyperparams, const MetricDef *metric, double deadline,
-				Predictions *out, double *fold_scores, Model **first_fold)
+				Predictions *out, double *fold_scores, Model **first_fold,
+				bool *out_of_memory)
 {
 	MemoryContext caller = CurrentMemoryContext;
 	MemoryContext fit_cxt = AllocSetContextCreate(CurrentMemoryContext, "automl fit",
 												  ALLOCSET_DEFAULT_SIZES);
 	int64		at = 0;
-	FitContext	ctx = {deadline, 0.0, 0.0, false};
+	FitContext	ctx = {deadline, 0.0, 0.0, false, false};
 
 	for (int f = 0; f < v->n_folds; f++)
 	{
@@ -232,8 +235,10 @@ evaluate_config(const TrainingData *td, const Validation *v, const Learner *lear
 		old = MemoryContextSwitchTo(fit_cxt);
 		model = fit_model(td, learner, hyperparams, fold->train, fold->n_train, &ctx);
 
+		budget_note();			/* the fitted model beside its working memory */
 		if (ctx.stopped)
 		{
+			*out_of_memory = ctx.out_of_memory;
 			MemoryContextSwitchTo(old);
 			MemoryContextDelete(fit_cxt);
 			return false;

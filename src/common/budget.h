@@ -1,0 +1,76 @@
+/*
+ * budget.h: the memory budget of a training run, in one place.
+ *
+ * The limit is automl.train_memory, within the server's ceiling
+ * automl.max_train_memory (a superuser's setting, or a role's granted SET on
+ * it): the effective limit is the smaller of the two.
+ *
+ * A run (automl_train, automl_retrain, automl_evaluate) opens the budget on
+ * its memory context; the budget then measures what that context and its
+ * children have allocated (MemoryContextMemAllocated: the blocks taken from
+ * malloc, so what the backend really holds for the run) wherever memory
+ * grows: after the scan, after the binned copy, inside every fit (between
+ * trees, and once its prepared matrix exists), after every trial, the
+ * ensemble, the refit, calibration and importance. The largest of those
+ * samples is the run's measured peak, kept in the version's record.
+ *
+ * How the limit is kept:
+ *   - the scan keeps at most BUDGET_FRAME_SHARE of the limit as rows (a
+ *     seeded reservoir sample past it, with a NOTICE), the rest being for
+ *     the binned copy, the fits, the kept predictions and models;
+ *   - the search starts no trial that the memory left cannot pay for (its
+ *     learner's largest trial so far), and says so in a NOTICE;
+ *   - a fit that grows past the limit stops (budget_exceeded) and its trial
+ *     is discarded, like a fit that reaches the time budget;
+ *   - what is still over the limit (the first trial, the refit) ends the
+ *     call with an ERROR that says which step and how much it needed.
+ */
+#ifndef AUTOML_BUDGET_H
+#define AUTOML_BUDGET_H
+
+#include "postgres.h"
+
+/* automl.train_memory and automl.max_train_memory (0: none), in megabytes. */
+extern int	automl_train_memory_mb;
+extern int	automl_max_train_memory_mb;
+
+/* The frame of scanned rows takes at most this share of the limit. */
+#define BUDGET_FRAME_SHARE 0.25
+
+/* The limit in force: automl.train_memory within automl.max_train_memory, in MB. */
+extern int	budget_limit_mb(void);
+
+/*
+ * Opens the budget of a run whose memory is cxt and its children; says in a
+ * NOTICE when automl.max_train_memory caps automl.train_memory. The budget
+ * closes by itself when cxt is reset or deleted (on error too).
+ */
+extern void budget_begin(MemoryContext cxt);
+
+/* Whether a run's budget is open. */
+extern bool budget_active(void);
+
+/* Samples the run's memory now (bytes), keeping the peak; 0 when no budget is open. */
+extern Size budget_note(void);
+
+/* The limit in bytes, and the peak measured so far (0 without an open budget). */
+extern Size budget_limit_bytes(void);
+extern Size budget_peak(void);
+
+/*
+ * A window over part of the run (a trial): budget_window_begin returns the
+ * bytes held now, budget_window_peak the largest sample since.
+ */
+extern Size budget_window_begin(void);
+extern Size budget_window_peak(void);
+
+/* budget_note(), and whether the run is now past its limit. */
+extern bool budget_exceeded(void);
+
+/* The most rows of row_bytes each that the scan keeps (at least min_rows). */
+extern int64 budget_frame_rows(Size row_bytes, int64 min_rows);
+
+/* An ERROR when the run is past its limit: step names what was being done. */
+extern void budget_check(const char *step);
+
+#endif
