@@ -52,12 +52,20 @@ bool
 fit_should_stop(FitContext *ctx)
 {
 	double		now;
+	Size		bytes = budget_note();
 
-	if (budget_exceeded() && ctx != NULL)
+	if (ctx != NULL && budget_active())
 	{
-		ctx->stopped = true;
-		ctx->out_of_memory = true;
-		return true;
+		Size		step = bytes > ctx->last_bytes ? bytes - ctx->last_bytes : 0;
+		Size		growth = bytes > ctx->start_bytes ? bytes - ctx->start_bytes : 0;
+
+		ctx->last_bytes = bytes;
+		if (bytes + step + growth > budget_limit_bytes())
+		{
+			ctx->stopped = true;
+			ctx->out_of_memory = true;
+			return true;
+		}
 	}
 	if (ctx == NULL || ctx->deadline <= 0.0)
 		return false;

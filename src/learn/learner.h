@@ -62,9 +62,11 @@ typedef struct HyperparamDef
  * far, the work still to come after it (followup_factor times this fit's
  * time: the trial's other folds and the refit on all rows) would end after
  * the deadline. They then stop adding trees and set stopped, and the search
- * discards the trial. They stop the same way when the run holds more memory
- * than its budget (common/budget.h; out_of_memory is then set too). A NULL
- * context: no limit (the memory is still measured).
+ * discards the trial. They stop the same way before the run would hold more
+ * memory than its budget (common/budget.h; out_of_memory is then set too):
+ * when the memory now, plus one more step like the last, plus the fit's
+ * growth so far again (the kept copy of the model that follows the fit)
+ * would pass it. A NULL context: no limit (the memory is still measured).
  */
 typedef struct FitContext
 {
@@ -73,6 +75,8 @@ typedef struct FitContext
 	double		followup_factor;
 	bool		stopped;		/* set by the learner that stopped at the deadline */
 	bool		out_of_memory;	/* stopped at the memory budget rather than the deadline */
+	Size		start_bytes;	/* the run's memory when the fit began (budget_note()) */
+	Size		last_bytes;		/* at the fit's last check */
 } FitContext;
 
 /*

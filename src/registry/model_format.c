@@ -24,6 +24,7 @@
 
 #include <math.h>
 
+#include "common/budget.h"
 #include "common/bytes.h"
 #include "fmgr.h"
 #include "port/pg_crc32c.h"
@@ -99,6 +100,7 @@ model_serialize(const Model *model)
 	}
 	calibration_save(model->calibrator, &payload);
 	result = model_bytes_wrap(&payload);
+	budget_note();				/* the payload and the bytes, at once */
 	pfree(payload.buf.data);
 	return result;
 }
