@@ -16,6 +16,7 @@ static struct
 	MemoryContext cxt;			/* NULL when none is open */
 	Size		peak;
 	Size		window_peak;
+	Size		recent_peak;
 }			budget;
 
 int
@@ -33,6 +34,12 @@ budget_limit_bytes(void)
 }
 
 /* When the run's context goes (at the end, or on error), so does its budget. */
+Size
+budget_working_bytes(void)
+{
+	return (Size) ((double) budget_limit_bytes() * (1.0 - BUDGET_TAIL_SHARE));
+}
+
 static void
 budget_close(void *arg)
 {
@@ -55,7 +62,7 @@ budget_begin(MemoryContext cxt)
 	closer->arg = cxt;
 	MemoryContextRegisterResetCallback(cxt, closer);
 	budget.cxt = cxt;
-	budget.peak = 0;
+	budget.peak = budget.window_peak = budget.recent_peak = 0;
 	budget_note();
 }
 
@@ -75,6 +82,7 @@ budget_note(void)
 	now = MemoryContextMemAllocated(budget.cxt, true);
 	budget.peak = Max(budget.peak, now);
 	budget.window_peak = Max(budget.window_peak, now);
+	budget.recent_peak = Max(budget.recent_peak, now);
 	return now;
 }
 
@@ -89,6 +97,18 @@ budget_window_begin(void)
 {
 	budget.window_peak = 0;
 	return budget_note();
+}
+
+Size
+budget_recent_peak_take(void)
+{
+	Size		recent;
+
+	if (budget.cxt == NULL)
+		return 0;
+	recent = budget.recent_peak;
+	budget.recent_peak = 0;
+	return Max(recent, budget_note());
 }
 
 Size

@@ -20,10 +20,19 @@
  *     the binned copy, the fits, the kept predictions and models;
  *   - the search starts no trial that the memory left cannot pay for (its
  *     learner's largest trial so far), and says so in a NOTICE;
- *   - a fit that grows past the limit stops (budget_exceeded) and its trial
- *     is discarded, like a fit that reaches the time budget;
- *   - what is still over the limit (the first trial, the refit) ends the
- *     call with an ERROR that says which step and how much it needed.
+ *   - a tree fit stops before it would grow past the limit (fit_should_stop
+ *     in learn/learner.c, between trees) and its trial is discarded, like a
+ *     fit that reaches the time budget;
+ *   - the refit on every row is skipped (the validated models are stored)
+ *     when the chosen trials' memory, scaled to every row, would not fit;
+ *   - trials, fits and the refit keep BUDGET_TAIL_SHARE of the limit for
+ *     what follows them; a refit still over the limit ends the call with an
+ *     ERROR (budget_check) that says how much it held.
+ * Not counted: the SPI batch of the scan (SCAN_BATCH_ROWS tuples, in SPI's
+ * memory) and what malloc keeps beyond the blocks it hands out. Not
+ * prevented: the first tree of a fit, whose working memory (histograms: up
+ * to max_leaves x bins x features x 24 bytes) no check precedes; it is
+ * measured, and the version's record shows it.
  */
 #ifndef AUTOML_BUDGET_H
 #define AUTOML_BUDGET_H
@@ -36,6 +45,11 @@ extern int	automl_max_train_memory_mb;
 
 /* The frame of scanned rows takes at most this share of the limit. */
 #define BUDGET_FRAME_SHARE 0.25
+/*
+ * The trials, their fits and the refit keep this share of the limit free
+ * for what follows them: calibration, the record, the model's bytes.
+ */
+#define BUDGET_TAIL_SHARE 0.1
 
 /* The limit in force: automl.train_memory within automl.max_train_memory, in MB. */
 extern int	budget_limit_mb(void);
@@ -55,6 +69,8 @@ extern Size budget_note(void);
 
 /* The limit in bytes, and the peak measured so far (0 without an open budget). */
 extern Size budget_limit_bytes(void);
+/* What the trials, fits and refit may hold: the limit less BUDGET_TAIL_SHARE. */
+extern Size budget_working_bytes(void);
 extern Size budget_peak(void);
 
 /*
@@ -63,6 +79,14 @@ extern Size budget_peak(void);
  */
 extern Size budget_window_begin(void);
 extern Size budget_window_peak(void);
+
+/*
+ * The largest sample since the last call (or since the budget opened), and
+ * starts the next such span at the memory held now: the fits' checks between
+ * trees see the peak within the tree before (its histograms), not only what
+ * is left after it.
+ */
+extern Size budget_recent_peak_take(void);
 
 /* budget_note(), and whether the run is now past its limit. */
 extern bool budget_exceeded(void);

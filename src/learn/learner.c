@@ -56,11 +56,18 @@ fit_should_stop(FitContext *ctx)
 
 	if (ctx != NULL && budget_active())
 	{
-		Size		step = bytes > ctx->last_bytes ? bytes - ctx->last_bytes : 0;
-		Size		growth = bytes > ctx->start_bytes ? bytes - ctx->start_bytes : 0;
+		Size		recent = budget_recent_peak_take();	/* within the last tree too */
+		Size		step,
+					growth;
 
+		if (ctx->first_bytes == 0)
+			ctx->first_bytes = ctx->last_bytes = bytes;
+		step = recent > ctx->last_bytes ? recent - ctx->last_bytes : 0;
+		ctx->max_step = Max(ctx->max_step, step);
+		step = ctx->max_step;
+		growth = bytes > ctx->first_bytes ? bytes - ctx->first_bytes : 0;
 		ctx->last_bytes = bytes;
-		if (bytes + step + growth > budget_limit_bytes())
+		if (bytes + step + growth > budget_working_bytes())
 		{
 			ctx->stopped = true;
 			ctx->out_of_memory = true;

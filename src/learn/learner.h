@@ -64,9 +64,11 @@ typedef struct HyperparamDef
  * the deadline. They then stop adding trees and set stopped, and the search
  * discards the trial. They stop the same way before the run would hold more
  * memory than its budget (common/budget.h; out_of_memory is then set too):
- * when the memory now, plus one more step like the last, plus the fit's
- * growth so far again (the kept copy of the model that follows the fit)
- * would pass it. A NULL context: no limit (the memory is still measured).
+ * when the memory now, plus one more step like the largest so far (up to the
+ * highest a tree took, its histograms included), plus what the fit
+ * grew since its first check again (its trees: the kept copy of the model
+ * that may follow the fit) would pass it. Its working memory is allocated
+ * before that first check. A NULL context: no limit (the memory is still measured).
  */
 typedef struct FitContext
 {
@@ -75,8 +77,9 @@ typedef struct FitContext
 	double		followup_factor;
 	bool		stopped;		/* set by the learner that stopped at the deadline */
 	bool		out_of_memory;	/* stopped at the memory budget rather than the deadline */
-	Size		start_bytes;	/* the run's memory when the fit began (budget_note()) */
-	Size		last_bytes;		/* at the fit's last check */
+	Size		first_bytes;	/* the run's memory at the fit's first check (0: none yet) */
+	Size		last_bytes;		/* at its last check */
+	Size		max_step;		/* the most one tree took above the check before it */
 } FitContext;
 
 /*

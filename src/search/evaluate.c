@@ -253,7 +253,7 @@ evaluate_config(const TrainingData *td, const Validation *v, const Learner *lear
 	MemoryContext fit_cxt = AllocSetContextCreate(CurrentMemoryContext, "automl fit",
 												  ALLOCSET_DEFAULT_SIZES);
 	int64		at = 0;
-	FitContext	ctx = {deadline, 0.0, 0.0, false, false, 0, 0};
+	FitContext	ctx = {deadline, 0.0, 0.0, false, false, 0, 0, 0};
 	StoredModel stored;
 
 	for (int f = 0; f < v->n_folds; f++)
@@ -267,7 +267,7 @@ evaluate_config(const TrainingData *td, const Validation *v, const Learner *lear
 		ctx.started = seconds_now();
 		ctx.followup_factor = (v->n_folds - f - 1) +
 			refit_factor((double) td->frame->n_rows / Max(fold->n_train, 1));
-		ctx.start_bytes = ctx.last_bytes = budget_note();
+		ctx.first_bytes = ctx.last_bytes = ctx.max_step = 0;
 		old = MemoryContextSwitchTo(fit_cxt);
 		model = fit_model(td, learner, hyperparams, fold->train, fold->n_train, &ctx);
 

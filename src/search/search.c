@@ -492,7 +492,7 @@ estimated_trial_seconds(const SearchState *st, const LearnerState *ls)
 static bool
 memory_allows(SearchState *st, const LearnerState *ls)
 {
-	if (budget_note() + ls->max_bytes <= budget_limit_bytes())
+	if (budget_note() + ls->max_bytes <= budget_working_bytes())
 		return true;
 	st->memory_exhausted = true;
 	return false;

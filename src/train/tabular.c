@@ -351,7 +351,7 @@ refit_rule(TabularRun *t, const char **reason)
 		memory += (double) trial->memory * Max(rows_ratio, 1.0);
 		kept_models &= trial->first_fold != NULL;
 	}
-	if (kept_models && (double) budget_note() + memory > (double) budget_limit_bytes())
+	if (kept_models && (double) budget_note() + memory > (double) budget_working_bytes())
 	{
 		*reason = "a refit on every training row would not fit in automl.train_memory";
 		return false;
