@@ -139,9 +139,9 @@ SELECT name, task FROM automl_train('wide', 'wide', 'y', max_trials => 1);
 SELECT array_length(features, 1) AS n_features FROM automl.models WHERE name = 'wide';
 SELECT count(automl_predict('wide', w)) AS scored FROM wide w;
 
--- the memory budget: past it, a seeded reservoir sample, said in a NOTICE
+-- the memory budget: rows past a quarter of it, a seeded reservoir sample, said in a NOTICE
 CREATE TABLE many AS SELECT sin(i) AS a, cos(i) AS b, 2 * sin(i) - cos(i) AS y FROM generate_series(1, 60000) i;
-SET automl.train_memory = '1MB';
+SET automl.train_memory = '4MB';
 SELECT name, task FROM automl_train('sampled', 'many', 'y', max_trials => 1);
 RESET automl.train_memory;
 SELECT n_rows, options->'rows_in_relation' AS in_relation, options->'rows_used' AS used,

@@ -250,8 +250,10 @@ evaluate_config(const TrainingData *td, const Validation *v, const Learner *lear
 				bool *out_of_memory)
 {
 	MemoryContext caller = CurrentMemoryContext;
+	/* blocks of at most 256 kB: what the memory budget measures is what the fit uses */
 	MemoryContext fit_cxt = AllocSetContextCreate(CurrentMemoryContext, "automl fit",
-												  ALLOCSET_DEFAULT_SIZES);
+												  ALLOCSET_DEFAULT_MINSIZE, ALLOCSET_DEFAULT_INITSIZE,
+												  256 * 1024);
 	int64		at = 0;
 	FitContext	ctx = {deadline, 0.0, 0.0, false, false, 0, 0, 0};
 	StoredModel stored;
