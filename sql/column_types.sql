@@ -149,8 +149,11 @@ SELECT n_rows, options->'rows_in_relation' AS in_relation, options->'rows_used' 
 FROM automl.models WHERE name = 'sampled';
 
 -- a categorical column with a million distinct values is an identifier
+-- (every row read: 1 GB, within the default ceiling, keeps them all)
 CREATE TABLE million AS SELECT md5(i::text) AS key, sin(i) AS a, sin(i) * 3 AS y FROM generate_series(1, 1000000) i;
+SET automl.train_memory = '1GB';
 SELECT name, task FROM automl_train('million', 'million', 'y', max_trials => 1);
+RESET automl.train_memory;
 SELECT features FROM automl.models WHERE name = 'million';
 DROP TABLE million;
 

@@ -126,7 +126,7 @@ budget_exceeded(void)
 int64
 budget_frame_rows(Size row_bytes, int64 min_rows)
 {
-	double		rows = (double) budget_limit_bytes() * BUDGET_FRAME_SHARE / Max(row_bytes, 1);
+	double		rows = (double) budget_limit_bytes() * BUDGET_FRAME_SHARE / (row_bytes + BUDGET_ROW_OVERHEAD);
 
 	return Max((int64) Min(rows, (double) PG_INT64_MAX / 2), min_rows);
 }

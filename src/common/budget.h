@@ -15,9 +15,10 @@
  * samples is the run's measured peak, kept in the version's record.
  *
  * How the limit is kept:
- *   - the scan keeps at most BUDGET_FRAME_SHARE of the limit as rows (a
- *     seeded reservoir sample past it, with a NOTICE), the rest being for
- *     the binned copy, the fits, the kept predictions and models;
+ *   - the scan keeps at most BUDGET_FRAME_SHARE of the limit as rows, each
+ *     counted with BUDGET_ROW_OVERHEAD (a seeded reservoir sample past it,
+ *     with a NOTICE), the rest being for the binned copy, the fits, the kept
+ *     predictions and models;
  *   - the search starts no trial that the memory left cannot pay for (its
  *     learner's largest trial so far), and says so in a NOTICE;
  *   - a tree fit stops before it would grow past the limit (fit_should_stop
@@ -43,8 +44,14 @@
 extern int	automl_train_memory_mb;
 extern int	automl_max_train_memory_mb;
 
-/* The frame of scanned rows takes at most this share of the limit. */
+/*
+ * The frame of scanned rows, with what the run keeps per row whatever its
+ * columns (BUDGET_ROW_OVERHEAD bytes: the validation folds' row indices, the
+ * trials' validation predictions that the ensemble may use, the refit's row
+ * list), takes at most this share of the limit.
+ */
 #define BUDGET_FRAME_SHARE 0.25
+#define BUDGET_ROW_OVERHEAD 160
 /*
  * The trials, their fits and the refit keep this share of the limit free
  * for what follows them: calibration, the record, the model's bytes.
