@@ -6,7 +6,7 @@
 #include "common/budget.h"
 #include "utils/memutils.h"
 
-/* Four times 64 MB per session: see docs/sql-reference.md. */
+/* 256 MB a training, 1 GB at most (the defaults of src/automl.c): docs/sql-reference.md. */
 int			automl_train_memory_mb = 256;
 int			automl_max_train_memory_mb = 1024;
 
@@ -33,13 +33,13 @@ budget_limit_bytes(void)
 	return (Size) budget_limit_mb() * 1024 * 1024;
 }
 
-/* When the run's context goes (at the end, or on error), so does its budget. */
 Size
 budget_working_bytes(void)
 {
 	return (Size) ((double) budget_limit_bytes() * (1.0 - BUDGET_TAIL_SHARE));
 }
 
+/* When the run's context goes (at the end, or on error), so does its budget. */
 static void
 budget_close(void *arg)
 {
@@ -115,12 +115,6 @@ Size
 budget_window_peak(void)
 {
 	return budget.cxt != NULL ? budget.window_peak : 0;
-}
-
-bool
-budget_exceeded(void)
-{
-	return budget_note() > budget_limit_bytes();
 }
 
 int64

@@ -95,9 +95,6 @@ extern Size budget_window_peak(void);
  */
 extern Size budget_recent_peak_take(void);
 
-/* budget_note(), and whether the run is now past its limit. */
-extern bool budget_exceeded(void);
-
 /* The most rows of row_bytes each that the scan keeps (at least min_rows). */
 extern int64 budget_frame_rows(Size row_bytes, int64 min_rows);
 
