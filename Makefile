@@ -10,6 +10,7 @@ OBJS = \
 	src/common/args.o \
 	src/common/shared_struct.o \
 	src/common/json.o \
+	src/common/budget.o \
 	src/data/category.o \
 	src/data/digest.o \
 	src/data/scan.o \
@@ -88,7 +89,7 @@ DATA       = sql/install/$(EXTENSION)--0.1.0.sql \
              sql/install/$(EXTENSION)--0.1.0--0.2.0.sql
 
 # pg_regress scripts are sql/*.sql; their output is in expected/.
-REGRESS = train predict bad_input bad_input_functions corrupt privileges column_types registry real_data real_categorical trees search monitor retrain evaluate forecast stored_models json_values
+REGRESS = train predict bad_input bad_input_functions corrupt privileges column_types registry real_data real_categorical trees search monitor retrain evaluate forecast stored_models json_values memory
 REGRESS_OPTS = --inputdir=. --load-extension=$(EXTENSION)
 
 # Isolation specs: test/isolation/specs/*.spec, output in test/isolation/expected/.

@@ -199,7 +199,8 @@ def machine():
 PACKAGES = ["python3-numpy", "python3-sklearn", "python3-xgboost", "python3-statsmodels",
             "python3-scipy", "python3-matplotlib", "libopenblas0-serial", "python3"]
 SETTINGS = ["server_version", "shared_buffers", "work_mem", "max_parallel_workers_per_gather",
-            "max_worker_processes", "fsync", "automl.threads"]
+            "max_worker_processes", "fsync", "automl.threads", "automl.train_memory",
+            "automl.max_train_memory"]
 
 
 def run_info(results_dir, options):

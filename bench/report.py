@@ -1215,10 +1215,13 @@ def run_machine(run):
                 " ".join((run.info.get("measured") or {}).get("load_average_start") or ["?"]),
                 " ".join(mc.get("load_average") or ["?"]))],
             ["PostgreSQL", "%s, the throwaway cluster of `test/setup.sh`: `shared_buffers` %s, "
-             "`work_mem` %s, `max_parallel_workers_per_gather` %s, `fsync` %s, `automl.threads` %s"
+             "`work_mem` %s, `max_parallel_workers_per_gather` %s, `fsync` %s, `automl.threads` %s, "
+             "`automl.train_memory` %s, `automl.max_train_memory` %s"
              % (sv.get("server_version", "?"), sv.get("shared_buffers", "?"),
                 sv.get("work_mem", "?"), sv.get("max_parallel_workers_per_gather", "?"),
-                sv.get("fsync", "?"), sv.get("automl.threads") or "default")]]
+                sv.get("fsync", "?"), sv.get("automl.threads") or "default",
+                sv.get("automl.train_memory") or "default (4 GB of rows before 0.2.0's budget)",
+                sv.get("automl.max_train_memory") or "none")]]
     for p, v in pk.items():
         rows.append(["`%s`" % p, v or "not installed"])
     so = (run.info.get("measured") or {}).get("automl_so") or {}

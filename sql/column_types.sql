@@ -139,9 +139,9 @@ SELECT name, task FROM automl_train('wide', 'wide', 'y', max_trials => 1);
 SELECT array_length(features, 1) AS n_features FROM automl.models WHERE name = 'wide';
 SELECT count(automl_predict('wide', w)) AS scored FROM wide w;
 
--- the memory budget: past it, a seeded reservoir sample, said in a NOTICE
+-- the memory budget: rows past a quarter of it, a seeded reservoir sample, said in a NOTICE
 CREATE TABLE many AS SELECT sin(i) AS a, cos(i) AS b, 2 * sin(i) - cos(i) AS y FROM generate_series(1, 60000) i;
-SET automl.train_memory = '1MB';
+SET automl.train_memory = '4MB';
 SELECT name, task FROM automl_train('sampled', 'many', 'y', max_trials => 1);
 RESET automl.train_memory;
 SELECT n_rows, options->'rows_in_relation' AS in_relation, options->'rows_used' AS used,
@@ -149,8 +149,11 @@ SELECT n_rows, options->'rows_in_relation' AS in_relation, options->'rows_used' 
 FROM automl.models WHERE name = 'sampled';
 
 -- a categorical column with a million distinct values is an identifier
+-- (every row read: 1 GB, within the default ceiling, keeps them all)
 CREATE TABLE million AS SELECT md5(i::text) AS key, sin(i) AS a, sin(i) * 3 AS y FROM generate_series(1, 1000000) i;
+SET automl.train_memory = '1GB';
 SELECT name, task FROM automl_train('million', 'million', 'y', max_trials => 1);
+RESET automl.train_memory;
 SELECT features FROM automl.models WHERE name = 'million';
 DROP TABLE million;
 

@@ -55,7 +55,7 @@ SELECT name, metrics ? 'rmse' AS rmse, metrics ? 'r2' AS r2, metrics ? 'mae' AS 
        (metrics->>'validation_rows')::int AS valid_rows, (metrics->>'training_rows')::int AS train_rows
 FROM automl.models ORDER BY name, version;
 
-SELECT name, hyperparams, options - 'refit_seconds' - 'search_seconds' AS options FROM automl.models ORDER BY name, version;
+SELECT name, hyperparams, options - 'refit_seconds' - 'search_seconds' - 'memory_peak_mb' AS options FROM automl.models ORDER BY name, version;
 
 -- the ridge fit recovers the generating coefficients (in raw units: coef / scale)
 SELECT f AS feature,

@@ -5,6 +5,7 @@
 
 #include <limits.h>
 
+#include "common/budget.h"
 #include "data/frame.h"
 #include "fmgr.h"
 #include "learn/tree.h"
@@ -22,12 +23,26 @@ static char *automl_deleting = NULL;
 void
 _PG_init(void)
 {
+	/*
+	 * 1 GB a training by default: enough for every learner on a few hundred
+	 * thousand rows of tens of columns (forests stopped at 256 MB on 200,000
+	 * rows of 20), and ten sessions training at once hold at most 10 GB. The
+	 * server's ceiling, automl.max_train_memory (4 GB by default), is a superuser's (or a role granted SET on it): an ordinary
+	 * role raises its own limit only up to it. See common/budget.h.
+	 */
 	DefineCustomIntVariable("automl.train_memory",
-							"Memory for the rows that one training keeps.",
-							"Beyond it, a seeded reservoir sample of the rows is used.",
+							"Memory that one training may hold, within automl.max_train_memory.",
+							"Rows past a quarter of it are sampled (seeded reservoir); trials it cannot pay for are not run.",
 							&automl_train_memory_mb,
-							4096, 1, INT_MAX / 2,
+							1024, 1, INT_MAX / 2,
 							PGC_USERSET, GUC_UNIT_MB,
+							NULL, NULL, NULL);
+	DefineCustomIntVariable("automl.max_train_memory",
+							"The most memory one training may hold, whatever automl.train_memory says (0: no limit).",
+							"Only superusers, and roles granted SET on it, change it.",
+							&automl_max_train_memory_mb,
+							4096, 0, INT_MAX / 2,
+							PGC_SUSET, GUC_UNIT_MB,
 							NULL, NULL, NULL);
 	DefineCustomBoolVariable("automl.keep_id_columns",
 							 "Keep columns that look like identifiers as features.",

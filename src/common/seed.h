@@ -6,7 +6,7 @@
  * that the same data, options and seed give the same model, and a trial can
  * be rerun alone from its recorded hyperparameters:
  *
- *   row sample when the table exceeds automl.train_memory   seed_sample
+ *   row sample when the rows exceed their share of the memory budget  seed_sample
  *   validation folds or holdout                             seed_validation
  *   rows kept out for the deployment gate (retraining)      seed_gate
  *   the search's proposals of configurations                seed_search

@@ -82,7 +82,8 @@ typedef struct Frame
  * Reads relation relid through an SPI cursor in batches, as the calling user.
  * Columns named in exclude (a List of C strings) are not read; columns of
  * unsupported types are skipped with a NOTICE naming them. When the rows do
- * not fit in automl.train_memory, a reservoir sample seeded by seed is kept
+ * not fit in their share of the memory budget (common/budget.h), a
+ * reservoir sample seeded by seed is kept
  * and a NOTICE says so. Errors name the column for an unknown target or
  * excluded column, and for infinite values.
  */
@@ -103,8 +104,6 @@ extern void frame_free_values(Frame *frame);
  */
 extern char *frame_digest(const Frame *frame);
 
-/* automl.train_memory, in megabytes. */
-extern int	automl_train_memory_mb;
 
 /* The kind a column of this type becomes; false when the type is not supported. */
 extern bool frame_kind_of_type(Oid base_type, FeatureKind *kind);

@@ -3,7 +3,8 @@
  *
  * The query runs as the calling user, so privileges and row-level security
  * apply. Identifiers are quoted; nothing from the user is spliced into SQL
- * unquoted. Rows beyond automl.train_memory are reservoir-sampled.
+ * unquoted. Rows beyond the frame's share of the memory budget
+ * (common/budget.h) are reservoir-sampled.
  */
 #include "postgres.h"
 
@@ -12,6 +13,7 @@
 #include "access/relation.h"
 #include "catalog/pg_class.h"
 #include "catalog/pg_type.h"
+#include "common/budget.h"
 #include "common/pg_prng.h"
 #include "data/frame.h"
 #include "executor/spi.h"
@@ -23,8 +25,6 @@
 #include "utils/rel.h"
 
 #define SCAN_BATCH_ROWS 10000
-
-int			automl_train_memory_mb = 4096;
 
 static bool
 name_in_list(const char *name, List *names)
@@ -239,8 +239,7 @@ scan_start(FrameScan *st, Frame *frame, uint64 seed)
 
 	st->frame = frame;
 	st->frame_cxt = CurrentMemoryContext;
-	st->max_rows = (int64) ((double) automl_train_memory_mb * 1024 * 1024 / bytes_per_row(frame));
-	st->max_rows = Max(st->max_rows, 1000);
+	st->max_rows = budget_frame_rows(bytes_per_row(frame), 1000);
 	st->capacity = Min(1024, st->max_rows);
 	pg_prng_seed(&st->rng, seed ^ UINT64CONST(0x5DEECE66D));
 
@@ -417,8 +416,8 @@ scan_finish(FrameScan *st)
 		ereport(NOTICE,
 				(errmsg("training on a sample of " INT64_FORMAT " of " INT64_FORMAT " rows",
 						frame->n_rows, frame->n_rows_seen),
-				 errdetail("The rows do not fit in automl.train_memory (%d MB); a seeded reservoir sample is used.",
-						   automl_train_memory_mb),
+				 errdetail("The rows do not fit in a quarter of automl.train_memory (%d MB); a seeded reservoir sample is used.",
+						   budget_limit_mb()),
 				 errhint("Raise automl.train_memory to train on every row.")));
 
 	tc->labels = st->labels->values;

@@ -132,7 +132,7 @@ forest_fit(const Dataset *data, const double *hp, bool extra, FitContext *ctx)
 	for (int t = 0; t < n_trees; t++)
 	{
 		CHECK_FOR_INTERRUPTS();
-		if (t > 0 && fit_past_deadline(ctx))
+		if (t > 0 && fit_should_stop(ctx))
 		{
 			st->n_trees = t;
 			break;

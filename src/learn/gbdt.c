@@ -310,7 +310,7 @@ gbdt_fit(const Dataset *data, const double *hp, FitContext *ctx)
 	for (int round = 0; round < max_rounds; round++)
 	{
 		CHECK_FOR_INTERRUPTS();
-		if (round > 0 && fit_past_deadline(ctx))
+		if (round > 0 && fit_should_stop(ctx))
 			break;
 		f.n_round = 0;
 		for (int64 i = 0; i < f.n_train; i++)

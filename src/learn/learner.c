@@ -5,6 +5,7 @@
 
 #include <time.h>
 
+#include "common/budget.h"
 #include "learn/learner.h"
 
 static const Learner *const all_learners[] = {
@@ -48,10 +49,31 @@ fit_clock(void)
 }
 
 bool
-fit_past_deadline(FitContext *ctx)
+fit_should_stop(FitContext *ctx)
 {
 	double		now;
+	Size		bytes = budget_note();
 
+	if (ctx != NULL && budget_active())
+	{
+		Size		recent = budget_recent_peak_take();	/* within the last tree too */
+		Size		step,
+					growth;
+
+		if (ctx->first_bytes == 0)
+			ctx->first_bytes = ctx->last_bytes = bytes;
+		step = recent > ctx->last_bytes ? recent - ctx->last_bytes : 0;
+		ctx->max_step = Max(ctx->max_step, step);
+		step = ctx->max_step;
+		growth = bytes > ctx->first_bytes ? bytes - ctx->first_bytes : 0;
+		ctx->last_bytes = bytes;
+		if (bytes + step + growth > budget_working_bytes())
+		{
+			ctx->stopped = true;
+			ctx->out_of_memory = true;
+			return true;
+		}
+	}
 	if (ctx == NULL || ctx->deadline <= 0.0)
 		return false;
 	now = fit_clock();

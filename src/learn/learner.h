@@ -55,13 +55,20 @@ typedef struct HyperparamDef
 } HyperparamDef;
 
 /*
- * What a fit may know of the search around it: its time limit. The search
+ * What a fit may know of the search around it: its time and memory limits.
+ * The search
  * gives each fit a deadline in seconds on CLOCK_MONOTONIC (0: none). Tree
  * ensembles check it between trees: a fit is past it when, at its pace so
  * far, the work still to come after it (followup_factor times this fit's
  * time: the trial's other folds and the refit on all rows) would end after
  * the deadline. They then stop adding trees and set stopped, and the search
- * discards the trial. A NULL context: no limit.
+ * discards the trial. They stop the same way before the run would hold more
+ * memory than its budget (common/budget.h; out_of_memory is then set too):
+ * when the memory now, plus one more step like the largest so far (up to the
+ * highest a tree took, its histograms included), plus what the fit
+ * grew since its first check again (its trees: the kept copy of the model
+ * that may follow the fit) would pass it. Its working memory is allocated
+ * before that first check. A NULL context: no limit (the memory is still measured).
  */
 typedef struct FitContext
 {
@@ -69,10 +76,17 @@ typedef struct FitContext
 	double		started;		/* when this fit began, on the same clock */
 	double		followup_factor;
 	bool		stopped;		/* set by the learner that stopped at the deadline */
+	bool		out_of_memory;	/* stopped at the memory budget rather than the deadline */
+	Size		first_bytes;	/* the run's memory at the fit's first check (0: none yet) */
+	Size		last_bytes;		/* at its last check */
+	Size		max_step;		/* the most one tree took above the check before it */
 } FitContext;
 
-/* Whether the fit should stop adding trees now (and ctx->stopped is set); false without ctx. */
-extern bool fit_past_deadline(FitContext *ctx);
+/*
+ * Whether the fit should stop adding trees now, past the deadline or the
+ * memory budget (ctx->stopped is then set); false without ctx.
+ */
+extern bool fit_should_stop(FitContext *ctx);
 
 /* Seconds on CLOCK_MONOTONIC, the clock of FitContext. */
 extern double fit_clock(void);

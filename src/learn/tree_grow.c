@@ -7,6 +7,7 @@
 
 #include <math.h>
 
+#include "common/budget.h"
 #include "learn/tree.h"
 #include "miscadmin.h"
 #include "utils/memutils.h"
@@ -640,6 +641,7 @@ tree_grow(const BinnedData *bd, const int64 *rows, int64 n_rows,
 			}
 			frontier[n_frontier++] = children[k];
 		}
+		budget_note();			/* the frontier's histograms */
 	}
 	grow_end(&gc);
 	pfree(frontier);

@@ -24,6 +24,7 @@
 
 #include <math.h>
 
+#include "common/budget.h"
 #include "common/bytes.h"
 #include "fmgr.h"
 #include "port/pg_crc32c.h"
@@ -77,6 +78,7 @@ bytea *
 model_serialize(const Model *model)
 {
 	ByteWriter	payload;
+	bytea	   *result;
 
 	bytes_writer_init(&payload);
 	bytes_put_u8(&payload, (uint8) model->task);
@@ -97,27 +99,32 @@ model_serialize(const Model *model)
 		}
 	}
 	calibration_save(model->calibrator, &payload);
-	return model_bytes_wrap(&payload);
+	result = model_bytes_wrap(&payload);
+	budget_note();				/* the payload and the bytes, at once */
+	pfree(payload.buf.data);
+	return result;
 }
 
 bytea *
 model_bytes_wrap(const ByteWriter *payload)
 {
-	ByteWriter	out;
+	ByteWriter	header;
 	bytea	   *result;
 
-	bytes_writer_init(&out);
-	bytes_put_raw(&out, MODEL_MAGIC, 8);
-	bytes_put_u32(&out, MODEL_FORMAT_VERSION);
-	bytes_put_u32(&out, 0);
-	bytes_put_u64(&out, (uint64) payload->buf.len);
-	bytes_put_u32(&out, payload_checksum(MODEL_FORMAT_VERSION, payload->buf.data, payload->buf.len));
-	bytes_put_u32(&out, 0);
-	bytes_put_raw(&out, payload->buf.data, payload->buf.len);
+	bytes_writer_init(&header);
+	bytes_put_raw(&header, MODEL_MAGIC, 8);
+	bytes_put_u32(&header, MODEL_FORMAT_VERSION);
+	bytes_put_u32(&header, 0);
+	bytes_put_u64(&header, (uint64) payload->buf.len);
+	bytes_put_u32(&header, payload_checksum(MODEL_FORMAT_VERSION, payload->buf.data, payload->buf.len));
+	bytes_put_u32(&header, 0);
 
-	result = palloc(VARHDRSZ + out.buf.len);
-	SET_VARSIZE(result, VARHDRSZ + out.buf.len);
-	memcpy(VARDATA(result), out.buf.data, out.buf.len);
+	/* header and payload straight into the result: no third copy of a large model */
+	result = palloc(VARHDRSZ + header.buf.len + payload->buf.len);
+	SET_VARSIZE(result, VARHDRSZ + header.buf.len + payload->buf.len);
+	memcpy(VARDATA(result), header.buf.data, header.buf.len);
+	memcpy(VARDATA(result) + header.buf.len, payload->buf.data, payload->buf.len);
+	pfree(header.buf.data);
 	return result;
 }
 

@@ -8,6 +8,7 @@
 
 #include <math.h>
 
+#include "common/budget.h"
 #include "learn/tree.h"
 #include "miscadmin.h"
 #include "search/search.h"
@@ -100,5 +101,6 @@ tree_bins_get(const TrainingData *td)
 	tb->bd = bin_rows(tb->spec, td->frame);
 	tb->built = true;
 	MemoryContextSwitchTo(old);
+	budget_note();
 	return tb;
 }

@@ -9,6 +9,7 @@
 
 #include <math.h>
 
+#include "common/budget.h"
 #include "learn/tree.h"
 #include "miscadmin.h"
 #include "search/search.h"
@@ -83,6 +84,7 @@ fit_model(const TrainingData *td, const Learner *learner, const double *hyperpar
 	X = MemoryContextAllocHuge(CurrentMemoryContext,
 							   mul_size(mul_size(sizeof(double), n_rows), Max(prep->n_outputs, 1)));
 	prep_apply_frame(prep, td->frame, rows, n_rows, X);
+	budget_note();				/* the prepared matrix is a fit's largest buffer */
 	if (td->task == TASK_REGRESSION)
 	{
 		y = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(double) * n_rows);
@@ -166,57 +168,95 @@ predictions_for(const TrainingData *td, const Validation *v)
 }
 
 /*
- * A copy of a fitted model in a memory context of its own under cxt (so that
- * deleting it frees the copy), through the learner's and the spec's own
- * stored forms, so that the fit's working memory can go. A spec shared by
+ * A fitted model in its stored forms (the learner's and the spec's), written
+ * into the caller's memory so that the fit's context can go before the copy
+ * is loaded (kept_model_load): the fit's model, its stored bytes and the copy
+ * are never all held at once.
+ */
+typedef struct StoredModel
+{
+	Task		task;
+	const Learner *learner;
+	int			n_classes;
+	PrepSpec   *shared_prep;	/* the run's TreeBins spec, shared; or NULL */
+	int		   *frame_columns;	/* the spec's columns' frame columns */
+	ByteWriter	state;
+	ByteWriter	spec;
+} StoredModel;
+
+static void
+kept_model_store(const TrainingData *td, const Model *m, MemoryContext cxt, StoredModel *stored)
+{
+	MemoryContext old = MemoryContextSwitchTo(cxt);
+	bool		shared = td->tree_bins != NULL && td->tree_bins->built && m->prep == td->tree_bins->spec;
+
+	stored->task = m->task;
+	stored->learner = m->learner;
+	stored->n_classes = m->n_classes;
+	stored->shared_prep = shared ? m->prep : NULL;
+	stored->frame_columns = palloc(sizeof(int) * Max(m->prep->n_columns, 1));
+	for (int c = 0; c < m->prep->n_columns; c++)
+		stored->frame_columns[c] = m->prep->columns[c].frame_column;
+	bytes_writer_init(&stored->state);
+	m->learner->save(m->learner_state, &stored->state);
+	bytes_writer_init(&stored->spec);
+	if (!shared)
+		prep_save(m->prep, &stored->spec);
+	MemoryContextSwitchTo(old);
+	budget_note();
+}
+
+/*
+ * The stored model loaded in a memory context of its own under cxt (so that
+ * deleting it frees the copy); the stored bytes are freed. A spec shared by
  * the run's tree fits (TreeBins) is shared by the copy too.
  */
 static Model *
-copy_model(const TrainingData *td, const Model *m, MemoryContext cxt)
+kept_model_load(StoredModel *stored, MemoryContext cxt)
 {
-	ByteWriter	state;
-	ByteWriter	spec;
 	ByteReader	r;
-	bool		shared = td->tree_bins != NULL && td->tree_bins->built && m->prep == td->tree_bins->spec;
 	MemoryContext old;
 	Model	   *copy;
 
-	bytes_writer_init(&state);
-	m->learner->save(m->learner_state, &state);
-	bytes_writer_init(&spec);
-	if (!shared)
-		prep_save(m->prep, &spec);
 	old = MemoryContextSwitchTo(AllocSetContextCreate(cxt, "automl kept model", ALLOCSET_SMALL_SIZES));
 	copy = palloc0(sizeof(Model));
-	copy->task = m->task;
-	copy->learner = m->learner;
-	copy->n_classes = m->n_classes;
-	if (shared)
-		copy->prep = m->prep;
+	copy->task = stored->task;
+	copy->learner = stored->learner;
+	copy->n_classes = stored->n_classes;
+	if (stored->shared_prep != NULL)
+		copy->prep = stored->shared_prep;
 	else
 	{
-		bytes_reader_init(&r, spec.buf.data, spec.buf.len, "feature spec");
+		bytes_reader_init(&r, stored->spec.buf.data, stored->spec.buf.len, "feature spec");
 		copy->prep = prep_load(&r);
 		/* a stored spec is bound to no frame; the copy keeps the original's columns */
 		for (int c = 0; c < copy->prep->n_columns; c++)
-			copy->prep->columns[c].frame_column = m->prep->columns[c].frame_column;
+			copy->prep->columns[c].frame_column = stored->frame_columns[c];
 	}
-	bytes_reader_init(&r, state.buf.data, state.buf.len, "learner state");
-	copy->learner_state = m->learner->load(&r, m->task, copy->prep->n_outputs, m->n_classes);
+	bytes_reader_init(&r, stored->state.buf.data, stored->state.buf.len, "learner state");
+	copy->learner_state = stored->learner->load(&r, stored->task, copy->prep->n_outputs, stored->n_classes);
 	MemoryContextSwitchTo(old);
+	budget_note();
+	pfree(stored->state.buf.data);
+	pfree(stored->spec.buf.data);
+	pfree(stored->frame_columns);
 	return copy;
 }
 
 bool
 evaluate_config(const TrainingData *td, const Validation *v, const Learner *learner,
 				const double *hyperparams, const MetricDef *metric, double deadline,
-				Predictions *out, double *fold_scores, Model **first_fold)
+				Predictions *out, double *fold_scores, Model **first_fold,
+				bool *out_of_memory)
 {
 	MemoryContext caller = CurrentMemoryContext;
+	/* blocks of at most 256 kB: what the memory budget measures is what the fit uses */
 	MemoryContext fit_cxt = AllocSetContextCreate(CurrentMemoryContext, "automl fit",
-												  ALLOCSET_DEFAULT_SIZES);
+												  ALLOCSET_DEFAULT_MINSIZE, ALLOCSET_DEFAULT_INITSIZE,
+												  256 * 1024);
 	int64		at = 0;
-	FitContext	ctx = {deadline, 0.0, 0.0, false};
+	FitContext	ctx = {deadline, 0.0, 0.0, false, false, 0, 0, 0};
+	StoredModel stored;
 
 	for (int f = 0; f < v->n_folds; f++)
 	{
@@ -229,20 +269,25 @@ evaluate_config(const TrainingData *td, const Validation *v, const Learner *lear
 		ctx.started = seconds_now();
 		ctx.followup_factor = (v->n_folds - f - 1) +
 			refit_factor((double) td->frame->n_rows / Max(fold->n_train, 1));
+		ctx.first_bytes = ctx.last_bytes = ctx.max_step = 0;
 		old = MemoryContextSwitchTo(fit_cxt);
 		model = fit_model(td, learner, hyperparams, fold->train, fold->n_train, &ctx);
 
+		budget_note();			/* the fitted model beside its working memory */
 		if (ctx.stopped)
 		{
+			*out_of_memory = ctx.out_of_memory;
 			MemoryContextSwitchTo(old);
 			MemoryContextDelete(fit_cxt);
 			return false;
 		}
 		predict_rows(td, model, NULL, fold->valid, fold->n_valid, fold_pred.pred);
 		if (f == 0 && first_fold != NULL)
-			*first_fold = copy_model(td, model, caller);
+			kept_model_store(td, model, caller, &stored);
 		MemoryContextSwitchTo(old);
 		MemoryContextReset(fit_cxt);
+		if (f == 0 && first_fold != NULL)
+			*first_fold = kept_model_load(&stored, caller);
 		fold_scores[f] = metric_score(metric, &fold_pred);
 		at += fold->n_valid;
 	}

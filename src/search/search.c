@@ -26,6 +26,7 @@
 #include <math.h>
 #include <time.h>
 
+#include "common/budget.h"
 #include "common/pg_prng.h"
 #include "common/subxact.h"
 #include "common/seed.h"
@@ -65,6 +66,7 @@ typedef struct LearnerState
 	int			n_trials;
 	double		seconds;		/* all its trials */
 	double		max_seconds;	/* its slowest trial */
+	Size		max_bytes;		/* the most memory one of its trials took beyond what the run held */
 	double		best_loss;		/* ever; INFINITY before a successful trial */
 	int			since_improvement;	/* trials without a gain beyond GAIN_TOLERANCE */
 	int			repeats;		/* proposals in a row that met an old configuration */
@@ -93,6 +95,8 @@ typedef struct SearchState
 	pg_prng_state rng;
 	bool		deterministic;
 	bool		budget_exhausted;
+	bool		memory_exhausted;	/* a trial was not started for want of memory */
+	int			n_out_of_memory;	/* trials stopped at the memory budget */
 	int64		n_all_rows;
 	Predictions truth;			/* the validation rows' true values; pred unused */
 } SearchState;
@@ -271,6 +275,8 @@ run_trial(SearchState *st, LearnerState *ls, const double *values, bool use_dead
 	double		started = seconds_now();
 	double		deadline;
 	volatile bool finished = false;
+	bool		out_of_memory = false;
+	Size		held;
 
 	if (st->n_trials == st->max_trials_alloc)
 	{
@@ -296,13 +302,14 @@ run_trial(SearchState *st, LearnerState *ls, const double *values, bool use_dead
 	deadline = use_deadline ? search_deadline(st) : 0.0;
 	if (!isfinite(deadline))
 		deadline = 0.0;
+	held = budget_window_begin();
 	subxact = subxact_begin();
 	PG_TRY();
 	{
 		finished = evaluate_config(req->td, v, trial->learner, trial->hyperparams, req->metric,
-								   deadline, pred, fold_scores, &trial->first_fold);
+								   deadline, pred, fold_scores, &trial->first_fold, &out_of_memory);
 		subxact_commit(&subxact);
-		trial->status = finished ? TRIAL_OK : TRIAL_STOPPED;
+		trial->status = finished ? TRIAL_OK : out_of_memory ? TRIAL_OUT_OF_MEMORY : TRIAL_STOPPED;
 	}
 	PG_CATCH();
 	{
@@ -317,6 +324,14 @@ run_trial(SearchState *st, LearnerState *ls, const double *values, bool use_dead
 	ls->n_trials++;
 	ls->seconds += trial->fit_seconds;
 	ls->max_seconds = Max(ls->max_seconds, trial->fit_seconds);
+	if (budget_window_peak() > held)
+		trial->memory = budget_window_peak() - held;
+	ls->max_bytes = Max(ls->max_bytes, trial->memory);
+	if (trial->status == TRIAL_OUT_OF_MEMORY)
+	{
+		st->n_out_of_memory++;
+		trial->error = pstrdup("the fit outgrew automl.train_memory");
+	}
 
 	if (trial->status == TRIAL_OK)
 	{
@@ -469,6 +484,20 @@ estimated_trial_seconds(const SearchState *st, const LearnerState *ls)
 		(1.0 + refit_factor((double) st->n_all_rows / Max(v->folds[0].n_train, 1)) / v->n_folds);
 }
 
+/*
+ * Whether the memory the run does not hold yet pays for another trial of ls:
+ * its largest trial so far, beyond what the run held before it (before its
+ * first, yes: a fit stops at the limit). Remembers a refusal for the NOTICE.
+ */
+static bool
+memory_allows(SearchState *st, const LearnerState *ls)
+{
+	if (budget_note() + ls->max_bytes <= budget_working_bytes())
+		return true;
+	st->memory_exhausted = true;
+	return false;
+}
+
 /* The learner of a portfolio entry, or NULL when the search does not use it. */
 static LearnerState *
 portfolio_learner(SearchState *st, const char *name)
@@ -508,6 +537,8 @@ choose_learner(SearchState *st, double now, double deadline)
 			ls->space.n_params == 0 || ls->since_improvement >= MAX_TRIALS_WITHOUT_GAIN)
 			continue;
 		if (!st->deterministic && now + estimated_trial_seconds(st, ls) > deadline)
+			continue;
+		if (!memory_allows(st, ls))
 			continue;
 		for (int o = 0; o < st->n_learners; o++)
 		{
@@ -633,9 +664,11 @@ run_search(const SearchRequest *req)
 				st.budget_exhausted = true;
 				break;
 			}
-			/* a learner known to be too slow for what is left is skipped */
+			/* a learner known to be too slow or too large for what is left is skipped */
 			if (st.n_trials > 0 && !st.deterministic &&
 				now + estimated_trial_seconds(&st, ls) > search_deadline(&st))
+				continue;
+			if (st.n_trials > 0 && !memory_allows(&st, ls))
 				continue;
 			space_to_unit(&ls->space, values, unit);
 			trial = run_trial(&st, ls, values, st.n_trials > 0);
@@ -674,13 +707,22 @@ run_search(const SearchRequest *req)
 		}
 	}
 
+	if (st.memory_exhausted || st.n_out_of_memory > 0)
+		ereport(NOTICE,
+				(errmsg("the search ran %d trials: %s",
+						st.n_trials, st.n_out_of_memory > 0
+						? "trials that outgrew automl.train_memory were stopped and are not used"
+						: "further trials would not fit in automl.train_memory"),
+				 errdetail("The limit is %d MB; the run held %zu MB at most.",
+						   budget_limit_mb(), budget_peak() / (1024 * 1024)),
+				 errhint("Raise automl.train_memory (within automl.max_train_memory), or train on fewer rows.")));
 	if (st.best < 0)
 	{
 		const char *why = "no trial finished";
 
 		for (int t = 0; t < st.n_trials; t++)
 		{
-			if (st.trials[t].status == TRIAL_FAILED)
+			if (st.trials[t].status == TRIAL_FAILED || st.trials[t].status == TRIAL_OUT_OF_MEMORY)
 			{
 				why = st.trials[t].error;
 				break;

@@ -124,7 +124,8 @@ extern Predictions predictions_for(const TrainingData *td, const Validation *v);
  */
 extern bool evaluate_config(const TrainingData *td, const Validation *v, const Learner *learner,
 							const double *hyperparams, const MetricDef *metric, double deadline,
-							Predictions *out, double *fold_scores, Model **first_fold);
+							Predictions *out, double *fold_scores, Model **first_fold,
+							bool *out_of_memory);
 
 /* ---- hyper-parameter spaces (space.c) ---- */
 
@@ -168,6 +169,7 @@ typedef enum TrialStatus
 {
 	TRIAL_OK,
 	TRIAL_STOPPED,				/* stopped at the time budget, not used */
+	TRIAL_OUT_OF_MEMORY,		/* stopped at the memory budget, not used */
 	TRIAL_FAILED
 } TrialStatus;
 
@@ -180,6 +182,7 @@ typedef struct Trial
 	double		score_std;		/* over folds; NaN with one */
 	double		fit_seconds;	/* all folds */
 	int64		rows_used;		/* training rows of one fit */
+	Size		memory;			/* the most it held beyond what the run held before it */
 	TrialStatus status;
 	char	   *error;			/* TRIAL_FAILED */
 	Predictions *predictions;	/* kept for the best trials only, else NULL */

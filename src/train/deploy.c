@@ -388,11 +388,14 @@ champion_recipe_score(TabularRun *t, int n_members, const ChampionMember *member
 	for (int m = 0; m < n_members; m++)
 	{
 		Predictions one = predictions_for(&t->td, v);
+		bool		out_of_memory = false;
 
 		if (!evaluate_config(&t->td, v, members[m].learner, members[m].values, t->metric, deadline,
-							 &one, fold_scores, NULL))
+							 &one, fold_scores, NULL, &out_of_memory))
 		{
-			*why_not = pstrdup("its configuration could not be refitted on this run's folds within the time budget");
+			*why_not = pstrdup(out_of_memory
+							   ? "its configuration could not be refitted on this run's folds within automl.train_memory"
+							   : "its configuration could not be refitted on this run's folds within the time budget");
 			return false;
 		}
 		for (int64 i = 0; i < sum.n * width; i++)

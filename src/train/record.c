@@ -8,6 +8,7 @@
 
 #include <math.h>
 
+#include "common/budget.h"
 #include "train/tabular.h"
 
 #define IMPORTANCE_MAX_ROWS 10000
@@ -282,6 +283,7 @@ importance_write(const TabularRun *t, JsonBuilder *b)
 		importance_not_measured(b, "the time budget was spent");
 		return;
 	}
+	budget_note();
 
 	json_key(b, "permutation_importance");
 	json_begin_object(b);
@@ -377,7 +379,6 @@ options_json(const TabularRun *t)
 	json_key_int(&b, "rows_with_null_target", frame->n_null_target);
 	json_key_int(&b, "rows_in_relation", frame->n_rows_seen);
 	json_key_int(&b, "rows_used", frame->n_rows);
-	json_key_int(&b, "train_memory_mb", automl_train_memory_mb);
 	json_key_number(&b, "refit_seconds", t->refit_seconds);
 	json_key_bool(&b, "refit", t->refitted);
 	json_key_string(&b, "refit_reason", t->refit_reason);
@@ -427,7 +428,8 @@ trials_record(TabularRun *t)
 		r->fit_seconds = trial->fit_seconds;
 		r->rows_used = trial->rows_used;
 		r->status = trial->status == TRIAL_OK ? "ok" :
-			trial->status == TRIAL_STOPPED ? "stopped at the time budget" : "failed";
+			trial->status == TRIAL_STOPPED ? "stopped at the time budget" :
+			trial->status == TRIAL_OUT_OF_MEMORY ? "stopped at the memory budget" : "failed";
 		r->error = trial->error;
 		r->selected = !t->use_ensemble && i == t->sr.best;
 		r->ensemble_weight = NAN;

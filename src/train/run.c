@@ -9,6 +9,8 @@
 #include <math.h>
 
 #include "catalog/pg_class.h"
+#include "common/budget.h"
+#include "common/json.h"
 #include "executor/spi.h"
 #include "train/train.h"
 
@@ -16,6 +18,7 @@ void
 run_start(TrainingRun *run, TrainRequest *req)
 {
 	memset(run, 0, sizeof(*run));
+	budget_begin(CurrentMemoryContext);	/* the run's context, deleted at its end */
 	run->req = req;
 	run->started = seconds_now();
 	run->deadline = req->time_budget > 0 ? run->started + req->time_budget : INFINITY;
@@ -148,11 +151,27 @@ run_decide_by_policy(TrainingRun *run)
 	return false;
 }
 
+/* The memory limit that applied and the run's measured peak, into the options. */
+static void
+record_memory(ModelRecord *rec)
+{
+	JsonBuilder b;
+
+	budget_note();
+	json_begin(&b);
+	if (rec->options != NULL)
+		json_members(&b, rec->options);
+	json_key_int(&b, "train_memory_mb", budget_limit_mb());
+	json_key_number(&b, "memory_peak_mb", (double) budget_peak() / (1024 * 1024));
+	rec->options = json_end(&b);
+}
+
 TrainOutcome
 run_store(TrainingRun *run)
 {
 	TrainOutcome outcome;
 
+	record_memory(&run->rec);
 	run->rec.train_seconds = seconds_now() - run->started;
 	outcome.version = catalog_store_model(&run->rec);
 	progress_end();

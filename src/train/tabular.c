@@ -13,6 +13,7 @@
 #include <math.h>
 
 #include "catalog/pg_type.h"
+#include "common/budget.h"
 #include "common/seed.h"
 #include "train/tabular.h"
 #include "utils/builtins.h"
@@ -336,22 +337,24 @@ refit_rule(TabularRun *t, const char **reason)
 {
 	const TrainRequest *req = t->run.req;
 	double		estimate = 0.0;
+	double		memory = 0.0;
 	bool		kept_models = true;
+	int			n_members = t->use_ensemble ? t->ens.n_members : 1;
 
-	if (t->use_ensemble)
+	for (int m = 0; m < n_members; m++)
 	{
-		for (int m = 0; m < t->ens.n_members; m++)
-		{
-			const Trial *trial = &t->sr.trials[t->ens.trial[m]];
+		const Trial *trial = t->use_ensemble ? &t->sr.trials[t->ens.trial[m]] : t->best;
+		double		rows_ratio = (double) t->frame->n_rows / Max(trial->rows_used, 1);
 
-			estimate += trial_refit_seconds(trial, t->validation.n_folds, t->frame->n_rows);
-			kept_models &= trial->first_fold != NULL;
-		}
+		estimate += trial_refit_seconds(trial, t->validation.n_folds, t->frame->n_rows);
+		/* a trial's memory grows with its rows (its folds' fits ran one after another) */
+		memory += (double) trial->memory * Max(rows_ratio, 1.0);
+		kept_models &= trial->first_fold != NULL;
 	}
-	else
+	if (kept_models && (double) budget_note() + memory > (double) budget_working_bytes())
 	{
-		estimate = trial_refit_seconds(t->best, t->validation.n_folds, t->frame->n_rows);
-		kept_models = t->best->first_fold != NULL;
+		*reason = "a refit on every training row would not fit in automl.train_memory";
+		return false;
 	}
 	if (req->time_budget <= 0)
 		*reason = "no time budget";
@@ -394,7 +397,11 @@ refit(TabularRun *t)
 	if (!t->refitted)
 		ereport(NOTICE,
 				(errmsg("the stored model is the one validated on the first fold: %s", t->refit_reason),
-				 errhint("Give a larger time_budget to refit on every row.")));
+				 strstr(t->refit_reason, "memory") != NULL
+				 ? errhint("Raise automl.train_memory (within automl.max_train_memory) to refit on every row.")
+				 : errhint("Give a larger time_budget to refit on every row.")));
+	else
+		budget_check("after refitting the chosen configuration on every row");
 	t->model = t->use_ensemble ? model_make_ensemble(models, t->ens.weight, n_models) : models[0];
 	t->refit_seconds = seconds_now() - refit_started;
 	t->model->classes = t->classes;
@@ -440,6 +447,7 @@ train_tabular(TrainRequest *req)
 	memset(&t, 0, sizeof(t));
 	run_start(&t.run, req);
 	t.frame = read_rows(req);
+	budget_note();
 	choose_task_and_classes(&t);
 
 	/* A gate needs a deployed version to compare with, and rows enough for both parts. */
@@ -451,9 +459,11 @@ train_tabular(TrainRequest *req)
 	check_data(&t);
 	search(&t);
 	choose_ensemble(&t);
+	budget_note();
 	refit(&t);
 	refit_on_workers(&t);
 	calibrate(&t);
+	budget_note();
 
 	run_set_source(&t.run, t.frame->relation_id, t.frame->relation_name, t.frame->relation_kind);
 	record_tabular(&t);

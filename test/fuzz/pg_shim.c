@@ -121,6 +121,21 @@ MemoryContextAllocHuge(MemoryContext context, Size size)
 	return allocate(size, MaxAllocHugeSize);
 }
 
+/*
+ * The memory budget (src/common/budget.c) is linked, never opened: no run
+ * here has a memory context of its own to measure.
+ */
+Size
+MemoryContextMemAllocated(MemoryContext context, bool recurse)
+{
+	return 0;
+}
+
+void
+MemoryContextRegisterResetCallback(MemoryContext context, MemoryContextCallback *cb)
+{
+}
+
 /* simplehash's allocation (category dictionaries): huge and zeroed on request. */
 void *
 MemoryContextAllocExtended(MemoryContext context, Size size, int flags)

@@ -30,6 +30,9 @@ note sprintf('created the 2,000,000-row table in %.2f s', time - $t0);
 # The session that trains; it keeps going after an error.
 my $s = $node->background_psql('postgres', on_error_stop => 0);
 my $pid = $s->query_safe('SELECT pg_backend_pid()');
+# every row read (the default automl.train_memory would sample them): a long training
+$s->query_safe("SET automl.max_train_memory = 0");
+$s->query_safe("SET automl.train_memory = '4GB'");
 # The session that looks for it and cancels it (no psql start-up in the timing).
 my $m = $node->background_psql('postgres');
 

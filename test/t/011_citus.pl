@@ -287,7 +287,7 @@ CREATE TABLE wide_one_node AS SELECT * FROM wide;
 SELECT create_distributed_table('wide', 'id');
 });
 ($rc, $out, $err) = $coord->psql('postgres',
-	q{SET automl.train_memory = 1; SELECT version FROM automl_train('sampled', 'wide', 'y',
+	q{SET automl.train_memory = 16; SELECT version FROM automl_train('sampled', 'wide', 'y',
 	      exclude => ARRAY['id', 'yr'], algorithms => ARRAY['logistic'], max_trials => 1)});
 like($err, qr/training on a sample of \d+ of 200000 rows/, 'a distributed table larger than automl.train_memory is sampled, and it says so');
 is( $coord->safe_psql('postgres',
@@ -298,7 +298,7 @@ is( $coord->safe_psql('postgres',
 # a ridge model trained on the sample is refitted on every row from the workers' sums:
 # the same model as one node trained on all the rows
 ($rc, $out, $err) = $coord->psql('postgres',
-	q{SET automl.train_memory = 1; SELECT version FROM automl_train('ridge_sampled', 'wide', 'yr',
+	q{SET automl.train_memory = 16; SELECT version FROM automl_train('ridge_sampled', 'wide', 'yr',
 	      exclude => ARRAY['id', 'y'], algorithms => ARRAY['linear'], hyperparams => '{"alpha": 0.001}')});
 like($err, qr/the linear model was refitted on all 200000 rows of public\.wide, summed on the Citus workers/,
 	'a ridge model trained on a sample of a distributed table is refitted on the workers\' sums, and it says so');
