@@ -25,6 +25,7 @@
 #include "executor/spi.h"
 #include "fmgr.h"
 #include "funcapi.h"
+#include "common/subxact.h"
 #include "train/tabular.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
@@ -271,37 +272,20 @@ automl_linear_statistics_combine(PG_FUNCTION_ARGS)
 	PG_RETURN_ARRAYTYPE_P(a);
 }
 
-/*
- * A ridge model trained on a sample of a Citus distributed table: refit it on every row
- * from the workers' sums (the search, the prepared inputs and alpha stay those chosen on
- * the sample). Leaves t as it is for any other model or relation.
- */
-void
-refit_on_workers(TabularRun *t)
+/* The workers' sums of the relation's rows, prepared as the model prepares them; NULL: no row. */
+static ArrayType *
+sum_on_workers(const TabularRun *t)
 {
 	const Frame *frame = t->frame;
-	bytea	   *bytes;
-	Datum		stats_datum;
-	ArrayType  *stats;
-	LinearStatistics ls;
-	double	   *s;
-	bool		isnull;
-	int			d;
-	char	   *sql;
-	double		started = seconds_now();
 	MemoryContext caller = CurrentMemoryContext;
+	ArrayType  *stats = NULL;
+	Datum		stats_datum;
+	bool		isnull;
+	char	   *sql;
+	bytea	   *bytes = model_serialize(t->model);
 
-	if (!t->refitted || t->use_ensemble || t->td.task != TASK_REGRESSION ||
-		t->model->learner != &ridge_learner || frame->n_rows >= frame->n_rows_seen)
-		return;
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
-	if (!replica_is_distributed_table(frame->relation_id))
-	{
-		SPI_finish();
-		return;
-	}
-	bytes = model_serialize(t->model);
 	sql = psprintf("SELECT automl.linear_statistics(automl.linear_inputs($1, $2, t)) FROM %s t",
 				   quote_qualified_identifier(get_namespace_name(get_rel_namespace(frame->relation_id)),
 											  get_rel_name(frame->relation_id)));
@@ -310,31 +294,77 @@ refit_on_workers(TabularRun *t)
 							  NULL, true, 1) != SPI_OK_SELECT || SPI_processed != 1)
 		elog(ERROR, "automl could not sum the rows on the workers");
 	stats_datum = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
-	if (isnull)
+	if (!isnull)
 	{
-		SPI_finish();
-		return;
-	}
-	/* into the caller's memory: SPI_finish frees the result */
-	{
+		/* into the caller's memory: SPI_finish frees the result */
 		MemoryContext old = MemoryContextSwitchTo(caller);
 
 		stats = DatumGetArrayTypePCopy(stats_datum);
 		MemoryContextSwitchTo(old);
 	}
-	d = model_input_width(t->model);
-	if (ARR_NDIM(stats) != 1 || ARR_DIMS(stats)[0] != STATS_LENGTH(d))
-		elog(ERROR, "automl.linear_statistics: a result of the wrong shape");
-	s = (double *) ARR_DATA_PTR(stats);
-	ls.n_features = d;
-	ls.n = s[0];
-	ls.sum_y = s[1];
-	ls.sum_x = s + 2;
-	ls.xty = s + 2 + d;
-	ls.xtx = s + 2 + 2 * d;
 	SPI_finish();
-	t->model->learner_state = ridge_fit_statistics(&ls, t->best->hyperparams[0]);
-	t->refit_rows_on_workers = (int64) ls.n;
+	if (stats != NULL &&
+		(ARR_NDIM(stats) != 1 || ARR_DIMS(stats)[0] != STATS_LENGTH(model_input_width(t->model))))
+		elog(ERROR, "automl.linear_statistics: a result of the wrong shape");
+	return stats;
+}
+
+/*
+ * A ridge model trained on a sample of a Citus distributed table: refit it on every row
+ * from the workers' sums (the search, the prepared inputs and alpha stay those chosen on
+ * the sample). Leaves t as it is for any other model or relation; when the sums cannot be
+ * had (a worker down), keeps the sample's model and says so: the search is not lost.
+ */
+void
+refit_on_workers(TabularRun *t)
+{
+	const Frame *frame = t->frame;
+	double		started = seconds_now();
+	bool		distributed;
+	ArrayType  *volatile stats = NULL;
+	void	   *volatile state = NULL;
+	SubxactState sx;
+
+	if (!t->refitted || t->use_ensemble || t->td.task != TASK_REGRESSION ||
+		t->model->learner != &ridge_learner || frame->n_rows >= frame->n_rows_seen)
+		return;
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	distributed = replica_is_distributed_table(frame->relation_id);
+	SPI_finish();
+	if (!distributed)
+		return;
+
+	sx = subxact_begin();
+	PG_TRY();
+	{
+		stats = sum_on_workers(t);
+		if (stats != NULL)
+		{
+			int			d = model_input_width(t->model);
+			double	   *s = (double *) ARR_DATA_PTR(stats);
+			LinearStatistics ls = {.n_features = d, .n = s[0], .sum_y = s[1], .sum_x = s + 2,
+			.xty = s + 2 + d, .xtx = s + 2 + 2 * d};
+
+			state = ridge_fit_statistics(&ls, t->best->hyperparams[0]);
+		}
+		subxact_commit(&sx);
+	}
+	PG_CATCH();
+	{
+		ErrorData  *error = subxact_abort(&sx);
+
+		ereport(WARNING,
+				(errmsg("the linear model could not be refitted on every row of %s: %s",
+						frame->relation_name, error->message),
+				 errdetail("It stays the one trained on the sample of " INT64_FORMAT " rows.", frame->n_rows)));
+		return;
+	}
+	PG_END_TRY();
+	if (state == NULL)
+		return;
+	t->model->learner_state = state;
+	t->refit_rows_on_workers = (int64) ((double *) ARR_DATA_PTR(stats))[0];
 	t->refit_seconds += seconds_now() - started;
 	ereport(NOTICE,
 			(errmsg("the linear model was refitted on all " INT64_FORMAT " rows of %s, summed on the Citus workers",
