@@ -81,6 +81,8 @@ SELECT sum(contribution) FROM p, LATERAL automl_explain('sr', p) e WHERE p.id < 
 SELECT * FROM automl_explain('sb', (SELECT p FROM p LIMIT 1));
 SELECT sum(contribution) AS sm_explained FROM p, LATERAL automl_explain('sm@1', p) e WHERE p.id < 10;
 SELECT sum(contribution) AS sm_explained FROM p, LATERAL automl_explain('sm@2', p) e WHERE p.id < 10;
+-- the sums of the Citus ridge refit (docs/scale-out.md), on a plain table: every row's inputs as the ridge model prepares them
+SELECT (automl.linear_statistics(automl.linear_inputs(m.model_bytes, 'y', p)))[1] AS linear_sums_rows FROM p, automl.models m WHERE m.name = 'r' AND m.version = 2;
 SELECT * FROM automl_train('ci', 'p', 'c', exclude => ARRAY['id','y','g'], algorithms => ARRAY['gbdt'], hyperparams => '{"n_estimators": 5}', calibration => 'isotonic');
 SELECT sum(automl_predict('ci', p)) FROM p;
 SELECT automl_set_intended_use('tc', 'testing');
@@ -105,7 +107,7 @@ as_server_user valgrind --quiet --error-exitcode=99 --suppressions="$ROOT/test/v
 # the statements' results must be there: the run did not stop early
 for expected in 'model "m" is a multiclass classifier' 'features must be a row value' \
 	'stored model is corrupted' 'target column "nope" does not exist' 'drifted_feature_share' 'still serves\|deployed:' \
-	'horizon must be at least 1' 'card_ok = "t"' 'sm_explained = "' 'configuration'; do
+	'horizon must be at least 1' 'card_ok = "t"' 'sm_explained = "' 'configuration' 'linear_sums_rows = "500"'; do
 	if ! grep -q "$expected" "$WORK/out.txt"; then
 		echo "valgrind.sh: expected '$expected' in the output"
 		status=1
