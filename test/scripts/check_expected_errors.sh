@@ -34,9 +34,10 @@ for a in "$@"; do
 	files+=("$a")
 done
 
-exec perl - "${files[@]}" <<'PERL'
+exec perl -I"$ROOT/test/scripts/lib" - "${files[@]}" <<'PERL'
 use strict;
 use warnings;
+use SqlScript;
 
 my $problems = 0;
 my $errors_seen = 0;
@@ -47,103 +48,6 @@ sub problem
 	my ($msg) = @_;
 	print "$msg\n";
 	$problems++;
-}
-
-# Splits a psql script into statements: [first line, last line] (1-based), the way
-# psql does: a semicolon ends a statement outside quotes, comments, dollar quotes and
-# parentheses; a line starting with a backslash (outside a statement) is one command.
-sub statements
-{
-	my ($lines) = @_;
-	my @stmts;
-	my ($start, $depth, $dollar, $block, $squote, $dquote) = (undef, 0, undef, 0, 0, 0);
-	for my $i (0 .. $#$lines)
-	{
-		my $line = $lines->[$i];
-		my $n = $i + 1;
-		if (!defined $start && !$block && $line =~ /^\s*\\/)
-		{
-			push @stmts, [ $n, $n ];
-			next;
-		}
-		my $pos = 0;
-		my $len = length $line;
-		while ($pos < $len)
-		{
-			my $rest = substr($line, $pos);
-			if ($block)
-			{
-				if ($rest =~ /^\*\//) { $block--; $pos += 2; next; }
-				if ($rest =~ /^\/\*/) { $block++; $pos += 2; next; }
-				$pos++;
-				next;
-			}
-			if (defined $dollar)
-			{
-				if (substr($rest, 0, length $dollar) eq $dollar) { $pos += length $dollar; $dollar = undef; next; }
-				$pos++;
-				next;
-			}
-			if ($squote)
-			{
-				if ($rest =~ /^''/) { $pos += 2; next; }
-				if ($rest =~ /^'/) { $squote = 0; }
-				$pos++;
-				next;
-			}
-			if ($dquote)
-			{
-				if ($rest =~ /^""/) { $pos += 2; next; }
-				if ($rest =~ /^"/) { $dquote = 0; }
-				$pos++;
-				next;
-			}
-			last if $rest =~ /^--/;
-			if ($rest =~ /^\s/) { $pos++; next; }
-			$start //= $n;
-			if ($rest =~ /^\/\*/) { $block = 1; $pos += 2; next; }
-			if ($rest =~ /^(\$(?:[A-Za-z_\x80-\xff][A-Za-z0-9_\x80-\xff]*)?\$)/)
-			{
-				$dollar = $1;
-				$pos += length $1;
-				next;
-			}
-			my $c = substr($rest, 0, 1);
-			if ($c eq "'") { $squote = 1; }
-			elsif ($c eq "\"") { $dquote = 1; }
-			elsif ($c eq "(") { $depth++; }
-			elsif ($c eq ")") { $depth-- if $depth > 0; }
-			elsif ($c eq ";" && $depth == 0)
-			{
-				push @stmts, [ $start, $n ];
-				$start = undef;
-			}
-			$pos++;
-		}
-	}
-	push @stmts, [ $start, scalar @$lines ] if defined $start;
-	return @stmts;
-}
-
-# Is statement [first, last] announced as failing?
-sub announced
-{
-	my ($lines, $first) = @_;
-	# the comment lines right above it
-	for (my $i = $first - 2; $i >= 0; $i--)
-	{
-		my $l = $lines->[$i];
-		last unless $l =~ /^\s*--/;
-		return 1 if $l =~ /^\s*--\s*error:\s*\S/;
-	}
-	# a paragraph opened by "-- errors:"
-	for (my $i = $first - 2; $i >= 0; $i--)
-	{
-		my $l = $lines->[$i];
-		last if $l =~ /^\s*$/;
-		return 1 if $l =~ /^\s*--\s*errors:\s*\S/;
-	}
-	return 0;
 }
 
 sub trimmed { my ($s) = @_; $s =~ s/\s+$//; return $s; }

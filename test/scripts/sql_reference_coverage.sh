@@ -25,9 +25,10 @@ if [[ ${1:-} == -v ]]; then
 	VERBOSE=1
 fi
 
-exec perl - "$VERBOSE" docs/sql-reference.md sql/*.sql <<'PERL'
+exec perl -I"$ROOT/test/scripts/lib" - "$VERBOSE" docs/sql-reference.md sql/*.sql <<'PERL'
 use strict;
 use warnings;
+use SqlScript;
 
 my ($verbose, $reference, @files) = @ARGV;
 
@@ -46,110 +47,6 @@ while (my $line = <$rf>)
 close $rf;
 die "sql_reference_coverage.sh: no function found in $reference: has its layout changed?\n"
   unless %documented;
-
-# The statements of a psql script, as [first line, last line, text without comments]:
-# the same split as check_expected_errors.sh (a semicolon ends a statement outside
-# quotes, comments, dollar quotes and parentheses; a backslash line is one command).
-sub statements
-{
-	my ($lines) = @_;
-	my @stmts;
-	my ($start, $depth, $dollar, $block, $squote, $dquote) = (undef, 0, undef, 0, 0, 0);
-	my $text = '';
-	for my $i (0 .. $#$lines)
-	{
-		my $line = $lines->[$i];
-		my $n = $i + 1;
-		if (!defined $start && !$block && $line =~ /^\s*\\/)
-		{
-			push @stmts, [ $n, $n, $line ];
-			next;
-		}
-		my $pos = 0;
-		my $len = length $line;
-		while ($pos < $len)
-		{
-			my $rest = substr($line, $pos);
-			my $c = substr($rest, 0, 1);
-			if ($block)
-			{
-				if ($rest =~ /^\*\//) { $block--; $pos += 2; next; }
-				if ($rest =~ /^\/\*/) { $block++; $pos += 2; next; }
-				$pos++;
-				next;
-			}
-			if (defined $dollar)
-			{
-				if (substr($rest, 0, length $dollar) eq $dollar) { $text .= $dollar; $pos += length $dollar; $dollar = undef; next; }
-				$text .= $c;
-				$pos++;
-				next;
-			}
-			if ($squote)
-			{
-				if ($rest =~ /^''/) { $text .= "''"; $pos += 2; next; }
-				$squote = 0 if $c eq "'";
-				$text .= $c;
-				$pos++;
-				next;
-			}
-			if ($dquote)
-			{
-				if ($rest =~ /^""/) { $text .= '""'; $pos += 2; next; }
-				$dquote = 0 if $c eq '"';
-				$text .= $c;
-				$pos++;
-				next;
-			}
-			last if $rest =~ /^--/;
-			if ($rest =~ /^\s/) { $text .= ' '; $pos++; next; }
-			$start //= $n;
-			if ($rest =~ /^\/\*/) { $block = 1; $pos += 2; next; }
-			if ($rest =~ /^(\$(?:[A-Za-z_\x80-\xff][A-Za-z0-9_\x80-\xff]*)?\$)/)
-			{
-				$dollar = $1;
-				$text .= $1;
-				$pos += length $1;
-				next;
-			}
-			if ($c eq "'") { $squote = 1; }
-			elsif ($c eq "\"") { $dquote = 1; }
-			elsif ($c eq "(") { $depth++; }
-			elsif ($c eq ")") { $depth-- if $depth > 0; }
-			$text .= $c;
-			if ($c eq ";" && $depth == 0)
-			{
-				push @stmts, [ $start, $n, $text ];
-				$start = undef;
-				$text = '';
-			}
-			$pos++;
-		}
-		$text .= "\n" if defined $start;
-	}
-	push @stmts, [ $start, scalar @$lines, $text ] if defined $start;
-	return @stmts;
-}
-
-# Is the statement starting at line $first announced as failing? (as in
-# check_expected_errors.sh)
-sub announced
-{
-	my ($lines, $first) = @_;
-	for (my $i = $first - 2; $i >= 0; $i--)
-	{
-		my $l = $lines->[$i];
-		last unless $l =~ /^\s*--/;
-		return 1 if $l =~ /^\s*--\s*error:\s*\S/;
-	}
-	for (my $i = $first - 2; $i >= 0; $i--)
-	{
-		my $l = $lines->[$i];
-		last if $l =~ /^\s*$/;
-		return 1 if $l =~ /^\s*--\s*errors:\s*\S/;
-	}
-	return 0;
-}
 
 my %cases;    # function => { file => number of announced error statements calling it }
 for my $f (@files)
