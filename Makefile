@@ -17,6 +17,7 @@ OBJS = \
 	src/data/types.o \
 	src/prep/checks.o \
 	src/prep/prep.o \
+	src/prep/raw.o \
 	src/prep/choose.o \
 	src/prep/profile.o \
 	src/learn/learner.o \

@@ -198,6 +198,24 @@ DELETE FROM automl.events;
 SELECT automl_citus_setup();
 SELECT count(*) AS replica_rows, automl.replica_enabled() AS replica_enabled FROM automl.replica;
 SELECT automl_collect_predictions() AS collected_on_one_node;
+-- The sums of the Citus ridge refit (docs/scale-out.md) work on one node too: a row's
+-- target and inputs as the model prepares them, and their sums (n, sum of y, ...).
+CREATE TABLE lin_rows AS SELECT i AS id, i % 5 AS x, 2.0 * (i % 5) + i % 3 AS y FROM generate_series(1, 10) i;
+SELECT version FROM automl_train('lin_sums', 'lin_rows', 'y', exclude => ARRAY['id'],
+                                 algorithms => ARRAY['linear'], hyperparams => '{"alpha": 1}');
+SELECT s[1] AS n, s[2] AS sum_y, array_length(s, 1) AS length
+FROM (SELECT automl.linear_statistics(automl.linear_inputs(m.model_bytes, 'y', r)) AS s
+      FROM lin_rows r, automl.models m WHERE m.name = 'lin_sums') q;
+SELECT automl.linear_inputs(m.model_bytes, 'y', r) IS NULL AS no_target_no_row
+FROM (SELECT 1 AS id, 3 AS x, NULL::numeric AS y) r, automl.models m WHERE m.name = 'lin_sums';
+-- errors: bytes that are no model, a value that is no row, no such target, rows of different widths
+SELECT automl.linear_inputs('\x00'::bytea, 'y', r) FROM lin_rows r;
+SELECT automl.linear_inputs(m.model_bytes, 'y', 42) FROM automl.models m WHERE m.name = 'lin_sums';
+SELECT automl.linear_inputs(m.model_bytes, 'nope', r) FROM lin_rows r, automl.models m WHERE m.name = 'lin_sums';
+SELECT automl.linear_statistics(v) FROM (VALUES (ARRAY[1.0, 2.0]::float8[]), (ARRAY[1.0]::float8[])) t(v);
+
+SELECT automl_delete('lin_sums');
+DROP TABLE lin_rows;
 -- Only a superuser (or whom one grants it to) sets up the cluster, or reads the replica.
 CREATE ROLE regress_citus_user;
 SET ROLE regress_citus_user;

@@ -139,6 +139,16 @@ extern void prep_fit(PrepSpec *spec, const Frame *frame, const int64 *rows, int6
 extern void prep_raw_from_frame(const PrepSpec *spec, const Frame *frame, int64 row, RawValue *raw);
 
 /*
+ * The raw values of one deformed row (scoring, and the sums of the Citus refit): column c
+ * of the spec is attribute att[c], of base type type[c]. NaN and infinity are missing.
+ * Unless category is NULL, each categorical column's text goes to category[c] and
+ * category_len[c] (the prediction log writes it).
+ */
+extern void prep_raw_from_datums(const PrepSpec *spec, const Datum *values, const bool *isnull,
+								 const int *att, const Oid *type, RawValue *raw,
+								 const char **category, int *category_len);
+
+/*
  * Binds a fitted spec (another model's) to a frame by column name: binding[c]
  * gets the frame column of spec column c. False, with *missing set, when a
  * column is absent or of another kind.

@@ -104,19 +104,26 @@ catalog_add_event(const CatalogWriter *writer, const char *event, const char *na
 
 /* ---- writing as the extension owner ---- */
 
-void
-catalog_begin_write(CatalogWriter *writer)
+Oid
+catalog_extension_owner(void)
 {
-	Oid			owner;
 	QueryParams none = {0};
 	bool		isnull;
 
-	writer->caller = GetUserNameFromId(GetUserId(), false);
 	query_run("SELECT extowner FROM pg_catalog.pg_extension WHERE extname OPERATOR(pg_catalog.=) 'automl'",
 			  &none, SPI_OK_SELECT);
 	if (SPI_processed != 1)
 		elog(ERROR, "extension automl is not installed in this database");
-	owner = DatumGetObjectId(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+	return DatumGetObjectId(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+}
+
+void
+catalog_begin_write(CatalogWriter *writer)
+{
+	Oid			owner;
+
+	writer->caller = GetUserNameFromId(GetUserId(), false);
+	owner = catalog_extension_owner();
 	GetUserIdAndSecContext(&writer->saved_user, &writer->saved_context);
 	SetUserIdAndSecContext(owner, writer->saved_context | SECURITY_LOCAL_USERID_CHANGE);
 }

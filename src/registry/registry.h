@@ -143,6 +143,9 @@ typedef struct CatalogWriter
 	char	   *caller;			/* the role that called, for who columns */
 } CatalogWriter;
 
+/* The role that owns the extension (and so the catalog). Connected to SPI. */
+extern Oid	catalog_extension_owner(void);
+
 extern void catalog_begin_write(CatalogWriter *writer);
 extern void catalog_end_write(CatalogWriter *writer);
 

@@ -54,16 +54,7 @@ replica_begin_read(ReplicaRead *read)
 {
 	read->caller = GetUserId();
 	if (!OidIsValid(extension_owner))
-	{
-		bool		isnull;
-
-		if (SPI_execute("SELECT extowner FROM pg_catalog.pg_extension"
-						" WHERE extname OPERATOR(pg_catalog.=) 'automl'", true, 1) != SPI_OK_SELECT ||
-			SPI_processed != 1)
-			elog(ERROR, "extension automl is not installed in this database");
-		extension_owner = DatumGetObjectId(SPI_getbinval(SPI_tuptable->vals[0],
-														 SPI_tuptable->tupdesc, 1, &isnull));
-	}
+		extension_owner = catalog_extension_owner();
 	read->guc_nest_level = NewGUCNestLevel();
 	if (GetConfigOption(NESTED_EXECUTION_GUC, true, false) != NULL)
 		(void) set_config_option(NESTED_EXECUTION_GUC, "on", PGC_USERSET, PGC_S_SESSION,

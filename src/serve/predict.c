@@ -432,33 +432,9 @@ predict_row(FunctionCallInfo fcinfo, PredictUse use, const char *function)
 	logging = use != USE_EXPLAIN && state->log != NULL &&
 		(state->log->sample_rate >= 1.0 || pg_prng_double(&pg_global_prng_state) < state->log->sample_rate);
 
-	for (int c = 0; c < prep->n_columns; c++)
-	{
-		const PrepColumn *pc = &prep->columns[c];
-		int			a = state->column_att[c];
-		RawValue   *raw = &state->raw[c];
-
-		raw->isnull = state->isnull[a];
-		if (raw->isnull)
-			continue;
-		if (pc->kind == FEATURE_CATEGORICAL)
-		{
-			int			len;
-			const char *s = frame_datum_to_category(state->values[a], state->column_type[c], &len);
-
-			raw->level = prep_level_of(pc, s, len);
-			state->category[c] = s;
-			state->category_len[c] = len;
-		}
-		else
-		{
-			raw->number = pc->kind == FEATURE_NUMERIC ?
-				frame_datum_to_double(state->values[a], state->column_type[c]) :
-				frame_datum_to_seconds(state->values[a], state->column_type[c]);
-			/* NaN and, unlike in training, infinity are missing values */
-			raw->isnull = !isfinite(raw->number);
-		}
-	}
+	/* NaN and, unlike in training, infinity are missing values */
+	prep_raw_from_datums(prep, state->values, state->isnull, state->column_att, state->column_type,
+						 state->raw, state->category, state->category_len);
 	check_use(state, use, function);
 	model_predict_raw(model, state->raw, state->x, state->out);
 	if (logging)

@@ -24,7 +24,6 @@
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
 #include "fmgr.h"
-#include "funcapi.h"
 #include "common/subxact.h"
 #include "train/tabular.h"
 #include "utils/array.h"
@@ -146,30 +145,7 @@ automl_linear_inputs(PG_FUNCTION_ARGS)
 	if (!isfinite(y))
 		PG_RETURN_NULL();
 
-	for (int c = 0; c < st->model->prep->n_columns; c++)
-	{
-		const PrepColumn *pc = &st->model->prep->columns[c];
-		RawValue   *raw = &st->raw[c];
-		int			a = st->att[c];
-
-		raw->isnull = st->isnull[a];
-		if (raw->isnull)
-			continue;
-		if (pc->kind == FEATURE_CATEGORICAL)
-		{
-			int			len;
-			const char *v = frame_datum_to_category(st->values[a], st->type[c], &len);
-
-			raw->level = prep_level_of(pc, v, len);
-		}
-		else
-		{
-			raw->number = pc->kind == FEATURE_NUMERIC ?
-				frame_datum_to_double(st->values[a], st->type[c]) :
-				frame_datum_to_seconds(st->values[a], st->type[c]);
-			raw->isnull = !isfinite(raw->number);
-		}
-	}
+	prep_raw_from_datums(st->model->prep, st->values, st->isnull, st->att, st->type, st->raw, NULL, NULL);
 	prep_apply(st->model->prep, st->raw, st->x);
 	out = palloc(sizeof(Datum) * (st->d + 1));
 	out[0] = Float8GetDatum(y);
