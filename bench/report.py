@@ -330,7 +330,7 @@ def chart_search(run, results, p):
             if not sp:
                 ax.text(0.5, y, "failed", transform=ax.get_yaxis_transform(), ha="center")
                 continue
-            ax.errorbar([sp["mean"]], [y], xerr=[[sp["mean"] - sp["min"]], [sp["max"] - sp["mean"]]],
+            ax.errorbar([sp["mean"]], [y], xerr=[[max(sp["mean"] - sp["min"], 0.0)], [max(sp["max"] - sp["mean"], 0.0)]],
                         fmt="o", color=col, capsize=3, ms=5)
         a = anchors.get(r["dataset"])
         rng = benchlib.anchor_range(a["best"]) if a else None
@@ -1399,6 +1399,7 @@ def render(run):
             return blocks[key](run).strip("\n")
         except (KeyError, TypeError, ValueError, ZeroDivisionError, IndexError) as e:
             # a result file without a figure the section needs: say so in the document
+            run.failed_sections.append("%s (%s: %s)" % (key, type(e).__name__, e))
             return ("**This section could not be generated from the results** (%s: %s); see "
                     "`%s`." % (type(e).__name__, e, run.results_path(key.split(".")[0])))
 
@@ -1414,6 +1415,7 @@ def render(run):
 def write(run, path):
     run.out_dir = os.path.dirname(os.path.abspath(path))
     run.charts = []
+    run.failed_sections = []
     text = render(run)
     with open(path, "w") as f:
         f.write(text)
@@ -1441,6 +1443,10 @@ def main():
         if run.quick:
             raise SystemExit("refusing to write docs/benchmarks.md from a --quick run: its "
                              "figures are not for publication")
+        if run.failed_sections:
+            # the results directory's copy says which section failed; the published one must not
+            raise SystemExit("refusing to write docs/benchmarks.md: sections that could not be "
+                             "generated: %s" % "; ".join(run.failed_sections))
         img = os.path.join(REPO, "docs", "img")
         for f in os.listdir(img) if os.path.isdir(img) else []:
             if f.endswith(".svg") and f.split(".")[0] in ("gbdt_speed", "search_quality", "forecast"):

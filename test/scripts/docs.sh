@@ -38,6 +38,12 @@ PG_BINDIR=$("${PG_CONFIG:-pg_config}" --bindir)
 PKGLIBDIR=$("${PG_CONFIG:-pg_config}" --pkglibdir)
 T0=$(date +%s.%N)
 
+# A generated page must not publish a section that bench/report.py could not generate.
+if grep -n 'could not be generated from the results' docs/benchmarks.md; then
+    echo "docs/benchmarks.md: a section above could not be generated; rerun bench/report.py --docs" >&2
+    exit 1
+fi
+
 fail() { printf 'docs.sh: %s\n' "$*" >&2; exit 1; }
 
 [[ -x $PG_BINDIR/initdb && -x $PG_BINDIR/psql ]] || fail "no initdb or psql in $PG_BINDIR"
