@@ -90,7 +90,7 @@ DATA       = sql/install/$(EXTENSION)--0.1.0.sql \
              sql/install/$(EXTENSION)--0.1.0--0.2.0.sql
 
 # pg_regress scripts are sql/*.sql; their output is in expected/.
-REGRESS = train predict bad_input bad_input_functions corrupt privileges column_types registry real_data real_categorical trees search monitor retrain evaluate forecast stored_models json_values memory
+REGRESS = train predict bad_input bad_input_functions corrupt privileges column_types registry real_data real_categorical trees search bagging monitor retrain evaluate forecast stored_models json_values memory
 REGRESS_OPTS = --inputdir=. --load-extension=$(EXTENSION)
 
 # Isolation specs: test/isolation/specs/*.spec, output in test/isolation/expected/.

@@ -16,6 +16,7 @@
 #   gbdt_speed                     tree learner: fit, whole call, scoring, memory vs XGBoost
 #   gbdt_accuracy                  tree learner at defaults vs XGBoost and HGB, ten datasets
 #   search_benchmark (search)      the time-budgeted search vs XGBoost random search, seeds
+#   bagging                        the same search's model bagged from its folds vs refitted
 #   forecast                       forecasting vs seasonal naive and statsmodels
 #   scale_out (citus)              Citus coordinator + two workers against one node: scoring
 #                                  10M rows, training a linear model (builds Citus if missing)
@@ -51,7 +52,7 @@ cd "$ROOT"
 PYTHON=/usr/bin/python3
 
 ALL=(compare_sklearn compare_categorical scoring_speed logging_cost gbdt_speed gbdt_accuracy
-     search_benchmark forecast load scale_out)
+     search_benchmark bagging forecast load scale_out)
 PEER_PACKAGES=(python3-numpy python3-sklearn python3-xgboost python3-statsmodels python3-matplotlib)
 
 usage() { awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0"; }
@@ -65,6 +66,7 @@ canonical() {
         gbdt_speed) echo gbdt_speed ;;
         gbdt_accuracy) echo gbdt_accuracy ;;
         search|search_benchmark) echo search_benchmark ;;
+        bagging) echo bagging ;;
         forecast) echo forecast ;;
         citus|scale_out) echo scale_out ;;
         load) echo load ;;
@@ -210,6 +212,11 @@ for b in "${wanted[@]}"; do
                 args+=(--skip-curve)
             fi
             run "$b" "$PYTHON" bench/search_benchmark.py "${args[@]}" --seeds "$SEEDS" \
+                --out "$(M $b)" --json "$(J $b)" "${extra[@]}" ;;
+        bagging)
+            if [[ $QUICK == 1 ]]; then args=(--datasets credit_g,vehicle --max-trials 8)
+            else args=(--max-trials 40); fi
+            run "$b" "$PYTHON" bench/bagging.py "${args[@]}" --seeds "$SEEDS" \
                 --out "$(M $b)" --json "$(J $b)" "${extra[@]}" ;;
         forecast)
             args=()

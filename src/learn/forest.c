@@ -135,6 +135,7 @@ forest_fit(const Dataset *data, const double *hp, bool extra, FitContext *ctx)
 		if (t > 0 && fit_should_stop(ctx))
 		{
 			st->n_trees = t;
+			ctx->rounds_done = t;
 			break;
 		}
 		if (hp[HP_BOOTSTRAP] > 0)

@@ -311,7 +311,10 @@ gbdt_fit(const Dataset *data, const double *hp, FitContext *ctx)
 	{
 		CHECK_FOR_INTERRUPTS();
 		if (round > 0 && fit_should_stop(ctx))
+		{
+			ctx->rounds_done = round;
 			break;
+		}
 		f.n_round = 0;
 		for (int64 i = 0; i < f.n_train; i++)
 		{

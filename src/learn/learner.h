@@ -80,6 +80,7 @@ typedef struct FitContext
 	Size		first_bytes;	/* the run's memory at the fit's first check (0: none yet) */
 	Size		last_bytes;		/* at its last check */
 	Size		max_step;		/* the most one tree took above the check before it */
+	int			rounds_done;	/* with stopped: the rounds (trees) fitted before the stop */
 } FitContext;
 
 /*

@@ -15,16 +15,25 @@
 #include "search/search.h"
 #include "utils/memutils.h"
 
+/* The position of the learner's hyperparameter called name, or -1. */
+static int
+hyperparam_index(const Learner *learner, const char *name)
+{
+	for (int i = 0; i < learner->n_hyperparams; i++)
+	{
+		if (strcmp(learner->hyperparams[i].name, name) == 0)
+			return i;
+	}
+	return -1;
+}
+
 /* The learner's max_bins hyperparameter, or 0 when it has none. */
 static int
 max_bins_of(const Learner *learner, const double *hyperparams)
 {
-	for (int i = 0; i < learner->n_hyperparams; i++)
-	{
-		if (strcmp(learner->hyperparams[i].name, "max_bins") == 0)
-			return (int) hyperparams[i];
-	}
-	return 0;
+	int			i = hyperparam_index(learner, "max_bins");
+
+	return i >= 0 ? (int) hyperparams[i] : 0;
 }
 
 /*
@@ -243,11 +252,17 @@ kept_model_load(StoredModel *stored, MemoryContext cxt)
 	return copy;
 }
 
+void
+kept_model_free(Model *model)
+{
+	MemoryContextDelete(GetMemoryChunkContext(model));
+}
+
 bool
 evaluate_config(const TrainingData *td, const Validation *v, const Learner *learner,
 				const double *hyperparams, const MetricDef *metric, double deadline,
-				Predictions *out, double *fold_scores, Model **first_fold,
-				bool *out_of_memory)
+				Predictions *out, double *fold_scores, Model **kept, int n_kept,
+				bool refit_follows, bool *out_of_memory, int *capped_rounds)
 {
 	MemoryContext caller = CurrentMemoryContext;
 	/* blocks of at most 256 kB: what the memory budget measures is what the fit uses */
@@ -255,9 +270,14 @@ evaluate_config(const TrainingData *td, const Validation *v, const Learner *lear
 												  ALLOCSET_DEFAULT_MINSIZE, ALLOCSET_DEFAULT_INITSIZE,
 												  256 * 1024);
 	int64		at = 0;
-	FitContext	ctx = {deadline, 0.0, 0.0, false, false, 0, 0, 0};
+	FitContext	ctx = {deadline, 0.0, 0.0, false, false, 0, 0, 0, 0};
 	StoredModel stored;
+	int			rounds_index = capped_rounds != NULL ? hyperparam_index(learner, "n_estimators") : -1;
+	double	   *capped = NULL;	/* the hyperparameters with the rounds of a stopped first fold */
 
+	Assert(n_kept >= 0 && n_kept <= v->n_folds);
+	if (capped_rounds != NULL)
+		*capped_rounds = 0;
 	for (int f = 0; f < v->n_folds; f++)
 	{
 		const Split *fold = &v->folds[f];
@@ -267,27 +287,47 @@ evaluate_config(const TrainingData *td, const Validation *v, const Learner *lear
 
 		/* what follows this fit: the other folds, then a refit on all rows */
 		ctx.started = seconds_now();
-		ctx.followup_factor = (v->n_folds - f - 1) +
-			refit_factor((double) td->frame->n_rows / Max(fold->n_train, 1));
+		/* once capped, a fold stops only at the deadline itself */
+		ctx.followup_factor = capped != NULL ? 0.0 : (v->n_folds - f - 1) +
+			(refit_follows ? refit_factor((double) td->frame->n_rows / Max(fold->n_train, 1)) : 0.0);
 		ctx.first_bytes = ctx.last_bytes = ctx.max_step = 0;
 		old = MemoryContextSwitchTo(fit_cxt);
-		model = fit_model(td, learner, hyperparams, fold->train, fold->n_train, &ctx);
+		model = fit_model(td, learner, capped != NULL ? capped : hyperparams, fold->train, fold->n_train, &ctx);
 
 		budget_note();			/* the fitted model beside its working memory */
+		if (ctx.stopped && f == 0 && !ctx.out_of_memory && rounds_index >= 0 && ctx.rounds_done > 0)
+		{
+			/*
+			 * The first fold stopped at the deadline's projection: its rounds
+			 * so far are a model. The other folds fit as many (each about as
+			 * long as this one, which the projection counted on), and the
+			 * trial is that configuration, validated like any other.
+			 */
+			capped = MemoryContextAlloc(caller, sizeof(double) * learner->n_hyperparams);
+			memcpy(capped, hyperparams, sizeof(double) * learner->n_hyperparams);
+			capped[rounds_index] = ctx.rounds_done;
+			*capped_rounds = ctx.rounds_done;
+			ctx.stopped = false;
+		}
 		if (ctx.stopped)
 		{
 			*out_of_memory = ctx.out_of_memory;
 			MemoryContextSwitchTo(old);
 			MemoryContextDelete(fit_cxt);
+			for (int k = 0; k < Min(f, n_kept); k++)
+			{
+				kept_model_free(kept[k]);
+				kept[k] = NULL;
+			}
 			return false;
 		}
 		predict_rows(td, model, NULL, fold->valid, fold->n_valid, fold_pred.pred);
-		if (f == 0 && first_fold != NULL)
+		if (f < n_kept)
 			kept_model_store(td, model, caller, &stored);
 		MemoryContextSwitchTo(old);
 		MemoryContextReset(fit_cxt);
-		if (f == 0 && first_fold != NULL)
-			*first_fold = kept_model_load(&stored, caller);
+		if (f < n_kept)
+			kept[f] = kept_model_load(&stored, caller);
 		fold_scores[f] = metric_score(metric, &fold_pred);
 		at += fold->n_valid;
 	}

@@ -36,6 +36,8 @@
 
 #define MAX_LEARNERS 8
 #define KEEP_PREDICTIONS 12		/* best trials whose predictions the ensemble may use */
+#define KEEP_FOLD_MODELS 4		/* best bagging trials (besides each learner's best) whose
+								 * fold models are kept: k models each */
 #define INITIAL_STEP 0.15
 #define MIN_STEP 0.02
 
@@ -101,10 +103,19 @@ typedef struct SearchState
 	Predictions truth;			/* the validation rows' true values; pred unused */
 } SearchState;
 
+bool		automl_bag_fold_models = false;
+
 double
 seconds_now(void)
 {
 	return fit_clock();
+}
+
+bool
+search_bags(const SearchRequest *req, const Learner *learner)
+{
+	return automl_bag_fold_models && req->validation->n_folds > 1 &&
+		req->fixed_learner == NULL && learner->raw_inputs;
 }
 
 
@@ -148,9 +159,12 @@ trial_refit_seconds(const Trial *trial, int n_folds, int64 n_all_rows)
 	return per_fit * refit_factor((double) n_all_rows / Max(trial->rows_used, 1));
 }
 
+/* The seconds the final model would spend on the trial: its refit, none when it is bagged. */
 static double
 refit_estimate(const SearchState *st, const Trial *trial)
 {
+	if (search_bags(st->req, trial->learner))
+		return 0.0;
 	return trial_refit_seconds(trial, st->req->validation->n_folds, st->n_all_rows);
 }
 
@@ -187,6 +201,74 @@ search_deadline(const SearchState *st)
 	return req->started + req->time_budget * 0.97 - 0.05 - reserve;
 }
 
+/* Frees the fold models a trial kept, the first fold's too unless keep_first. */
+static void
+free_trial_models(Trial *trial, bool keep_first)
+{
+	if (trial->fold_models != NULL)
+	{
+		for (int f = 1; f < trial->n_fold_models; f++)
+			kept_model_free(trial->fold_models[f]);
+		pfree(trial->fold_models);
+		trial->fold_models = NULL;
+	}
+	if (!keep_first && trial->first_fold != NULL)
+	{
+		kept_model_free(trial->first_fold);
+		trial->first_fold = NULL;
+	}
+}
+
+/* Whether another trial of the same learner is better, or as good and earlier. */
+static bool
+beaten_within_learner(const SearchState *st, int t)
+{
+	const Trial *trial = &st->trials[t];
+	double		loss = metric_loss(st->req->metric, trial->score);
+
+	for (int u = 0; u < st->n_trials; u++)
+	{
+		const Trial *other = &st->trials[u];
+
+		if (u != t && other->learner == trial->learner && other->status == TRIAL_OK &&
+			metric_loss(st->req->metric, other->score) <= loss && (u < t || metric_loss(st->req->metric, other->score) < loss))
+			return true;
+	}
+	return false;
+}
+
+/*
+ * Keeps the fold models of at most KEEP_FOLD_MODELS bagging trials besides
+ * each learner's best (k models each hold memory the search could use): the
+ * worst of the others drops all but its first fold's, and is refitted should
+ * the ensemble still want it.
+ */
+static void
+drop_extra_fold_models(SearchState *st)
+{
+	int			kept = 0;
+	int			worst = -1;
+	double		worst_loss = -INFINITY;
+
+	for (int t = 0; t < st->n_trials; t++)
+	{
+		const Trial *trial = &st->trials[t];
+		double		loss;
+
+		if (trial->fold_models == NULL || !beaten_within_learner(st, t))
+			continue;
+		kept++;
+		loss = metric_loss(st->req->metric, trial->score);
+		if (loss >= worst_loss)
+		{
+			worst_loss = loss;
+			worst = t;
+		}
+	}
+	if (kept > KEEP_FOLD_MODELS && worst >= 0)
+		free_trial_models(&st->trials[worst], true);
+}
+
 /*
  * Keeps the predictions of at most KEEP_PREDICTIONS trials for the ensemble:
  * always each learner's best (an ensemble gains from different learners),
@@ -209,14 +291,7 @@ drop_extra_predictions(SearchState *st)
 			continue;
 		kept++;
 		loss = metric_loss(st->req->metric, trial->score);
-		for (int u = 0; u < st->n_trials && learner_best; u++)
-		{
-			const Trial *other = &st->trials[u];
-
-			if (u != t && other->learner == trial->learner && other->status == TRIAL_OK &&
-				metric_loss(st->req->metric, other->score) <= loss && (u < t || metric_loss(st->req->metric, other->score) < loss))
-				learner_best = false;
-		}
+		learner_best = !beaten_within_learner(st, t);
 		if (!learner_best && loss >= worst_loss)
 		{
 			worst_loss = loss;
@@ -230,10 +305,9 @@ drop_extra_predictions(SearchState *st)
 		pfree(p->pred);
 		pfree(p);
 		st->trials[worst].predictions = NULL;
-		if (st->trials[worst].first_fold != NULL)
-			MemoryContextDelete(GetMemoryChunkContext(st->trials[worst].first_fold));
-		st->trials[worst].first_fold = NULL;
+		free_trial_models(&st->trials[worst], false);
 	}
+	drop_extra_fold_models(st);
 }
 
 static bool
@@ -276,6 +350,9 @@ run_trial(SearchState *st, LearnerState *ls, const double *values, bool use_dead
 	double		deadline;
 	volatile bool finished = false;
 	bool		out_of_memory = false;
+	bool		bags = search_bags(req, ls->space.learner);
+	Model	  **kept = palloc0(sizeof(Model *) * v->n_folds);
+	int			capped_rounds = 0;
 	Size		held;
 
 	if (st->n_trials == st->max_trials_alloc)
@@ -307,9 +384,20 @@ run_trial(SearchState *st, LearnerState *ls, const double *values, bool use_dead
 	PG_TRY();
 	{
 		finished = evaluate_config(req->td, v, trial->learner, trial->hyperparams, req->metric,
-								   deadline, pred, fold_scores, &trial->first_fold, &out_of_memory);
+								   deadline, pred, fold_scores, kept, bags ? v->n_folds : 1,
+								   !bags, &out_of_memory, &capped_rounds);
 		subxact_commit(&subxact);
 		trial->status = finished ? TRIAL_OK : out_of_memory ? TRIAL_OUT_OF_MEMORY : TRIAL_STOPPED;
+		if (finished && capped_rounds > 0)
+		{
+			/* the trial is the configuration it fitted: its rounds so far */
+			for (int h = 0; h < trial->learner->n_hyperparams; h++)
+			{
+				if (strcmp(trial->learner->hyperparams[h].name, "n_estimators") == 0)
+					trial->hyperparams[h] = capped_rounds;
+			}
+			trial->capped = true;
+		}
 	}
 	PG_CATCH();
 	{
@@ -348,15 +436,27 @@ run_trial(SearchState *st, LearnerState *ls, const double *values, bool use_dead
 			trial->score_std = sqrt(var);
 		}
 		trial->predictions = pred;
+		trial->first_fold = kept[0];
+		if (bags)
+		{
+			trial->fold_models = kept;
+			trial->n_fold_models = v->n_folds;
+		}
+		else
+			pfree(kept);
 		drop_extra_predictions(st);
 	}
 	else
 	{
 		pfree(pred->pred);
 		pfree(pred);
-		if (trial->first_fold != NULL)
-			MemoryContextDelete(GetMemoryChunkContext(trial->first_fold));
-		trial->first_fold = NULL;
+		/* a fit that failed may have left the folds before it */
+		for (int f = 0; f < v->n_folds; f++)
+		{
+			if (kept[f] != NULL)
+				kept_model_free(kept[f]);
+		}
+		pfree(kept);
 	}
 	pfree(fold_scores);
 	return trial;
@@ -480,6 +580,8 @@ estimated_trial_seconds(const SearchState *st, const LearnerState *ls)
 {
 	const Validation *v = st->req->validation;
 
+	if (search_bags(st->req, ls->space.learner))
+		return ls->max_seconds;
 	return ls->max_seconds *
 		(1.0 + refit_factor((double) st->n_all_rows / Max(v->folds[0].n_train, 1)) / v->n_folds);
 }

@@ -117,15 +117,22 @@ extern Predictions predictions_for(const TrainingData *td, const Validation *v);
 /*
  * One configuration validated: fitted on each fold's training rows, its
  * predictions for every validation row written into out->pred, the metric per
- * fold into fold_scores (n_folds), and, unless first_fold is NULL, a copy of
- * the first fold's model in the caller's memory context. Returns false when
- * a fit stopped at the deadline (seconds_now(); 0: none) before finishing
- * (see FitContext).
+ * fold into fold_scores (n_folds), and copies of the first n_kept folds'
+ * models in kept[], each in a memory context of its own under the caller's
+ * (0: none). refit_follows says whether a refit on all rows would follow a
+ * win, for the deadline's projection. Returns false when a fit stopped at
+ * the deadline (seconds_now(); 0: none) before finishing (see FitContext),
+ * except that, given capped_rounds, a tree ensemble whose first fold stopped
+ * keeps the rounds it fitted: the other folds fit as many, and
+ * *capped_rounds says how many (0: the configuration as given).
  */
 extern bool evaluate_config(const TrainingData *td, const Validation *v, const Learner *learner,
 							const double *hyperparams, const MetricDef *metric, double deadline,
-							Predictions *out, double *fold_scores, Model **first_fold,
-							bool *out_of_memory);
+							Predictions *out, double *fold_scores, Model **kept, int n_kept,
+							bool refit_follows, bool *out_of_memory, int *capped_rounds);
+
+/* Frees a model kept by evaluate_config (its own memory context). */
+extern void kept_model_free(Model *model);
 
 /* ---- hyper-parameter spaces (space.c) ---- */
 
@@ -184,10 +191,15 @@ typedef struct Trial
 	int64		rows_used;		/* training rows of one fit */
 	Size		memory;			/* the most it held beyond what the run held before it */
 	TrialStatus status;
+	bool		capped;			/* a tree ensemble stopped at the deadline, kept with the
+								 * rounds it had fitted (n_estimators says how many) */
 	char	   *error;			/* TRIAL_FAILED */
 	Predictions *predictions;	/* kept for the best trials only, else NULL */
 	Model	   *first_fold;		/* with predictions: the model of the first fold, validated
 								 * on its rows (permutation importance; a holdout's model) */
+	Model	  **fold_models;	/* a bagging trial's model of every fold (first_fold the
+								 * first), while it is among the best; else NULL */
+	int			n_fold_models;
 } Trial;
 
 typedef struct SearchRequest
@@ -203,6 +215,17 @@ typedef struct SearchRequest
 	int			max_trials;		/* 0: none */
 	int			seed;
 } SearchRequest;
+
+/*
+ * Bagging: under k-fold validation a searched tree learner's final model is
+ * the average of the k models its trial fitted on the folds, the models
+ * whose out-of-fold predictions the search scored, instead of one refit on
+ * all rows (AutoGluon's bagging), when automl.bag_fold_models is on. A
+ * linear model is refitted: the mean of k linear fits is one linear model,
+ * and its refit is cheap.
+ */
+extern bool automl_bag_fold_models;	/* the GUC */
+extern bool search_bags(const SearchRequest *req, const Learner *learner);
 
 typedef struct SearchResult
 {

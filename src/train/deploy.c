@@ -391,7 +391,7 @@ champion_recipe_score(TabularRun *t, int n_members, const ChampionMember *member
 		bool		out_of_memory = false;
 
 		if (!evaluate_config(&t->td, v, members[m].learner, members[m].values, t->metric, deadline,
-							 &one, fold_scores, NULL, &out_of_memory))
+							 &one, fold_scores, NULL, 0, false, &out_of_memory, NULL))
 		{
 			*why_not = pstrdup(out_of_memory
 							   ? "its configuration could not be refitted on this run's folds within automl.train_memory"

@@ -132,12 +132,11 @@ summary_write(const Learner *learner, const Model *model, JsonBuilder *b)
 }
 
 /*
- * An ensemble's members as "members": [...]: algorithm, trial and weight of
- * each, with its hyperparameters (for automl.models.hyperparams) or, given
- * the fitted ensemble, its fitted summary (for automl.models.summary).
+ * An ensemble's members as "members": [...] for automl.models.hyperparams:
+ * algorithm, trial, weight and hyperparameters of each chosen trial.
  */
 static void
-members_write(const TabularRun *t, const Model *fitted, JsonBuilder *b)
+members_write(const TabularRun *t, JsonBuilder *b)
 {
 	json_key(b, "members");
 	json_begin_array(b);
@@ -149,18 +148,41 @@ members_write(const TabularRun *t, const Model *fitted, JsonBuilder *b)
 		json_key_string(b, "algorithm", trial->learner->name);
 		json_key_int(b, "trial", trial->number);
 		json_key_number(b, "weight", t->ens.weight[m]);
-		if (fitted)
-		{
-			json_key(b, "summary");
-			json_begin_object(b);
-			summary_write(trial->learner, fitted->members[m], b);
-			json_end_object(b);
-		}
+		json_key(b, "hyperparams");
+		trial_hyperparams_write(trial, b);
+		json_end_object(b);
+	}
+	json_end_array(b);
+}
+
+/*
+ * The stored model's fitted models as "members": [...] for
+ * automl.models.summary, in the order of the model's members: algorithm,
+ * trial, fold (the fold whose training rows it saw; null: every row),
+ * weight, and its fitted summary.
+ */
+static void
+fitted_members_write(const TabularRun *t, JsonBuilder *b)
+{
+	json_key(b, "members");
+	json_begin_array(b);
+	for (int i = 0; i < t->n_fitted; i++)
+	{
+		const FittedModel *fm = &t->fitted[i];
+
+		json_begin_object(b);
+		json_key_string(b, "algorithm", fm->trial->learner->name);
+		json_key_int(b, "trial", fm->trial->number);
+		json_key(b, "fold");
+		if (fm->fold >= 0)
+			json_int(b, fm->fold + 1);
 		else
-		{
-			json_key(b, "hyperparams");
-			trial_hyperparams_write(trial, b);
-		}
+			json_null(b);
+		json_key_number(b, "weight", fm->weight);
+		json_key(b, "summary");
+		json_begin_object(b);
+		summary_write(fm->trial->learner, t->model->members[i], b);
+		json_end_object(b);
 		json_end_object(b);
 	}
 	json_end_array(b);
@@ -312,8 +334,8 @@ summary_json(const TabularRun *t)
 	JsonBuilder b;
 
 	json_begin(&b);
-	if (t->use_ensemble)
-		members_write(t, t->model, &b);
+	if (t->model->n_members > 0)
+		fitted_members_write(t, &b);
 	else
 		summary_write(t->best->learner, t->model, &b);
 	importance_write(t, &b);
@@ -328,7 +350,7 @@ hyperparams_json(const TabularRun *t)
 	if (!t->use_ensemble)
 		return trial_hyperparams(t->best);
 	json_begin(&b);
-	members_write(t, NULL, &b);
+	members_write(t, &b);
 	return json_end(&b);
 }
 
@@ -382,6 +404,7 @@ options_json(const TabularRun *t)
 	json_key_number(&b, "refit_seconds", t->refit_seconds);
 	json_key_bool(&b, "refit", t->refitted);
 	json_key_string(&b, "refit_reason", t->refit_reason);
+	json_key_int(&b, "bagged_trials", t->n_bagged);
 	if (t->refit_rows_on_workers > 0)
 		json_key_int(&b, "refit_rows_on_workers", t->refit_rows_on_workers);
 	json_key(&b, "class_weights");
@@ -461,7 +484,8 @@ record_tabular(TabularRun *t)
 		kinds[c] = kind_names[features->columns[c].kind];
 	}
 	rec->task = task_name(t->td.task);
-	rec->algorithm = model_algorithm(t->model);
+	/* a bagged trial is its learner's model, though k of them are stored */
+	rec->algorithm = t->use_ensemble ? "ensemble" : t->best->learner->name;
 	rec->hyperparams = hyperparams_json(t);
 	rec->metrics = metrics_json(t);
 	rec->metric = t->metric->name;

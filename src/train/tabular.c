@@ -323,14 +323,28 @@ choose_ensemble(TabularRun *t)
 	t->chosen = &t->ens.predictions;
 }
 
+/* The i-th member of what the search chose: the best trial, or an ensemble member. */
+static const Trial *
+chosen_trial(const TabularRun *t, int i, double *weight)
+{
+	if (!t->use_ensemble)
+	{
+		*weight = 1.0;
+		return t->best;
+	}
+	*weight = t->ens.weight[i];
+	return &t->sr.trials[t->ens.trial[i]];
+}
+
 /*
- * The refit rule. The chosen configuration (or each member of the chosen
- * ensemble) is fitted again on every training row when the estimated time of
- * those fits fits in what is left of the time budget (always, without one):
- * the search's models saw 4/5 of the rows (a fold's training part, or the
- * holdout's). Otherwise the models the search validated on the first fold are
- * the stored model: no fit is spent after the search that the budget cannot
- * pay for. Returns whether to refit, with the reason.
+ * The refit rule, for the chosen trials that are not bagged (a bagged
+ * trial's fold models are its final models, see search_bags). They are
+ * fitted again on every training row when the estimated time of those fits
+ * fits in what is left of the time budget (always, without one): the
+ * search's models saw 4/5 of the rows (a fold's training part, or the
+ * holdout's). Otherwise the models the search validated on the first fold
+ * are the stored model: no fit is spent after the search that the budget
+ * cannot pay for. Returns whether to refit, with the reason.
  */
 static bool
 refit_rule(TabularRun *t, const char **reason)
@@ -340,16 +354,26 @@ refit_rule(TabularRun *t, const char **reason)
 	double		memory = 0.0;
 	bool		kept_models = true;
 	int			n_members = t->use_ensemble ? t->ens.n_members : 1;
+	int			n_refits = 0;
 
 	for (int m = 0; m < n_members; m++)
 	{
-		const Trial *trial = t->use_ensemble ? &t->sr.trials[t->ens.trial[m]] : t->best;
+		double		weight;
+		const Trial *trial = chosen_trial(t, m, &weight);
 		double		rows_ratio = (double) t->frame->n_rows / Max(trial->rows_used, 1);
 
+		if (trial->fold_models != NULL)
+			continue;
+		n_refits++;
 		estimate += trial_refit_seconds(trial, t->validation.n_folds, t->frame->n_rows);
 		/* a trial's memory grows with its rows (its folds' fits ran one after another) */
 		memory += (double) trial->memory * Max(rows_ratio, 1.0);
 		kept_models &= trial->first_fold != NULL;
+	}
+	if (n_refits == 0)
+	{
+		*reason = "the models of the cross-validation folds are averaged (bagging)";
+		return false;
 	}
 	if (kept_models && (double) budget_note() + memory > (double) budget_working_bytes())
 	{
@@ -370,39 +394,75 @@ refit_rule(TabularRun *t, const char **reason)
 	return true;
 }
 
-/* The stored model: refitted on every row, or the validated one (refit_rule). */
+/*
+ * The stored model: each chosen trial bagged (its k fold models, each with
+ * a k-th of its weight), refitted on every row, or as validated on the first
+ * fold (refit_rule). More than one model makes a flat ensemble.
+ */
 static void
 refit(TabularRun *t)
 {
 	int64		n = t->frame->n_rows;
 	int64	   *all_rows = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(int64) * n);
 	double		refit_started = seconds_now();
-	int			n_models = t->use_ensemble ? t->ens.n_members : 1;
-	Model	  **models = palloc(sizeof(Model *) * n_models);
+	int			n_members = t->use_ensemble ? t->ens.n_members : 1;
+	int			capacity = n_members * Max(t->validation.n_folds, 1);
+	Model	  **models = palloc(sizeof(Model *) * capacity);
+	double	   *weights = palloc(sizeof(double) * capacity);
+	bool		refit_others;
 
 	progress_update(t->sr.n_trials, t->metric->name, t->best->score,
 					t->run.req->time_budget > 0 ? t->run.deadline - seconds_now() : NAN, "refit");
-	t->refitted = refit_rule(t, &t->refit_reason);
+	refit_others = refit_rule(t, &t->refit_reason);
+	t->fitted = palloc(sizeof(FittedModel) * capacity);
+	t->n_fitted = 0;
+	t->n_bagged = 0;
+	t->refitted = false;
 	for (int64 i = 0; i < n; i++)
 		all_rows[i] = i;
-	for (int m = 0; m < n_models; m++)
+	for (int m = 0; m < n_members; m++)
 	{
-		const Trial *trial = t->use_ensemble ? &t->sr.trials[t->ens.trial[m]] : t->best;
+		double		weight;
+		const Trial *trial = chosen_trial(t, m, &weight);
+		int			k = trial->fold_models != NULL ? trial->n_fold_models : 1;
 
-		models[m] = t->refitted
-			? fit_model(&t->td, trial->learner, trial->hyperparams, all_rows, n, NULL)
-			: trial->first_fold;
-		models[m]->classes = t->classes;
+		t->n_bagged += trial->fold_models != NULL;
+		for (int f = 0; f < k; f++)
+		{
+			FittedModel *fm = &t->fitted[t->n_fitted];
+
+			fm->trial = trial;
+			fm->weight = weight / k;
+			if (trial->fold_models != NULL)
+			{
+				fm->fold = f;
+				models[t->n_fitted] = trial->fold_models[f];
+			}
+			else if (refit_others)
+			{
+				fm->fold = -1;
+				models[t->n_fitted] = fit_model(&t->td, trial->learner, trial->hyperparams, all_rows, n, NULL);
+				t->refitted = true;
+			}
+			else
+			{
+				fm->fold = 0;
+				models[t->n_fitted] = trial->first_fold;
+			}
+			weights[t->n_fitted] = fm->weight;
+			models[t->n_fitted]->classes = t->classes;
+			t->n_fitted++;
+		}
 	}
-	if (!t->refitted)
+	if (!refit_others && t->n_bagged < n_members)
 		ereport(NOTICE,
 				(errmsg("the stored model is the one validated on the first fold: %s", t->refit_reason),
 				 strstr(t->refit_reason, "memory") != NULL
 				 ? errhint("Raise automl.train_memory (within automl.max_train_memory) to refit on every row.")
 				 : errhint("Give a larger time_budget to refit on every row.")));
-	else
+	else if (t->refitted)
 		budget_check("after refitting the chosen configuration on every row");
-	t->model = t->use_ensemble ? model_make_ensemble(models, t->ens.weight, n_models) : models[0];
+	t->model = t->n_fitted > 1 ? model_make_ensemble(models, weights, t->n_fitted) : models[0];
 	t->refit_seconds = seconds_now() - refit_started;
 	t->model->classes = t->classes;
 	/* The column checks read the fitted spec of the first (best) member. */

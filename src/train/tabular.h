@@ -9,6 +9,16 @@
 #include "postgres.h"
 #include "train/train.h"
 
+/* One fitted model of the stored model: a trial's, on all rows or on one fold. */
+typedef struct FittedModel
+{
+	const Trial *trial;
+	int			fold;			/* -1: refitted on every row, or the first fold's kept
+								 * when a refit did not fit (see refit_reason); else the
+								 * fold whose training rows it saw (bagging) */
+	double		weight;
+} FittedModel;
+
 typedef struct TabularRun
 {
 	TrainingRun run;
@@ -28,8 +38,11 @@ typedef struct TabularRun
 	EnsembleChoice ens;
 	bool		use_ensemble;
 	const Predictions *chosen;	/* the validated predictions of what is stored */
-	Model	   *model;			/* refitted on every training row, or the validated one */
-	bool		refitted;
+	Model	   *model;			/* the fitted models below, averaged when more than one */
+	int			n_fitted;
+	struct FittedModel *fitted; /* what each of model's members is */
+	int			n_bagged;		/* trials whose fold models are averaged (bagging) */
+	bool		refitted;		/* some member was refitted on every training row */
 	const char *refit_reason;
 	double		refit_seconds;
 	int64		refit_rows_on_workers;	/* > 0: a ridge model refitted from Citus workers' sums */
