@@ -33,6 +33,13 @@ SELECT sum(automl_predict('tg', p)), sum((automl_predict_proba('tc', p))[1]), su
 SELECT * FROM automl_train('sr', 'p', 'y', exclude => ARRAY['id','c','g'], algorithms => ARRAY['linear','gbdt'], max_trials => 4);
 SELECT * FROM automl_train('sm', 'p', 'g', exclude => ARRAY['id','y','c'], algorithms => ARRAY['linear','extra_trees'], max_trials => 3);
 SELECT * FROM automl_train('sb', 'p', 'c', exclude => ARRAY['id','y','g'], time_budget => 3);
+-- bagging: fold models kept through the search, dropped, and stored as one flat ensemble
+SET automl.bag_fold_models = on;
+SELECT * FROM automl_train('bg', 'p', 'g', exclude => ARRAY['id','y','c'], algorithms => ARRAY['linear','gbdt','random_forest'], max_trials => 8);
+SELECT options->'bagged_trials' AS bg_bagged FROM automl.models WHERE name = 'bg';
+SELECT sum((automl_predict_proba('bg', p))[1]) FROM p;
+SELECT count(*) FROM (SELECT * FROM p ORDER BY id LIMIT 3) q, LATERAL automl_explain('bg', q) e;
+RESET automl.bag_fold_models;
 -- a second version of a name: the gate refits the deployed configuration on the new folds
 SELECT * FROM automl_train('sm', 'p', 'g', exclude => ARRAY['id','y','c'], algorithms => ARRAY['linear','gbdt'], max_trials => 4, seed => 3);
 SELECT reason AS sm_gate FROM automl.audit WHERE model = 'sm' AND event LIKE 'auto%';
