@@ -147,8 +147,9 @@ fi
 source test/setup.sh
 # The benchmarks measure the engine on every row (1M-row tables): no memory limit of a
 # shared server's defaults (automl.train_memory 1 GB, a quarter of it for rows); the
-# report's machine table shows the settings.
-psql -X -q -c "ALTER SYSTEM SET automl.train_memory = '16GB'" \
+# report's machine table shows the settings. PostgreSQL 15's ALTER SYSTEM knows a
+# module's settings only once the module is loaded: LOAD first, and stop on an error.
+psql -X -q -v ON_ERROR_STOP=1 -c "LOAD 'automl'" -c "ALTER SYSTEM SET automl.train_memory = '16GB'" \
      -c "ALTER SYSTEM SET automl.max_train_memory = 0" -c "SELECT pg_reload_conf()" >/dev/null
 set +e          # a failing benchmark is recorded, not fatal
 set -o pipefail
