@@ -1262,7 +1262,7 @@ def run_machine(run):
              % (sv.get("server_version", "?"), sv.get("shared_buffers", "?"),
                 sv.get("work_mem", "?"), sv.get("max_parallel_workers_per_gather", "?"),
                 sv.get("fsync", "?"), sv.get("automl.threads") or "default",
-                sv.get("automl.train_memory") or "default (4 GB of rows before 0.2.0's budget)",
+                sv.get("automl.train_memory") or "default (1 GB from commit 377e775, 0.2.0's memory budget, on; before it 4 GB of rows)",
                 sv.get("automl.max_train_memory") or "none")]]
     for p, v in pk.items():
         rows.append(["`%s`" % p, v or "not installed"])
