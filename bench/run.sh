@@ -2,7 +2,7 @@
 # bench/run.sh: run the benchmarks on a throwaway cluster, record what was measured, and
 # generate docs/benchmarks.md and its charts from the results.
 #
-#   bench/run.sh                      # every benchmark, full size (about 100 minutes on 2 cores)
+#   bench/run.sh                      # every benchmark, full size (about 125 minutes on 2 cores)
 #   bench/run.sh --quick              # every benchmark, smoke-test sizes (about 8 minutes)
 #   bench/run.sh search forecast      # some of them (names or aliases below)
 #   bench/run.sh --long search        # the search also at time_budget 300 s on every dataset
