@@ -91,7 +91,7 @@ SELECT name, algorithm FROM automl_train('bag_fixed', 'bag_reg', 'y', exclude =>
 SELECT options->'bagged_trials' AS bagged_trials, options->'refit' AS refit, summary ? 'members' AS has_members
 FROM automl.models WHERE name = 'bag_fixed';
 
--- the setting takes a boolean only
+-- error: the setting takes a boolean only
 SET automl.bag_fold_models = 'sometimes';
 RESET automl.bag_fold_models;
 
