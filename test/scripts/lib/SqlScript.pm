@@ -17,7 +17,7 @@ sub statements
 {
 	my ($lines) = @_;
 	my @stmts;
-	my ($start, $depth, $dollar, $block, $squote, $dquote) = (undef, 0, undef, 0, 0, 0);
+	my ($start, $depth, $dollar, $block, $quote) = (undef, 0, undef, 0, undef);
 	my $text = '';
 	for my $i (0 .. $#$lines)
 	{
@@ -48,18 +48,11 @@ sub statements
 				$pos++;
 				next;
 			}
-			if ($squote)
+			if (defined $quote)
 			{
-				if ($rest =~ /^''/) { $text .= "''"; $pos += 2; next; }
-				$squote = 0 if $c eq "'";
-				$text .= $c;
-				$pos++;
-				next;
-			}
-			if ($dquote)
-			{
-				if ($rest =~ /^""/) { $text .= '""'; $pos += 2; next; }
-				$dquote = 0 if $c eq '"';
+				# a doubled quote is the quote character itself
+				if (substr($rest, 0, 2) eq $quote x 2) { $text .= $quote x 2; $pos += 2; next; }
+				$quote = undef if $c eq $quote;
 				$text .= $c;
 				$pos++;
 				next;
@@ -75,8 +68,7 @@ sub statements
 				$pos += length $1;
 				next;
 			}
-			if ($c eq "'") { $squote = 1; }
-			elsif ($c eq "\"") { $dquote = 1; }
+			if ($c eq "'" || $c eq "\"") { $quote = $c; }
 			elsif ($c eq "(") { $depth++; }
 			elsif ($c eq ")") { $depth-- if $depth > 0; }
 			$text .= $c;
