@@ -27,6 +27,17 @@ learner_find(const char *name)
 	return NULL;
 }
 
+int
+learner_hyperparam_index(const Learner *learner, const char *name)
+{
+	for (int i = 0; i < learner->n_hyperparams; i++)
+	{
+		if (strcmp(learner->hyperparams[i].name, name) == 0)
+			return i;
+	}
+	return -1;
+}
+
 const char *
 learner_names(void)
 {

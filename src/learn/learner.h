@@ -187,6 +187,9 @@ extern const Learner extra_trees_learner;
 /* The learner named name, or NULL. */
 extern const Learner *learner_find(const char *name);
 
+/* The position of the learner's hyperparameter called name in its hyperparams, or -1. */
+extern int	learner_hyperparam_index(const Learner *learner, const char *name);
+
 /* The names of all learners, comma-separated, for error hints. */
 extern const char *learner_names(void);
 

@@ -15,23 +15,11 @@
 #include "search/search.h"
 #include "utils/memutils.h"
 
-/* The position of the learner's hyperparameter called name, or -1. */
-static int
-hyperparam_index(const Learner *learner, const char *name)
-{
-	for (int i = 0; i < learner->n_hyperparams; i++)
-	{
-		if (strcmp(learner->hyperparams[i].name, name) == 0)
-			return i;
-	}
-	return -1;
-}
-
 /* The learner's max_bins hyperparameter, or 0 when it has none. */
 static int
 max_bins_of(const Learner *learner, const double *hyperparams)
 {
-	int			i = hyperparam_index(learner, "max_bins");
+	int			i = learner_hyperparam_index(learner, "max_bins");
 
 	return i >= 0 ? (int) hyperparams[i] : 0;
 }
@@ -272,7 +260,7 @@ evaluate_config(const TrainingData *td, const Validation *v, const Learner *lear
 	int64		at = 0;
 	FitContext	ctx = {deadline, 0.0, 0.0, false, false, 0, 0, 0, 0};
 	StoredModel stored;
-	int			rounds_index = capped_rounds != NULL ? hyperparam_index(learner, "n_estimators") : -1;
+	int			rounds_index = capped_rounds != NULL ? learner_hyperparam_index(learner, "n_estimators") : -1;
 	double	   *capped = NULL;	/* the hyperparameters with the rounds of a stopped first fold */
 
 	Assert(n_kept >= 0 && n_kept <= v->n_folds);

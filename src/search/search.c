@@ -238,26 +238,29 @@ beaten_within_learner(const SearchState *st, int t)
 }
 
 /*
- * Keeps the fold models of at most KEEP_FOLD_MODELS bagging trials besides
- * each learner's best (k models each hold memory the search could use): the
- * worst of the others drops all but its first fold's, and is refitted should
- * the ensemble still want it.
+ * Among the trials that hold predictions (or, with fold_models, fold
+ * models), the worst that another trial of its learner beats (each
+ * learner's best is always kept), or -1. *n_holding counts the trials that
+ * hold them, *n_beaten those of them so beaten.
  */
-static void
-drop_extra_fold_models(SearchState *st)
+static int
+worst_beaten_holder(const SearchState *st, bool fold_models, int *n_holding, int *n_beaten)
 {
-	int			kept = 0;
 	int			worst = -1;
 	double		worst_loss = -INFINITY;
 
+	*n_holding = *n_beaten = 0;
 	for (int t = 0; t < st->n_trials; t++)
 	{
 		const Trial *trial = &st->trials[t];
 		double		loss;
 
-		if (trial->fold_models == NULL || !beaten_within_learner(st, t))
+		if (fold_models ? trial->fold_models == NULL : trial->predictions == NULL)
 			continue;
-		kept++;
+		(*n_holding)++;
+		if (!beaten_within_learner(st, t))
+			continue;
+		(*n_beaten)++;
 		loss = metric_loss(st->req->metric, trial->score);
 		if (loss >= worst_loss)
 		{
@@ -265,40 +268,25 @@ drop_extra_fold_models(SearchState *st)
 			worst = t;
 		}
 	}
-	if (kept > KEEP_FOLD_MODELS && worst >= 0)
-		free_trial_models(&st->trials[worst], true);
+	return worst;
 }
 
 /*
  * Keeps the predictions of at most KEEP_PREDICTIONS trials for the ensemble:
  * always each learner's best (an ensemble gains from different learners),
- * then the best of the rest.
+ * then the best of the rest. Of the bagging trials among them, at most
+ * KEEP_FOLD_MODELS besides each learner's best keep their fold models (k
+ * models each hold memory the search could use): the worst of the others
+ * keeps its first fold's only, and is refitted should the ensemble want it.
  */
 static void
 drop_extra_predictions(SearchState *st)
 {
-	int			kept = 0;
-	int			worst = -1;
-	double		worst_loss = -INFINITY;
+	int			n_holding,
+				n_beaten;
+	int			worst = worst_beaten_holder(st, false, &n_holding, &n_beaten);
 
-	for (int t = 0; t < st->n_trials; t++)
-	{
-		const Trial *trial = &st->trials[t];
-		double		loss;
-		bool		learner_best = true;
-
-		if (trial->predictions == NULL)
-			continue;
-		kept++;
-		loss = metric_loss(st->req->metric, trial->score);
-		learner_best = !beaten_within_learner(st, t);
-		if (!learner_best && loss >= worst_loss)
-		{
-			worst_loss = loss;
-			worst = t;
-		}
-	}
-	if (kept > KEEP_PREDICTIONS && worst >= 0)
+	if (n_holding > KEEP_PREDICTIONS && worst >= 0)
 	{
 		Predictions *p = st->trials[worst].predictions;
 
@@ -307,7 +295,9 @@ drop_extra_predictions(SearchState *st)
 		st->trials[worst].predictions = NULL;
 		free_trial_models(&st->trials[worst], false);
 	}
-	drop_extra_fold_models(st);
+	worst = worst_beaten_holder(st, true, &n_holding, &n_beaten);
+	if (n_beaten > KEEP_FOLD_MODELS && worst >= 0)
+		free_trial_models(&st->trials[worst], true);
 }
 
 static bool
@@ -388,16 +378,9 @@ run_trial(SearchState *st, LearnerState *ls, const double *values, bool use_dead
 								   !bags, &out_of_memory, &capped_rounds);
 		subxact_commit(&subxact);
 		trial->status = finished ? TRIAL_OK : out_of_memory ? TRIAL_OUT_OF_MEMORY : TRIAL_STOPPED;
+		/* a capped trial is the configuration it fitted: its rounds so far */
 		if (finished && capped_rounds > 0)
-		{
-			/* the trial is the configuration it fitted: its rounds so far */
-			for (int h = 0; h < trial->learner->n_hyperparams; h++)
-			{
-				if (strcmp(trial->learner->hyperparams[h].name, "n_estimators") == 0)
-					trial->hyperparams[h] = capped_rounds;
-			}
-			trial->capped = true;
-		}
+			trial->hyperparams[learner_hyperparam_index(trial->learner, "n_estimators")] = capped_rounds;
 	}
 	PG_CATCH();
 	{
@@ -717,12 +700,7 @@ run_search(const SearchRequest *req)
 		LearnerState *ls = &st.learners[l];
 
 		ls->space = spaces[l];
-		ls->seed_index = -1;
-		for (int h = 0; h < ls->space.learner->n_hyperparams; h++)
-		{
-			if (strcmp(ls->space.learner->hyperparams[h].name, "seed") == 0)
-				ls->seed_index = h;
-		}
+		ls->seed_index = learner_hyperparam_index(ls->space.learner, "seed");
 		ls->best_loss = INFINITY;
 		ls->center_loss = INFINITY;
 		ls->step = INITIAL_STEP;

@@ -191,8 +191,6 @@ typedef struct Trial
 	int64		rows_used;		/* training rows of one fit */
 	Size		memory;			/* the most it held beyond what the run held before it */
 	TrialStatus status;
-	bool		capped;			/* a tree ensemble stopped at the deadline, kept with the
-								 * rounds it had fitted (n_estimators says how many) */
 	char	   *error;			/* TRIAL_FAILED */
 	Predictions *predictions;	/* kept for the best trials only, else NULL */
 	Model	   *first_fold;		/* with predictions: the model of the first fold, validated

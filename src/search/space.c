@@ -16,16 +16,15 @@
 /* Early stopping inside gbdt needs this many rows; fewer and n_estimators is searched. */
 #define GBDT_EARLY_STOPPING_ROWS 10000
 
+/* The position of a hyperparameter the space names; the learner must have it. */
 static int
 hyperparam_index(const Learner *learner, const char *name)
 {
-	for (int i = 0; i < learner->n_hyperparams; i++)
-	{
-		if (strcmp(learner->hyperparams[i].name, name) == 0)
-			return i;
-	}
-	elog(ERROR, "learner %s has no hyperparameter %s", learner->name, name);
-	return -1;					/* not reached */
+	int			i = learner_hyperparam_index(learner, name);
+
+	if (i < 0)
+		elog(ERROR, "learner %s has no hyperparameter %s", learner->name, name);
+	return i;
 }
 
 static void

@@ -289,8 +289,8 @@ request_hyperparams(const Learner *learner, Jsonb *json, double *values)
 	it = JsonbIteratorInit(&json->root);
 	while ((token = JsonbIteratorNext(&it, &v, true)) != WJB_DONE)
 	{
-		const HyperparamDef *def = NULL;
-		int			index = -1;
+		const HyperparamDef *def;
+		int			index;
 		double		value;
 
 		if (token == WJB_KEY)
@@ -300,14 +300,8 @@ request_hyperparams(const Learner *learner, Jsonb *json, double *values)
 		}
 		if (token != WJB_VALUE)
 			continue;
-		for (int i = 0; i < learner->n_hyperparams; i++)
-		{
-			if (strcmp(learner->hyperparams[i].name, key) == 0)
-			{
-				def = &learner->hyperparams[i];
-				index = i;
-			}
-		}
+		index = learner_hyperparam_index(learner, key);
+		def = index >= 0 ? &learner->hyperparams[index] : NULL;
 		if (def == NULL)
 		{
 			const char **names = palloc(sizeof(char *) * learner->n_hyperparams);
